@@ -1,0 +1,1 @@
+"""Typed training and inference configs with YAML load/save."""

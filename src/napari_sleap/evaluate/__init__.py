@@ -1,0 +1,1 @@
+"""Accuracy metrics for poses and tracks (numpy/scipy; no TensorFlow)."""

@@ -1,0 +1,1 @@
+"""Inference: predictors per pipeline, from model folders to sleap-io Labels."""

@@ -1,0 +1,1 @@
+"""Video and label files: lazy video readers, zarr caches, sleap-io helpers."""

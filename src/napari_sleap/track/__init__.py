@@ -1,0 +1,1 @@
+"""Identity tracking and track proofreading (numpy/scipy; no TensorFlow)."""

@@ -1,0 +1,1 @@
+"""Training: labels in, a model folder out."""

@@ -1,0 +1,3 @@
+"""Shared test set-up: fixtures live in tests/fixtures and load as plugins."""
+
+pytest_plugins = ["tests.fixtures.shared_data"]
