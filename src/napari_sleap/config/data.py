@@ -1,0 +1,82 @@
+"""Data settings: which frames train and validate, and how frames become inputs.
+
+Unset values (``null``) are derived from the labels at training time, the way
+SLEAP derives them: crop size from the instances' extent, input scale from the
+frame size, anchor node from the skeleton. The resolved values are written to
+the model folder's ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from napari_sleap.config.base import ConfigError
+
+
+@dataclass
+class SplitConfig:
+    """How labeled frames divide into training and validation.
+
+    Attributes:
+        method: ``fraction`` (random frames, fixed by the seed), ``time``
+            (validate on frames >= ``val_from_frame``: a later segment, which
+            measures generalization honestly) or ``file`` (validate on
+            ``val_labels``).
+        val_fraction: share of labeled frames held out by ``fraction``.
+        val_from_frame: first validation frame for ``time``; null holds out the
+            last ``val_fraction`` of the labeled frames in time order.
+        val_labels: ``.slp`` file with the validation frames for ``file``.
+    """
+
+    method: Literal["fraction", "time", "file"] = "fraction"
+    val_fraction: float = 0.1
+    val_from_frame: int | None = None
+    val_labels: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError("val_fraction", f"{self.val_fraction} is outside [0, 1)")
+        if self.method == "file" and self.val_labels is None:
+            raise ConfigError(
+                "val_labels", "split method 'file' needs val_labels: path/to/val.slp"
+            )
+
+
+@dataclass
+class DataConfig:
+    """How labeled frames become model inputs and targets.
+
+    Attributes:
+        input_scale: resize factor for frames (full-frame models) or crops;
+            null derives it: full frames are scaled so the longer side is at
+            most ``max_input_size``, crops keep 1.0.
+        max_input_size: longest model-input side used to derive ``input_scale``.
+        grayscale: feed one channel; null follows the video.
+        crop_size: side of the square instance crop in frame pixels; null
+            derives it from the instances (rotation-safe extent + margin).
+        crop_margin: pixels added on each side when deriving ``crop_size``.
+        anchor_node: node the crop/centroid is centred on; ``auto`` picks the
+            always-visible node nearest the body centre; null uses the
+            bounding-box centre of the visible nodes.
+        split: train/validation split.
+        preload: decode all labeled frames into memory once (faster epochs).
+    """
+
+    input_scale: float | None = None
+    max_input_size: int = 512
+    grayscale: bool | None = None
+    crop_size: int | None = None
+    crop_margin: int = 16
+    anchor_node: str | None = "auto"
+    split: SplitConfig = field(default_factory=SplitConfig)
+    preload: bool = True
+
+    def __post_init__(self) -> None:
+        if self.input_scale is not None and not 0 < self.input_scale <= 4:
+            raise ConfigError("input_scale", f"{self.input_scale} is outside (0, 4]")
+        if self.crop_size is not None and self.crop_size < 8:
+            raise ConfigError("crop_size", f"{self.crop_size} is too small (>= 8)")
+        if self.max_input_size < 16:
+            raise ConfigError("max_input_size", "must be >= 16")
