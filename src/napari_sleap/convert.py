@@ -1,0 +1,629 @@
+"""SLEAP Labels <-> napari layer data, with numpy only (no napari import).
+
+One Points layer per video holds every node of every instance as a row
+``(frame, y, x)``; its features name the instance, node, track, visibility,
+whether it was predicted, and the point score. Invisible nodes stay as hidden rows
+(``shown=False``) so the row layout always mirrors the Labels; the Labels object
+itself rides along in the layer metadata, and writing back changes exactly the
+points whose rows moved, appeared or were deleted. Skeleton edges become a
+Vectors layer; tracked instances a Tracks layer ``(track_id, t, y, x)``.
+Layers are returned as napari's plain ``(data, kwargs, layer_type)`` tuples.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sleap_io as sio
+
+from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
+
+#: Key of this plugin's entry in a layer's ``metadata``.
+META_KEY = "napari_sleap"
+
+LayerDataTuple = tuple[Any, dict[str, Any], str]
+
+
+@dataclass
+class InstanceTable:
+    """Where each instance of one video sits in the Labels and in the layer rows.
+
+    All fields are arrays indexed by instance id (the ``instance`` feature).
+
+    Attributes:
+        lf: Index into ``labels.labeled_frames``.
+        pos: Index into that frame's ``instances``.
+        frame: Frame index in the video.
+        track: Index into ``labels.tracks`` (-1: no track).
+        predicted: Whether it is a ``PredictedInstance``.
+        skeleton: Index into ``labels.skeletons``.
+        start: First row of its nodes in the Points layer.
+        n_nodes: Number of nodes (rows).
+    """
+
+    lf: np.ndarray
+    pos: np.ndarray
+    frame: np.ndarray
+    track: np.ndarray
+    predicted: np.ndarray
+    skeleton: np.ndarray
+    start: np.ndarray
+    n_nodes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lf)
+
+
+@dataclass
+class FlatPoints:
+    """Every node of every instance of one video, one row each, in table order."""
+
+    table: InstanceTable
+    xy: np.ndarray  # (P, 2) as stored (NaN allowed)
+    visible: np.ndarray  # (P,) bool
+    score: np.ndarray  # (P,) float, NaN for user points
+    node: np.ndarray  # (P,) node index within its skeleton
+    instance: np.ndarray  # (P,) instance id
+
+
+def _video_index(labels: sio.Labels, video: sio.Video | int) -> int:
+    if isinstance(video, int):
+        if not 0 <= video < len(labels.videos):
+            raise IndexError(f"video {video}: labels have {len(labels.videos)} videos")
+        return video
+    for i, v in enumerate(labels.videos):
+        if v is video:
+            return i
+    raise ValueError(f"video {video.filename!r} is not one of the labels' videos")
+
+
+def flatten(labels: sio.Labels, video: sio.Video | int = 0) -> FlatPoints:
+    """Collect the points of all instances in one video into flat arrays."""
+    vid = labels.videos[_video_index(labels, video)]
+    track_idx = {id(t): i for i, t in enumerate(labels.tracks)}
+    skel_idx = {id(s): i for i, s in enumerate(labels.skeletons)}
+    cols: dict[str, list] = {k: [] for k in ("lf", "pos", "frame", "track", "pred")}
+    skels: list[int] = []
+    xys: list[np.ndarray] = []
+    vis: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    for li, lf in enumerate(labels.labeled_frames):
+        if lf.video is not vid:
+            continue
+        for j, inst in enumerate(lf.instances):
+            pts = inst.points
+            pred = isinstance(inst, sio.PredictedInstance)
+            cols["lf"].append(li)
+            cols["pos"].append(j)
+            cols["frame"].append(lf.frame_idx)
+            cols["track"].append(
+                -1 if inst.track is None else track_idx[id(inst.track)]
+            )
+            cols["pred"].append(pred)
+            if id(inst.skeleton) not in skel_idx:
+                raise ValueError(
+                    f"frame {lf.frame_idx}: instance skeleton {inst.skeleton.name!r} "
+                    "is not in labels.skeletons; call labels.update() first"
+                )
+            skels.append(skel_idx[id(inst.skeleton)])
+            xys.append(pts["xy"])
+            vis.append(pts["visible"])
+            scores.append(pts["score"] if pred else np.full(len(pts), np.nan))
+    n_nodes = np.array([len(v) for v in vis], dtype=np.int64)
+    start = np.zeros(len(n_nodes), dtype=np.int64)
+    if len(n_nodes):
+        start[1:] = np.cumsum(n_nodes)[:-1]
+    table = InstanceTable(
+        lf=np.asarray(cols["lf"], dtype=np.int64),
+        pos=np.asarray(cols["pos"], dtype=np.int64),
+        frame=np.asarray(cols["frame"], dtype=np.int64),
+        track=np.asarray(cols["track"], dtype=np.int64),
+        predicted=np.asarray(cols["pred"], dtype=bool),
+        skeleton=np.asarray(skels, dtype=np.int64),
+        start=start,
+        n_nodes=n_nodes,
+    )
+    total = int(n_nodes.sum())
+    instance = np.repeat(np.arange(len(table), dtype=np.int64), n_nodes)
+    return FlatPoints(
+        table=table,
+        xy=np.concatenate(xys).astype(np.float64) if xys else np.zeros((0, 2)),
+        visible=np.concatenate(vis).astype(bool) if vis else np.zeros(0, bool),
+        score=np.concatenate(scores).astype(np.float64) if scores else np.zeros(0),
+        node=np.arange(total, dtype=np.int64) - np.repeat(start, n_nodes),
+        instance=instance,
+    )
+
+
+def display_xy(flat: FlatPoints) -> np.ndarray:
+    """Finite coordinates to draw each row at (hidden rows sit at their centroid).
+
+    Rows with NaN coordinates are placed at the mean of their instance's finite
+    points (or 0), so the layer never holds NaN; they are hidden, and writing
+    back restores the stored NaN unless the row was moved or made visible.
+    """
+    xy = flat.xy.copy()
+    bad = ~np.isfinite(xy).all(axis=1)
+    if bad.any():
+        n = len(flat.table)
+        good = ~bad
+        sums = np.zeros((n, 2))
+        np.add.at(sums, flat.instance[good], xy[good])
+        counts = np.bincount(flat.instance[good], minlength=n)[:, None]
+        centers = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+        xy[bad] = centers[flat.instance[bad]]
+    return xy
+
+
+def _node_names(labels: sio.Labels, flat: FlatPoints) -> np.ndarray:
+    names = np.empty(len(flat.node), dtype=object)
+    row_skel = np.repeat(flat.table.skeleton, flat.table.n_nodes)
+    for si, skel in enumerate(labels.skeletons):
+        mask = row_skel == si
+        if mask.any():
+            names[mask] = np.asarray(skel.node_names, dtype=object)[flat.node[mask]]
+    return names
+
+
+def _track_names(labels: sio.Labels, track: np.ndarray) -> np.ndarray:
+    table = np.asarray([t.name for t in labels.tracks] + [""], dtype=object)
+    return table[np.where(track < 0, len(labels.tracks), track)]
+
+
+def labels_to_points(
+    labels: sio.Labels,
+    video: sio.Video | int = 0,
+    *,
+    style: LayerStyle = DEFAULT_STYLE,
+    link: str | None = None,
+    name: str | None = None,
+) -> LayerDataTuple:
+    """Points layer data for all instances of one video.
+
+    Returns:
+        ``(data, kwargs, "points")`` with ``data`` of shape ``(N, 3)`` as
+        ``(frame, y, x)``; ``kwargs["features"]`` holds ``frame``, ``instance``,
+        ``node``, ``track``, ``visible``, ``predicted`` and ``score``; colors are
+        by node (face) and by track (border).
+    """
+    vi = _video_index(labels, video)
+    flat = flatten(labels, vi)
+    tab = flat.table
+    rows_frame = np.repeat(tab.frame, tab.n_nodes)
+    xy = display_xy(flat)
+    data = np.column_stack([rows_frame.astype(np.float64), xy[:, 1], xy[:, 0]])
+    row_track = np.repeat(tab.track, tab.n_nodes)
+    row_pred = np.repeat(tab.predicted, tab.n_nodes)
+    features = {
+        "frame": rows_frame,
+        "instance": flat.instance,
+        "node": _node_names(labels, flat),
+        "track": _track_names(labels, row_track),
+        "visible": flat.visible.copy(),
+        "predicted": row_pred,
+        "score": flat.score,
+    }
+    max_nodes = max((len(s.nodes) for s in labels.skeletons), default=1)
+    face = style.points.node_colors(max_nodes)[flat.node]
+    face[row_pred, 3] = style.points.predicted_alpha
+    border = style.tracks.colors_for(row_track, len(labels.tracks))
+    link = link or uuid.uuid4().hex
+    meta = {
+        "role": "instances",
+        "link": link,
+        "labels": labels,
+        "video_index": vi,
+        "table": tab,
+        "track_colors": style.tracks.track_colors(len(labels.tracks)),
+    }
+    kwargs = {
+        "name": name or f"instances [{_video_name(labels, vi)}]",
+        "features": features,
+        "face_color": face,
+        "border_color": border,
+        "border_width": style.points.border_width,
+        "border_width_is_relative": True,
+        "size": style.points.size,
+        "shown": flat.visible & np.isfinite(flat.xy).all(axis=1),
+        "metadata": {META_KEY: meta},
+    }
+    return data, kwargs, "points"
+
+
+def _video_name(labels: sio.Labels, vi: int) -> str:
+    name = labels.videos[vi].filename
+    name = name[0] if isinstance(name, list) else name
+    return str(name).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@dataclass
+class RowKeys:
+    """What each Points-layer row refers to, decoded from its features."""
+
+    instance: np.ndarray  # (N,) instance id (may exceed the table: new instance)
+    node: np.ndarray  # (N,) node index, -1 for an unknown node name
+    visible: np.ndarray  # (N,) bool
+    known: np.ndarray  # (N,) bool: row belongs to an instance in the table
+
+
+def _lookup(names: np.ndarray, vocabulary: Sequence[str]) -> np.ndarray:
+    """Index of each name in ``vocabulary`` (-1 if absent), vectorized."""
+    uniq, inverse = np.unique(np.asarray(names, dtype=str), return_inverse=True)
+    where = {n: i for i, n in enumerate(vocabulary)}
+    codes = np.array([where.get(u, -1) for u in uniq], dtype=np.int64)
+    return codes[inverse.ravel()] if len(names) else np.zeros(0, np.int64)
+
+
+def decode_rows(
+    data: np.ndarray, features: Mapping[str, Any], meta: Mapping[str, Any]
+) -> RowKeys:
+    """Decode rows of an instances layer into instance and node indices."""
+    labels: sio.Labels = meta["labels"]
+    tab: InstanceTable = meta["table"]
+    n = len(data)
+    inst = np.asarray(features["instance"], dtype=np.int64).reshape(n)
+    names = np.asarray(features["node"]).reshape(n)
+    visible = np.asarray(features["visible"], dtype=bool).reshape(n)
+    inside = (inst >= 0) & (inst < len(tab))
+    row_skel = np.zeros(n, dtype=np.int64)
+    row_skel[inside] = tab.skeleton[inst[inside]]
+    node = np.full(n, -1, dtype=np.int64)
+    for si, skel in enumerate(labels.skeletons):
+        mask = row_skel == si
+        if mask.any():
+            node[mask] = _lookup(names[mask], skel.node_names)
+    frame = np.rint(data[:, 0]).astype(np.int64) if n else np.zeros(0, np.int64)
+    known = inside & (node >= 0)
+    known[known] = frame[known] == tab.frame[inst[known]]
+    return RowKeys(instance=inst, node=node, visible=visible, known=known)
+
+
+def edge_vectors(
+    data: np.ndarray, keys: RowKeys, meta: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skeleton edges between visible rows of each known instance.
+
+    Returns:
+        ``(vectors, src_rows, dst_rows)``: vectors ``(M, 2, 3)`` as napari's
+        (position, projection), and the Points rows each edge joins.
+    """
+    labels: sio.Labels = meta["labels"]
+    tab: InstanceTable = meta["table"]
+    max_nodes = max((len(s.nodes) for s in labels.skeletons), default=0)
+    use = keys.known & keys.visible
+    lookup = np.full((len(tab), max(max_nodes, 1)), -1, dtype=np.int64)
+    rows = np.nonzero(use)[0]
+    lookup[keys.instance[rows], keys.node[rows]] = rows
+    srcs, dsts = [], []
+    for si, skel in enumerate(labels.skeletons):
+        edges = np.asarray(skel.edge_inds, dtype=np.int64).reshape(-1, 2)
+        ids = np.nonzero(tab.skeleton == si)[0]
+        if not len(edges) or not len(ids):
+            continue
+        src = lookup[ids][:, edges[:, 0]].ravel()
+        dst = lookup[ids][:, edges[:, 1]].ravel()
+        ok = (src >= 0) & (dst >= 0)
+        srcs.append(src[ok])
+        dsts.append(dst[ok])
+    src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
+    dst = np.concatenate(dsts) if dsts else np.zeros(0, np.int64)
+    vectors = np.zeros((len(src), 2, data.shape[1]), dtype=np.float64)
+    vectors[:, 0] = data[src]
+    vectors[:, 1] = data[dst] - data[src]
+    vectors[:, 1, 0] = 0.0  # edges stay within their frame
+    return vectors, src, dst
+
+
+def edges_layer(
+    points: LayerDataTuple, *, style: LayerStyle = DEFAULT_STYLE
+) -> LayerDataTuple:
+    """Vectors layer data for the skeleton edges of an instances Points layer."""
+    data, kwargs, _ = points
+    meta = kwargs["metadata"][META_KEY]
+    keys = decode_rows(data, kwargs["features"], meta)
+    vectors, src, _ = edge_vectors(data, keys, meta)
+    tab: InstanceTable = meta["table"]
+    track = tab.track[keys.instance[src]] if len(src) else np.zeros(0, np.int64)
+    colors = style.tracks.colors_for(track, len(meta["labels"].tracks))
+    return (
+        vectors,
+        {
+            "name": kwargs["name"].replace("instances", "edges", 1),
+            "edge_color": colors if len(colors) else "white",
+            "edge_width": style.edges.width,
+            "opacity": style.edges.opacity,
+            "vector_style": "line",
+            "metadata": {META_KEY: {"role": "edges", "link": meta["link"]}},
+        },
+        "vectors",
+    )
+
+
+def instance_centroids(flat: FlatPoints, node: int | None = None) -> np.ndarray:
+    """Per-instance ``(x, y)``: a node's position or the mean of visible points.
+
+    NaN where the node (or every node) is invisible.
+    """
+    tab = flat.table
+    ok = flat.visible & np.isfinite(flat.xy).all(axis=1)
+    if node is not None:
+        rows = tab.start + node
+        out = flat.xy[rows].copy()
+        out[~ok[rows]] = np.nan
+        return out
+    sums = np.zeros((len(tab), 2))
+    np.add.at(sums, flat.instance[ok], flat.xy[ok])
+    counts = np.bincount(flat.instance[ok], minlength=len(tab))[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def labels_to_tracks(
+    labels: sio.Labels,
+    video: sio.Video | int = 0,
+    *,
+    node: str | int | None = None,
+    style: LayerStyle = DEFAULT_STYLE,
+    link: str | None = None,
+) -> LayerDataTuple | None:
+    """Tracks layer data ``(track_id, t, y, x)`` for tracked instances of a video.
+
+    Args:
+        labels: The labels.
+        video: Video (or its index).
+        node: Node name or index to follow; ``None`` follows the centroid.
+        style: Layer looks (tail length, width).
+        link: Identifier shared with the Points layer.
+
+    Returns:
+        The layer tuple, or ``None`` when no instance in the video has a track.
+        ``track_id`` is the index into ``labels.tracks``; one row per track and
+        frame (the first instance wins if a track repeats within a frame).
+    """
+    vi = _video_index(labels, video)
+    flat = flatten(labels, vi)
+    tab = flat.table
+    if isinstance(node, str):
+        node = labels.skeletons[0].node_names.index(node)
+    pos = instance_centroids(flat, node)
+    keep = (tab.track >= 0) & np.isfinite(pos).all(axis=1)
+    if not keep.any():
+        return None
+    track, frame, pos = tab.track[keep], tab.frame[keep], pos[keep]
+    order = np.lexsort((frame, track))
+    track, frame, pos = track[order], frame[order], pos[order]
+    first = np.ones(len(track), dtype=bool)
+    first[1:] = (track[1:] != track[:-1]) | (frame[1:] != frame[:-1])
+    track, frame, pos = track[first], frame[first], pos[first]
+    data = np.column_stack([track, frame, pos[:, 1], pos[:, 0]]).astype(np.float64)
+    n_tracks = len(labels.tracks)
+    what = "centroid" if node is None else labels.skeletons[0].node_names[node]
+    return (
+        data,
+        {
+            "name": f"tracks {what} [{_video_name(labels, vi)}]",
+            "properties": {"track_id": track, "track": _track_names(labels, track)},
+            "tail_length": style.trajectories.tail_length,
+            "head_length": style.trajectories.head_length,
+            "tail_width": style.trajectories.tail_width,
+            "metadata": {
+                META_KEY: {
+                    "role": "tracks",
+                    "link": link,
+                    "track_colors": style.tracks.track_colors(n_tracks),
+                }
+            },
+        },
+        "tracks",
+    )
+
+
+def labels_to_layers(
+    labels: sio.Labels,
+    *,
+    style: LayerStyle = DEFAULT_STYLE,
+    tracks_node: str | int | None = None,
+) -> list[LayerDataTuple]:
+    """Points, edge and (where tracked) Tracks layers for every labeled video."""
+    out: list[LayerDataTuple] = []
+    labeled = {id(lf.video) for lf in labels.labeled_frames}
+    for vi, video in enumerate(labels.videos):
+        if id(video) not in labeled and len(labels.videos) > 1:
+            continue
+        link = uuid.uuid4().hex
+        points = labels_to_points(labels, vi, style=style, link=link)
+        out.append(points)
+        out.append(edges_layer(points, style=style))
+        tracks = labels_to_tracks(labels, vi, node=tracks_node, style=style, link=link)
+        if tracks is not None:
+            out.append(tracks)
+    return out
+
+
+# ---------------------------------------------------------------- write back
+
+
+def _new_track(labels: sio.Labels, name: str) -> sio.Track | None:
+    if not name:
+        return None
+    for t in labels.tracks:
+        if t.name == name:
+            return t
+    track = sio.Track(name)
+    labels.tracks.append(track)
+    return track
+
+
+@dataclass
+class _Edits:
+    """Edits of one layer, resolved against a copy, applied after all layers."""
+
+    remove: list[tuple[sio.LabeledFrame, sio.Instance]]
+
+
+def _apply_points(
+    copy: sio.Labels,
+    data: np.ndarray,
+    features: Mapping[str, Any],
+    meta: Mapping[str, Any],
+) -> _Edits:
+    """Apply one instances layer's rows to ``copy`` (removals deferred)."""
+    original: sio.Labels = meta["labels"]
+    tab: InstanceTable = meta["table"]
+    flat = flatten(original, meta["video_index"])
+    init_xy = display_xy(flat)
+    keys = decode_rows(data, features, meta)
+    n_pts = len(flat.xy)
+
+    rows = np.nonzero(keys.known)[0]
+    k = tab.start[keys.instance[rows]] + keys.node[rows]
+    present = np.zeros(n_pts, dtype=bool)
+    present[k] = True
+    row_xy = np.full((n_pts, 2), np.nan)
+    row_xy[k] = data[rows][:, [2, 1]]  # last duplicate wins
+    vis_prop = np.zeros(n_pts, dtype=bool)
+    vis_prop[k] = keys.visible[rows]
+
+    moved = present & ~np.all(row_xy == init_xy, axis=1)
+    shown_now = vis_prop & ~flat.visible
+    take = moved | shown_now
+    xy = np.where(take[:, None], row_xy, flat.xy)
+    xy[~present] = np.nan
+    visible = present & vis_prop
+
+    same_xy = np.all((xy == flat.xy) | (np.isnan(xy) & np.isnan(flat.xy)), axis=1)
+    changed = ~same_xy | (visible != flat.visible)
+    changed_inst = np.unique(flat.instance[changed])
+    alive = np.bincount(flat.instance[present], minlength=len(tab)) > 0
+
+    # Track reassignments: the track named by the first row of each instance.
+    row_track_name = np.asarray(features["track"], dtype=object).reshape(len(data))
+    first_rows = np.full(len(tab), -1, dtype=np.int64)
+    first_rows[keys.instance[rows][::-1]] = rows[::-1]
+    track_names = np.asarray([t.name for t in original.tracks] + [""], dtype=object)
+    old_names = track_names[np.where(tab.track < 0, len(original.tracks), tab.track)]
+    has_row = first_rows >= 0
+    new_names = np.where(has_row, row_track_name[np.maximum(first_rows, 0)], old_names)
+    new_names = np.array(["" if n is None else str(n) for n in new_names], dtype=object)
+    retracked = np.nonzero(has_row & (new_names != old_names))[0]
+
+    frames = copy.labeled_frames
+    edits = _Edits(remove=[])
+    for i in np.union1d(changed_inst, retracked):
+        lf = frames[tab.lf[i]]
+        inst = lf.instances[tab.pos[i]]
+        if not alive[i]:
+            edits.remove.append((lf, inst))
+            continue
+        s, e = tab.start[i], tab.start[i] + tab.n_nodes[i]
+        inst.points["xy"][:] = xy[s:e]
+        inst.points["visible"][:] = visible[s:e]
+        if i in retracked:
+            inst.track = _new_track(copy, new_names[i])
+    _add_new_instances(copy, data, features, keys, meta)
+    return edits
+
+
+def _add_new_instances(
+    copy: sio.Labels,
+    data: np.ndarray,
+    features: Mapping[str, Any],
+    keys: RowKeys,
+    meta: Mapping[str, Any],
+) -> None:
+    """Rows that match no instance become new user instances, one per frame+id."""
+    new = np.nonzero(~keys.known)[0]
+    if not len(new):
+        return
+    video = copy.videos[meta["video_index"]]
+    skeleton = copy.skeletons[0]
+    names = np.asarray(features["node"]).reshape(len(data))
+    tracks = np.asarray(features["track"], dtype=object).reshape(len(data))
+    node = _lookup(names[new], skeleton.node_names)
+    frame = np.rint(data[new, 0]).astype(np.int64)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for r, f, inst_id in zip(new, frame, keys.instance[new], strict=True):
+        groups.setdefault((int(f), int(inst_id)), []).append(r)
+    by_frame = {lf.frame_idx: lf for lf in copy.labeled_frames if lf.video is video}
+    node_of = dict(zip(new, node, strict=True))
+    for (f, _), group in sorted(groups.items()):
+        pts = np.full((len(skeleton.nodes), 2), np.nan)
+        for r in group:
+            if node_of[r] >= 0 and keys.visible[r]:
+                pts[node_of[r]] = data[r, [2, 1]]
+        if np.isnan(pts).all():
+            continue
+        inst = sio.Instance.from_numpy(
+            pts, skeleton=skeleton, track=_new_track(copy, str(tracks[group[0]] or ""))
+        )
+        lf = by_frame.get(f)
+        if lf is None:
+            lf = sio.LabeledFrame(video=video, frame_idx=f, instances=[])
+            copy.append(lf)
+            by_frame[f] = lf
+        lf.instances.append(inst)
+
+
+def points_to_labels(
+    data: np.ndarray, features: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> sio.Labels:
+    """Labels with one instances layer's edits applied (the original is kept)."""
+    return layers_to_labels(
+        [(data, {"features": features, "metadata": metadata}, "points")]
+    )
+
+
+def layers_to_labels(layers: Iterable[LayerDataTuple]) -> sio.Labels:
+    """Labels from instances layers (one per video), with their edits applied.
+
+    Moving a point changes only that point; predicted instances stay predicted;
+    invisible nodes stay invisible (with their stored coordinates); deleting a
+    row hides that node, deleting all of an instance's rows removes it, and rows
+    that match no instance become new user instances. The Labels in the layers'
+    metadata are not modified: edits go to a copy.
+
+    Raises:
+        ValueError: no layer carries napari-sleap labels metadata.
+    """
+    groups: dict[int, list[tuple[np.ndarray, Mapping, Mapping]]] = {}
+    originals: dict[int, sio.Labels] = {}
+    for data, kwargs, layer_type in layers:
+        meta = (kwargs.get("metadata") or {}).get(META_KEY)
+        if layer_type != "points" or not meta or meta.get("role") != "instances":
+            continue
+        features = kwargs.get("features")
+        if features is None or len(features) == 0:
+            features = kwargs.get("properties") or {}
+        labels = meta["labels"]
+        originals[id(labels)] = labels
+        groups.setdefault(id(labels), []).append((np.asarray(data), features, meta))
+    if not groups:
+        raise ValueError(
+            "no napari-sleap instances layer to save: open a .slp file (its Points "
+            "layer carries the labels in metadata['napari_sleap']) and save that layer"
+        )
+    if len(groups) > 1:
+        raise ValueError(
+            "the layers come from several .slp files; save each file's layers "
+            "separately"
+        )
+    ((key, items),) = groups.items()
+    copy = originals[key].copy()
+    removals: list[tuple[sio.LabeledFrame, sio.Instance]] = []
+    for data, features, meta in items:
+        removals.extend(_apply_points(copy, data, features, meta).remove)
+    emptied = set()
+    for lf, inst in removals:
+        lf.instances = [i for i in lf.instances if i is not inst]
+        if not lf.instances:
+            emptied.add(id(lf))
+    if emptied:
+        copy.labeled_frames = [
+            lf for lf in copy.labeled_frames if id(lf) not in emptied
+        ]
+    copy.update()
+    return copy

@@ -1,0 +1,291 @@
+"""Labels <-> layer data round trips, without a viewer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sleap_io as sio
+
+from napari_sleap.convert import (
+    META_KEY,
+    decode_rows,
+    edge_vectors,
+    edges_layer,
+    labels_to_layers,
+    labels_to_points,
+    labels_to_tracks,
+    layers_to_labels,
+    points_to_labels,
+)
+from napari_sleap.io.labels import compare_labels, load_labels
+from napari_sleap.styles import DEFAULT_STYLE
+
+
+def _labels(n_frames: int = 4, *, predicted: bool = True) -> sio.Labels:
+    """Two animals a frame (user + predicted), a hidden NaN node, an untracked one."""
+    skel = sio.Skeleton(
+        ["head", "thorax", "tail"],
+        edges=[("head", "thorax"), ("thorax", "tail")],
+        symmetries=[],
+    )
+    video = sio.Video(filename="fake.mp4", open_backend=False)
+    tracks = [sio.Track("a"), sio.Track("b")]
+    rng = np.random.default_rng(1)
+    lfs = []
+    for f in range(n_frames):
+        pts = rng.uniform(10, 90, size=(3, 2))
+        pts[2] = np.nan
+        user = sio.Instance.from_numpy(pts, skeleton=skel, track=tracks[0])
+        insts = [user]
+        if predicted:
+            pred = sio.PredictedInstance.from_numpy(
+                rng.uniform(10, 90, size=(3, 2)),
+                point_scores=np.array([0.9, 0.8, 0.7]),
+                score=0.5,
+                skeleton=skel,
+                track=tracks[1] if f % 2 else None,
+            )
+            insts.append(pred)
+        lfs.append(sio.LabeledFrame(video=video, frame_idx=2 * f, instances=insts))
+    # an invisible node with finite stored coordinates
+    lfs[0].instances[0].points["visible"][1] = False
+    return sio.Labels(lfs, videos=[video], skeletons=[skel], tracks=tracks)
+
+
+def _roundtrip(layer):
+    data, kwargs, _ = layer
+    return points_to_labels(data, kwargs["features"], kwargs["metadata"])
+
+
+def test_points_layer_contents() -> None:
+    labels = _labels()
+    data, kwargs, kind = labels_to_points(labels)
+    assert kind == "points" and data.shape == (4 * 2 * 3, 3)
+    assert np.isfinite(data).all()
+    f = kwargs["features"]
+    assert set(f) == {
+        "frame",
+        "instance",
+        "node",
+        "track",
+        "visible",
+        "predicted",
+        "score",
+    }
+    assert list(f["node"][:3]) == ["head", "thorax", "tail"]
+    # frame 0: user instance: head visible, thorax hidden (finite), tail NaN (hidden)
+    assert list(f["visible"][:3]) == [True, False, False]
+    assert list(kwargs["shown"][:3]) == [True, False, False]
+    head = labels[0].instances[0].numpy()[0]
+    assert np.allclose(data[0], [0, head[1], head[0]])
+    assert f["predicted"][3] and not f["predicted"][0]
+    assert np.allclose(f["score"][3:6], [0.9, 0.8, 0.7]) and np.isnan(f["score"][0])
+    assert f["track"][0] == "a" and f["track"][3] == "" and f["track"][9] == "b"
+    # colors: face by node, border by track
+    nodes = DEFAULT_STYLE.points.node_colors(3)
+    assert np.allclose(kwargs["face_color"][0], nodes[0])
+    assert np.allclose(kwargs["face_color"][4, :3], nodes[1, :3])
+    assert kwargs["face_color"][4, 3] == pytest.approx(
+        DEFAULT_STYLE.points.predicted_alpha
+    )
+    tracks = DEFAULT_STYLE.tracks.track_colors(2)
+    assert np.allclose(kwargs["border_color"][0], tracks[0])
+    assert np.allclose(kwargs["border_color"][3], DEFAULT_STYLE.tracks.untracked)
+    assert kwargs["metadata"][META_KEY]["labels"] is labels
+
+
+def test_unchanged_round_trip_is_exact() -> None:
+    labels = _labels()
+    again = _roundtrip(labels_to_points(labels))
+    assert compare_labels(labels, again) == []
+    assert again is not labels
+
+
+def test_move_one_point_changes_only_that_point() -> None:
+    labels = _labels()
+    data, kwargs, _ = labels_to_points(labels)
+    data = data.copy()
+    data[4, 1:] += [3.5, -2.25]  # thorax of the predicted instance, frame 0
+    again = points_to_labels(data, kwargs["features"], kwargs["metadata"])
+    diffs = compare_labels(labels, again)
+    assert (
+        len(diffs) == 1 and "instance 1 (video 0, frame 0): points differ" in diffs[0]
+    )
+    moved = again[0].instances[1]
+    assert isinstance(moved, sio.PredictedInstance) and moved.score == 0.5
+    assert np.allclose(
+        moved.numpy()[1], labels[0].instances[1].numpy()[1] + [-2.25, 3.5]
+    )
+    assert moved.points["score"][1] == pytest.approx(0.8)
+    # invisible stays invisible (NaN and finite-hidden alike), original untouched
+    user = again[0].instances[0]
+    assert list(user.points["visible"]) == [True, False, False]
+    assert np.array_equal(
+        user.points["xy"], labels[0].instances[0].points["xy"], equal_nan=True
+    )
+    assert labels[0].instances[1].numpy()[1][0] != moved.numpy()[1][0]
+
+
+def test_delete_rows_hides_nodes_and_removes_instances() -> None:
+    labels = _labels()
+    data, kwargs, _ = labels_to_points(labels)
+    f = {k: np.asarray(v) for k, v in kwargs["features"].items()}
+    keep = np.ones(len(data), bool)
+    keep[0] = False  # head of the user instance on frame 0
+    keep[f["instance"] == 3] = False  # the whole predicted instance on frame 2
+    feats = {k: v[keep] for k, v in f.items()}
+    again = points_to_labels(data[keep], feats, kwargs["metadata"])
+    assert not again[0].instances[0].points["visible"][0]
+    assert len(again[1].instances) == 1 and type(again[1].instances[0]) is sio.Instance
+    assert len(list(again.instances)) == len(list(labels.instances)) - 1
+
+
+def test_added_rows_become_a_new_user_instance() -> None:
+    labels = _labels()
+    data, kwargs, _ = labels_to_points(labels)
+    f = {k: np.asarray(v) for k, v in kwargs["features"].items()}
+    new = np.array([[6.0, 40.0, 30.0], [6.0, 50.0, 31.0], [100.0, 5.0, 5.0]])
+    feats = {
+        "frame": np.r_[f["frame"], [6, 6, 100]],
+        "instance": np.r_[f["instance"], [-1, -1, -1]],
+        "node": np.r_[f["node"], ["head", "tail", "thorax"]],
+        "track": np.r_[f["track"], ["c", "c", ""]],
+        "visible": np.r_[f["visible"], [True, True, True]],
+        "predicted": np.r_[f["predicted"], [False, False, False]],
+        "score": np.r_[f["score"], [np.nan] * 3],
+    }
+    again = points_to_labels(np.vstack([data, new]), feats, kwargs["metadata"])
+    lf6 = again.find(again.video, 6)[0]
+    assert len(lf6.instances) == 3
+    added = lf6.instances[-1]
+    assert type(added) is sio.Instance and added.track.name == "c"
+    assert np.allclose(added.numpy()[[0, 2]], [[30, 40], [31, 50]])
+    assert not added.points["visible"][1]
+    lf100 = again.find(again.video, 100)[0]
+    assert np.allclose(lf100.instances[0].numpy()[1], [5, 5])
+    assert "c" in [t.name for t in again.tracks]
+
+
+def test_track_reassignment_from_features() -> None:
+    labels = _labels()
+    data, kwargs, _ = labels_to_points(labels)
+    f = {k: np.array(v) for k, v in kwargs["features"].items()}
+    f["track"][f["instance"] == 0] = "b"
+    again = points_to_labels(data, f, kwargs["metadata"])
+    assert again[0].instances[0].track.name == "b"
+    assert again[1].instances[0].track.name == "a"
+
+
+def test_edges_follow_rows() -> None:
+    labels = _labels()
+    points = labels_to_points(labels)
+    vectors, kw, kind = edges_layer(points)
+    assert kind == "vectors"
+    # user instances: head-thorax only where thorax visible; thorax-tail never (NaN)
+    data, kwargs, _ = points
+    keys = decode_rows(data, kwargs["features"], kwargs["metadata"][META_KEY])
+    v, src, dst = edge_vectors(data, keys, kwargs["metadata"][META_KEY])
+    assert np.allclose(v[:, 0], data[src]) and np.allclose(v[:, 0] + v[:, 1], data[dst])
+    assert len(v) == 3 + 4 * 2  # user frames 1..3 one edge each; predicted two each
+    assert (v[:, 1, 0] == 0).all()
+    tracks = DEFAULT_STYLE.tracks.track_colors(2)
+    first_a = np.nonzero(keys.instance[src] == 2)[0][0]  # user, track a
+    assert np.allclose(kw["edge_color"][first_a], tracks[0])
+    first_untracked = np.nonzero(keys.instance[src] == 1)[0][0]
+    assert np.allclose(
+        kw["edge_color"][first_untracked], DEFAULT_STYLE.tracks.untracked
+    )
+
+
+def test_tracks_layer() -> None:
+    labels = _labels()
+    data, kw, kind = labels_to_tracks(labels)
+    assert kind == "tracks"
+    # track a: 4 user instances (centroids); track b: predicted on odd frames
+    assert (data[:, 0] == 0).sum() == 4 and (data[:, 0] == 1).sum() == 2
+    inst = labels[1].instances[0]
+    c = np.nanmean(inst.numpy()[inst.points["visible"]], axis=0)
+    row = data[(data[:, 0] == 0) & (data[:, 1] == 2)][0]
+    assert np.allclose(row[2:], [c[1], c[0]])
+    head, _, _ = labels_to_tracks(labels, node="head")
+    assert np.allclose(head[0, 2:], labels[0].instances[0].numpy()[0][::-1])
+    untracked = _labels()
+    for inst in untracked.instances:
+        inst.track = None
+    assert labels_to_tracks(untracked) is None
+
+
+@pytest.mark.shared_data
+def test_real_labels_round_trip(clip_all_slp: Path) -> None:
+    labels = load_labels(clip_all_slp)
+    layers = labels_to_layers(labels)
+    assert [k for _, _, k in layers] == ["points", "vectors", "tracks"]
+    data, kwargs, _ = layers[0]
+    assert len(data) == 2500 * 13
+    assert compare_labels(labels, layers_to_labels(layers)) == []
+    data = data.copy()
+    data[1000, 1:] = [500.0, 600.0]
+    again = layers_to_labels([(data, kwargs, "points")])
+    diffs = compare_labels(labels, again)
+    assert len(diffs) == 1, diffs
+    inst_id = kwargs["features"]["instance"][1000]
+    lf = again.labeled_frames[kwargs["metadata"][META_KEY]["table"].lf[inst_id]]
+    assert lf.frame_idx == kwargs["features"]["frame"][1000]
+
+
+@pytest.mark.shared_data
+def test_sleap1_predictions_round_trip(sleap1_models_dir: Path) -> None:
+    for path in sorted(sleap1_models_dir.glob("*.labels_pr.*.slp")):
+        labels = load_labels(path)
+        layers = labels_to_layers(labels)
+        assert compare_labels(labels, layers_to_labels(layers)) == [], path.name
+        assert layers[0][1]["features"]["predicted"].all()
+
+
+def _big_labels(n_frames: int) -> sio.Labels:
+    skel = sio.Skeleton(
+        [f"n{i}" for i in range(13)], edges=[(i, i + 1) for i in range(12)]
+    )
+    video = sio.Video(filename="big.mp4", open_backend=False)
+    tracks = [sio.Track("a"), sio.Track("b")]
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 1000, size=(n_frames, 2, 13, 2))
+    lfs = [
+        sio.LabeledFrame(
+            video=video,
+            frame_idx=f,
+            instances=[
+                sio.PredictedInstance.from_numpy(
+                    xy[f, a],
+                    point_scores=np.ones(13),
+                    score=1.0,
+                    skeleton=skel,
+                    track=tracks[a],
+                )
+                for a in range(2)
+            ],
+        )
+        for f in range(n_frames)
+    ]
+    return sio.Labels(lfs, videos=[video], skeletons=[skel], tracks=tracks)
+
+
+@pytest.mark.slow
+def test_scale_10k_frames() -> None:
+    labels = _big_labels(10_000)
+    t = time.perf_counter()
+    layers = labels_to_layers(labels)
+    t_to = time.perf_counter() - t
+    data, kwargs, _ = layers[0]
+    assert len(data) == 10_000 * 2 * 13
+    data = data.copy()
+    data[12345, 1] += 1
+    t = time.perf_counter()
+    again = layers_to_labels([(data, kwargs, "points")])
+    t_back = time.perf_counter() - t
+    assert len(compare_labels(labels, again)) == 1
+    # vectorized: well under a second per 10k frames even on a busy 2-core box
+    assert t_to < 10 and t_back < 10, (t_to, t_back)
