@@ -1,0 +1,92 @@
+"""Open a model folder for inference: ours (``model_info.json``) or SLEAP 1.x.
+
+Model files are untrusted input: Keras files load with ``safe_mode=True`` (no
+Lambda layers, no code from the file) and SLEAP 1.x folders are rebuilt from
+JSON by :mod:`napari_sleap.infer.sleap1`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from napari_sleap.infer import sleap1
+from napari_sleap.nn.model_info import INFO_FILE, ModelInfo
+
+#: nn modules that may register custom Keras layers; imported before loading.
+_REGISTRY_MODULES = ("napari_sleap.nn.layers", "napari_sleap.nn.heads")
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run: its description, Keras model and folder."""
+
+    info: ModelInfo
+    keras_model: Any
+    folder: Path
+
+    @property
+    def role(self) -> str:
+        """The model's role (``centroid``, ``bottom_up`` ...)."""
+        return self.info.role
+
+
+def _import_registry() -> None:
+    for name in _REGISTRY_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+
+
+def load_model_info(folder: str | Path) -> ModelInfo:
+    """Read a folder's ModelInfo without TensorFlow where possible."""
+    folder = Path(folder)
+    if (folder / INFO_FILE).exists():
+        return ModelInfo.load(folder)
+    if sleap1.is_sleap1_folder(folder):
+        cfg = sleap1._read_config(folder)
+        return sleap1.model_info_from_config(cfg, folder / sleap1.CONFIG_FILE)
+    return ModelInfo.load(folder)  # raises the clear FileNotFoundError
+
+
+def load_model(folder: str | Path) -> LoadedModel:
+    """Load one model folder; SLEAP 1.x folders are converted in memory."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder {folder} does not exist")
+    if not (folder / INFO_FILE).exists() and sleap1.is_sleap1_folder(folder):
+        info, model = sleap1.load_sleap1(folder)
+        return LoadedModel(info, model, folder)
+    info = ModelInfo.load(folder)
+    path = folder / info.keras_file
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: {folder / INFO_FILE} names keras_file "
+            f"{info.keras_file!r}; retrain or copy the model file back"
+        )
+    import keras
+
+    _import_registry()
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # Keras raises many types for bad files
+        raise ValueError(
+            f"{path}: could not be loaded safely ({type(err).__name__}: {err}); "
+            "models with Lambda layers or unregistered custom code are refused"
+        ) from err
+    outputs = model.output if isinstance(model.output, dict) else None
+    if outputs is None:
+        raise ValueError(
+            f"{path}: outputs must be a dict keyed by head kind "
+            f"({', '.join(info.heads)}); this model has unnamed outputs"
+        )
+    missing = [k for k in info.heads if k not in outputs]
+    if missing:
+        raise ValueError(
+            f"{path}: model_info.json lists heads {missing} the Keras model lacks "
+            f"(it has {sorted(outputs)})"
+        )
+    return LoadedModel(info, model, folder)
