@@ -57,22 +57,23 @@ def _application(name: str, weights: str | None, input_shape: tuple) -> keras.Mo
 
 
 @functools.cache
-def stride_layers(name: str) -> dict[int, str]:
-    """Name of the last layer at each stride (2..32) of encoder ``name``.
+def stride_layers(name: str) -> dict[int, int]:
+    """Index (in ``model.layers``) of the last layer at each stride 2..32.
 
     Found once per encoder on a fixed-size probe model, since the real one has
-    an open input size.
+    an open input size. Indices, not names: some applications name layers
+    with global counters (``activation_53``) that differ between builds.
     """
     probe = _application(name, None, (_PROBE, _PROBE, 3))
-    found: dict[int, str] = {}
-    for layer in probe.layers:
+    found: dict[int, int] = {}
+    for index, layer in enumerate(probe.layers):
         shape = getattr(layer, "output", None)
         shape = getattr(shape, "shape", None)
         if shape is None or len(shape) != 4 or shape[1] != shape[2] or not shape[1]:
             continue
         stride = _PROBE // shape[1]
         if _PROBE % shape[1] == 0 and 2 <= stride <= _MAX_STRIDE:
-            found[stride] = layer.name
+            found[stride] = index
     return found
 
 
@@ -126,12 +127,12 @@ def build_encoder(x: Any, cfg: EncoderConfig, on_stack: Any = None) -> Features:
         cfg: encoder settings.
         on_stack: unused (one stack); accepted for a uniform interface.
     """
-    names = stride_layers(cfg.name)
+    index = stride_layers(cfg.name)
     app, _ = load_encoder(cfg.name, cfg.pretrained)
-    strides = sorted(names)
+    strides = sorted(index)
     extractor = keras.Model(
         app.input,
-        [app.get_layer(names[s]).output for s in strides],
+        [app.layers[index[s]].output for s in strides],
         name=f"{cfg.name}_encoder",
     )
     extractor.trainable = cfg.trainable_encoder
