@@ -71,8 +71,9 @@ def refine(
     """Sub-pixel offsets for grid-aligned peaks ``(P, 2)``; returns refined points.
 
     ``integral``: confidence-weighted mean over a ``patch_size`` patch;
-    ``quadratic``: vertex of a parabola through the peak and its neighbours, per
-    axis; ``local``: a quarter pixel toward the larger neighbour (SLEAP 1.x).
+    ``quadratic``: vertex of a parabola through the log of the peak and its
+    neighbours, per axis (exact for Gaussian maps); ``local``: a quarter pixel
+    toward the larger neighbour (SLEAP 1.x).
     """
     if method not in REFINEMENTS:
         raise ValueError(f"refinement {method!r}; allowed: {', '.join(REFINEMENTS)}")
@@ -90,8 +91,10 @@ def refine(
         dx = np.sign(p[:, 1, 2] - p[:, 1, 0]) * 0.25
         dy = np.sign(p[:, 2, 1] - p[:, 0, 1]) * 0.25
     else:
-        dx = _parabola(p[:, 1, 0], p[:, 1, 1], p[:, 1, 2])
-        dy = _parabola(p[:, 0, 1], p[:, 1, 1], p[:, 2, 1])
+        # A Gaussian is a parabola in log space: fit there for exact vertices.
+        q = np.log(np.maximum(p, 1e-6))
+        dx = _parabola(q[:, 1, 0], q[:, 1, 1], q[:, 1, 2])
+        dy = _parabola(q[:, 0, 1], q[:, 1, 1], q[:, 2, 1])
     return points + np.stack([dx, dy], axis=-1)
 
 
