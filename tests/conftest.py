@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.shared_data",
     "tests.fixtures.training",
     "tests.fixtures.degrade",
+    "tests.fixtures.video",
 ]

@@ -53,6 +53,7 @@ class MediaReader(VideoReader):
                 "video back to where it was."
             )
         self.stream_index = stream
+        self.seeks = 0  # decoder repositionings, to check that stepping reads on
         self._container: Any = None
         self._stream: Any = None
         self._packets: Any = None
@@ -195,6 +196,7 @@ class MediaReader(VideoReader):
         if self._container is None:
             self._open()
         else:
+            self.seeks += 1
             self._container.seek(0, stream=self._stream, backward=True)
             self._stream.codec_context.flush_buffers()
             self._packets = None
@@ -288,6 +290,7 @@ class MediaReader(VideoReader):
             self._rewind()
             return
         key = self._keyframe_before(index)
+        self.seeks += 1
         self._container.seek(
             int(self._pts[key]), stream=self._stream, backward=True, any_frame=False
         )

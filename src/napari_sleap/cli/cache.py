@@ -1,0 +1,79 @@
+"""``napari-sleap cache VIDEO -o VIDEO.zarr``: decode a video once, scrub it fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``cache`` subcommand."""
+    p = subparsers.add_parser(
+        "cache",
+        help="decode a video into a zarr cache for fast scrubbing",
+        description=(
+            "Decode VIDEO once into a compressed zarr store (one frame per chunk). "
+            "Readers then use the cache instead of the video whenever it sits "
+            "beside the video as <stem>.zarr or <name>.zarr and still matches it."
+        ),
+    )
+    p.add_argument("video", help="video file (mp4, avi, mov, mkv, ...), folder or .h5")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="zarr store to write (default: <stem>.zarr beside the video)",
+    )
+    p.add_argument(
+        "--frames",
+        metavar="A-B",
+        help="cache only frames A..B (inclusive); such subset caches are not used "
+        "in place of the video",
+    )
+    p.add_argument(
+        "--dataset", help="dataset inside an HDF5 video (default: found by looking)"
+    )
+    p.add_argument(
+        "--no-overwrite",
+        action="store_true",
+        help="fail instead of replacing an existing store",
+    )
+    p.set_defaults(run=run)
+
+
+def parse_frame_span(text: str) -> range:
+    """Parse ``A-B`` (inclusive) or a single frame ``A`` into a range."""
+    try:
+        if "-" in text:
+            first, last = (int(part) for part in text.split("-", 1))
+        else:
+            first = last = int(text)
+    except ValueError:
+        raise ValueError(
+            f"--frames {text!r}: write the first and last frame as A-B, e.g. 0-499"
+        ) from None
+    if first < 0 or last < first:
+        raise ValueError(f"--frames {text!r}: need 0 <= A <= B")
+    return range(first, last + 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the cache with a progress bar; prints the store's path."""
+    from napari_sleap.io.video import cache_video, open_video
+    from napari_sleap.progress import TerminalProgress
+
+    frames = parse_frame_span(args.frames) if args.frames else None
+    reader = open_video(args.video, dataset=args.dataset, use_cache=False)
+    with reader:
+        try:
+            out = cache_video(
+                reader,
+                args.output,
+                frames=frames,
+                progress=TerminalProgress(f"cache {reader.source.name}"),
+                overwrite=not args.no_overwrite,
+            )
+        except FileExistsError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    print(out, file=sys.stdout)
+    return 0
