@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: list[str] = ["evaluate", "cache"]
+COMMANDS: list[str] = ["evaluate", "export", "track", "evaluate_tracks", "cache"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,107 @@
+"""``napari-sleap export IN.slp --format analysis-h5|csv|nwb``: poses for analysis."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``export`` subcommand."""
+    p = subparsers.add_parser(
+        "export",
+        help="export poses as SLEAP analysis HDF5, tidy CSV or NWB",
+        description=(
+            "Export the poses of a labels/predictions file. analysis-h5 is SLEAP's "
+            "analysis HDF5 layout (one file per video); csv is a tidy table with "
+            "one row per frame x track x node; nwb uses sleap-io's NWB writer."
+        ),
+    )
+    p.add_argument("input", help="labels or predictions (.slp)")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=("analysis-h5", "csv", "nwb"),
+        help="output format",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        help="output file (default: beside the input, e.g. IN.analysis.h5)",
+    )
+    p.add_argument(
+        "--video",
+        type=int,
+        help="analysis-h5: only this video index (default: every video)",
+    )
+    p.add_argument(
+        "--frames", metavar="SPEC", help="only these frames, e.g. 1000-1499,1600"
+    )
+    p.add_argument(
+        "--nwb-flavour",
+        choices=("auto", "annotations", "predictions"),
+        default="auto",
+        help="nwb: training annotations or pose predictions (default: auto)",
+    )
+    p.set_defaults(run=run)
+
+
+def _default_output(source: Path, ending: str) -> Path:
+    stem = source.name[: -len(".slp")] if source.name.endswith(".slp") else source.stem
+    return source.with_name(stem + ending)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the input and write the chosen format."""
+    from napari_sleap.export import FORMATS
+    from napari_sleap.export._common import check_exportable, select_frames
+    from napari_sleap.io.frames import parse_frames
+    from napari_sleap.io.labels import load_labels
+
+    source = Path(args.input)
+    labels = load_labels(source, missing_videos="ignore")
+    if args.frames:
+        labels = select_frames(labels, parse_frames(args.frames))
+    check_exportable(labels, str(source))
+    out = Path(args.output) if args.output else None
+    if args.format == "analysis-h5":
+        from napari_sleap.export.analysis_h5 import default_paths, write_analysis_h5
+
+        targets = default_paths(labels, source, out)
+        if args.video is not None:
+            if not 0 <= args.video < len(labels.videos):
+                raise ValueError(
+                    f"--video {args.video}: {source} has {len(labels.videos)} "
+                    f"video(s) (indices 0..{len(labels.videos) - 1})"
+                )
+            targets = [(args.video, out or targets[args.video][1])]
+        for video, path in targets:
+            if not any(lf.video is labels.videos[video] for lf in labels):
+                print(f"skipping video {video}: no labeled frames", file=sys.stderr)
+                continue
+            arrays = write_analysis_h5(
+                labels, path, video=video, labels_path=str(source)
+            )
+            n_frames, n_tracks = arrays.occupancy.shape
+            print(f"wrote {path}: {n_tracks} tracks x {n_frames} frames")
+            if arrays.dropped:
+                print(
+                    f"  note: {arrays.dropped} instances not exported (a second "
+                    "instance on the same track in a frame, or no track in a "
+                    "tracked project)",
+                    file=sys.stderr,
+                )
+    elif args.format == "csv":
+        from napari_sleap.export.csv import write_csv
+
+        path = out or _default_output(source, FORMATS["csv"])
+        rows = write_csv(labels, path, source=str(source))
+        print(f"wrote {path}: {rows} rows")
+    else:
+        from napari_sleap.export.nwb import write_nwb
+
+        path = out or _default_output(source, FORMATS["nwb"])
+        write_nwb(labels, path, flavour=args.nwb_flavour, source=str(source))
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,14 @@
+"""Exports of labels and predictions for analysis outside SLEAP (numpy/h5py; no TF).
+
+``analysis_h5`` writes SLEAP's analysis HDF5 layout, ``csv`` a tidy table and
+``nwb`` goes through sleap-io's NWB writer. Every export is atomic.
+"""
+
+from __future__ import annotations
+
+#: ``--format`` names and the default file ending each writes.
+FORMATS: dict[str, str] = {
+    "analysis-h5": ".analysis.h5",
+    "csv": ".csv",
+    "nwb": ".nwb",
+}

@@ -1,0 +1,111 @@
+"""Analysis HDF5: SLEAP's layout, read back by sleap-io, same numbers as the .slp."""
+
+import h5py
+import numpy as np
+import pytest
+import sleap_io as sio
+
+from napari_sleap.export.analysis_h5 import analysis_arrays, write_analysis_h5
+
+
+@pytest.fixture(scope="module")
+def clip_labels(clip_all_slp):
+    return sio.load_slp(str(clip_all_slp), open_videos=False)
+
+
+def test_layout_matches_sleap(clip_labels, clip_all_slp, tmp_path):
+    out = tmp_path / "clip.analysis.h5"
+    write_analysis_h5(clip_labels, out, labels_path=str(clip_all_slp))
+    with h5py.File(out, "r") as f:
+        assert f["tracks"].shape == (2, 2, 13, 1250)
+        assert f["track_occupancy"].shape == (1250, 2)
+        assert f["track_occupancy"].dtype == np.uint8
+        assert f["point_scores"].shape == (2, 13, 1250)
+        assert f["instance_scores"].shape == (2, 1250)
+        assert f["tracking_scores"].shape == (2, 1250)
+        assert [n.decode() for n in f["track_names"][:]] == [
+            t.name for t in clip_labels.tracks
+        ]
+        assert [n.decode() for n in f["node_names"][:]] == clip_labels.skeletons[
+            0
+        ].node_names
+        assert f["edge_names"].shape == (12, 2) and f["edge_inds"].shape == (12, 2)
+        assert f["video_path"][()].decode().endswith("clip.mp4")
+        assert f["labels_path"][()].decode() == str(clip_all_slp)
+        assert f["video_ind"][()] == 0
+        assert b"filename" in f["provenance"][()]
+        tracks = f["tracks"][:]
+        occupancy = f["track_occupancy"][:]
+        # User labels carry no scores.
+        assert np.isnan(f["point_scores"][:]).all()
+
+    # tracks[track, xy, node, frame] is the point of that track's instance.
+    male = [t.name for t in clip_labels.tracks].index("male")
+    lf = clip_labels[1100]
+    inst = next(i for i in lf.user_instances if i.track.name == "male")
+    np.testing.assert_array_equal(tracks[male, :, :, lf.frame_idx].T, inst.numpy())
+    assert occupancy.sum() == 2500
+
+
+def test_sleap_io_reads_it_back(clip_labels, tmp_path):
+    out = tmp_path / "clip.analysis.h5"
+    write_analysis_h5(clip_labels, out)
+    back = sio.load_analysis_h5(str(out))
+    a = clip_labels.numpy()
+    b = back.numpy()[: len(a)]
+    np.testing.assert_allclose(a, b, equal_nan=True)
+    assert [t.name for t in back.tracks] == [t.name for t in clip_labels.tracks]
+    assert back.skeletons[0].edge_inds == clip_labels.skeletons[0].edge_inds
+
+
+def test_same_arrays_as_sleap_io_writer(clip_labels, tmp_path):
+    ours, theirs = tmp_path / "ours.h5", tmp_path / "theirs.h5"
+    write_analysis_h5(clip_labels, ours)
+    sio.save_analysis_h5(clip_labels, str(theirs))
+    with h5py.File(ours, "r") as f, h5py.File(theirs, "r") as g:
+        for key in ("tracks", "track_occupancy", "point_scores", "instance_scores"):
+            n = f[key].shape[-1] if key != "track_occupancy" else f[key].shape[0]
+            mine = f[key][:]
+            other = g[key][..., :n] if key != "track_occupancy" else g[key][:n]
+            np.testing.assert_array_equal(mine, other, err_msg=key)
+
+
+def test_predictions_untracked_fill_slots(sleap1_models_dir, tmp_path):
+    labels = sio.load_slp(
+        str(sleap1_models_dir / "minimal_instance.UNet.centroid.labels_pr.val.slp"),
+        open_videos=False,
+    )
+    arrays = analysis_arrays(labels)
+    assert arrays.track_names == ["track_0", "track_1"]
+    assert arrays.tracks.shape == (1, 2, 2, 2)  # frame 0 only; 2 slots, 2 nodes
+    scores = [i.score for i in labels[0].predicted_instances]
+    np.testing.assert_allclose(arrays.instance_scores[0], scores)
+    out = tmp_path / "pr.analysis.h5"
+    write_analysis_h5(labels, out)
+    with h5py.File(out, "r") as f:
+        assert np.isfinite(f["point_scores"][:]).all()
+
+
+def test_user_instance_preferred_over_prediction_on_same_track(clip_labels):
+    lf = clip_labels[0]
+    user = lf.user_instances[0]
+    pred = sio.PredictedInstance.from_numpy(
+        user.numpy() + 10, skeleton=user.skeleton, score=0.9, track=user.track
+    )
+    lf.instances.append(pred)
+    try:
+        arrays = analysis_arrays(clip_labels)
+        slot = clip_labels.tracks.index(user.track)
+        np.testing.assert_array_equal(arrays.tracks[0, slot], user.numpy())
+        assert arrays.dropped == 1
+    finally:
+        lf.instances.remove(pred)
+
+
+def test_bad_video_index_and_failed_write_leave_nothing(clip_labels, tmp_path):
+    with pytest.raises(ValueError, match="--video 3"):
+        analysis_arrays(clip_labels, video=3)
+    out = tmp_path / "missing_dir" / "x.h5"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_analysis_h5(clip_labels, out)
+    assert list(tmp_path.iterdir()) == []
