@@ -77,22 +77,29 @@ class SequentialVideoReader:
         self._cap.release()
 
 
-class SleapVideoReader:
-    """Frames through sleap-io's own video backends (image folders, HDF5, ...)."""
+class PackageVideoReader:
+    """Frames through :mod:`napari_sleap.io.video` (image folders, HDF5, zarr, ...)."""
 
     def __init__(self, video: sio.Video) -> None:
-        self.video = video
+        from napari_sleap.io.video import open_sleap_video
+
+        self.reader = open_sleap_video(video)
 
     def __call__(self, idx: int) -> np.ndarray:
         """Return frame ``idx`` as grayscale."""
-        return to_gray(self.video[idx])
+        return to_gray(self.reader.read(idx))
 
     def close(self) -> None:
-        """Nothing to release: sleap-io owns the backend."""
+        """Release the reader."""
+        self.reader.close()
 
 
-def open_frames(video: sio.Video) -> SequentialVideoReader | SleapVideoReader:
+def open_frames(video: sio.Video) -> SequentialVideoReader | PackageVideoReader:
     """The fastest frame reader for a sleap-io video.
+
+    Movie files are decoded forward by OpenCV (about 3x faster per frame than the
+    package's PyAV reader here, which matters at a few ms per frame); everything
+    else goes through :func:`napari_sleap.io.video.open_sleap_video`.
 
     Raises:
         FileNotFoundError: When the video file is missing (names the file and fix).
@@ -107,4 +114,4 @@ def open_frames(video: sio.Video) -> SequentialVideoReader | SleapVideoReader:
                     "the labels at the moved video or use --tracker simple|kalman"
                 )
             return SequentialVideoReader(path)
-    return SleapVideoReader(video)
+    return PackageVideoReader(video)

@@ -51,8 +51,12 @@ def centroid_similarity(ref: np.ndarray, query: np.ndarray, scale: float) -> np.
 def iou_similarity(
     ref: np.ndarray, query: np.ndarray, scale: float = 0.0
 ) -> np.ndarray:
-    """Intersection over union of the poses' bounding boxes (``scale`` unused)."""
-    a, b = bboxes(ref), bboxes(query)
+    """Intersection over union of the poses' bounding boxes (``scale`` unused).
+
+    Boxes thinner than 1 px (collinear nodes) are widened to 1 px so that they
+    still have an area to overlap.
+    """
+    a, b = _min_size(bboxes(ref)), _min_size(bboxes(query))
     x0 = np.maximum(a[:, None, 0], b[None, :, 0])
     y0 = np.maximum(a[:, None, 1], b[None, :, 1])
     x1 = np.minimum(a[:, None, 2], b[None, :, 2])
@@ -64,6 +68,15 @@ def iou_similarity(
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = inter / union
     return np.nan_to_num(iou, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _min_size(box: np.ndarray, size: float = 1.0) -> np.ndarray:
+    out = box.copy()
+    for lo, hi in ((0, 2), (1, 3)):
+        grow = np.clip(size - (box[:, hi] - box[:, lo]), 0, None) / 2
+        out[:, lo] -= grow
+        out[:, hi] += grow
+    return out
 
 
 def oks_similarity(
@@ -101,8 +114,12 @@ def get_similarity(name: str) -> SimilarityFn:
 
 
 def default_scale(poses: np.ndarray) -> float:
-    """A distance scale for the kernels: a tenth of the median instance box diagonal."""
+    """A distance scale for the kernels: a quarter of the median instance box diagonal.
+
+    With ``min_similarity`` 0.1 a track then accepts moves up to about 3/4 of a
+    body length per frame, far more than jitter, less than a jump to a neighbor.
+    """
     box = bboxes(poses)
     diag = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
     diag = diag[np.isfinite(diag) & (diag > 0)]
-    return float(np.median(diag) / 10.0) if diag.size else 10.0
+    return float(np.median(diag) / 4.0) if diag.size else 10.0

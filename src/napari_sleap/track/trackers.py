@@ -222,7 +222,7 @@ def track_labels(
         match: ``hungarian`` or ``greedy``.
         window: Frames a track stays open after it was last seen.
         min_similarity: Weaker pairs start new tracks (below the cap).
-        scale: Pixel scale of the instance/centroid similarity; None: a tenth
+        scale: Pixel scale of the instance/centroid similarity; None: a quarter
             of the median instance box diagonal.
         cull_iou: Box overlap above which a lower-scoring detection is dropped.
         min_score: Detections scoring below this are dropped; None keeps all.

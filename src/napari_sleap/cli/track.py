@@ -1,0 +1,92 @@
+"""``napari-sleap track IN.slp -o OUT.slp``: give every instance an identity track."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+# Spelled out so that building the parser imports nothing heavy; a test checks
+# they equal the core's names.
+TRACKERS = ("simple", "flow", "kalman", "identity")
+SIMILARITIES = ("instance", "centroid", "iou", "oks")
+MATCHERS = ("hungarian", "greedy")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``track`` subcommand."""
+    p = subparsers.add_parser(
+        "track",
+        help="follow each animal's identity through the frames",
+        description=(
+            "Assign tracks to the instances of IN.slp frame by frame and save the "
+            "result. --max-tracks N (the number of animals) culls extra "
+            "detections, caps the tracks and reuses them when animals reappear."
+        ),
+    )
+    p.add_argument("input", help="labels with poses to track (.slp)")
+    p.add_argument("-o", "--output", required=True, help="tracked labels (.slp)")
+    p.add_argument(
+        "--tracker",
+        choices=TRACKERS,
+        default="flow",
+        help="flow: poses moved by optical flow (reads the video); simple: recent "
+        "poses; kalman: constant-velocity filter; identity: from an identity "
+        "model's predictions (default: flow)",
+    )
+    p.add_argument("--max-tracks", type=int, help="number of animals (default: no cap)")
+    p.add_argument("--similarity", choices=SIMILARITIES, default="instance")
+    p.add_argument("--match", choices=MATCHERS, default="hungarian")
+    p.add_argument(
+        "--window", type=int, default=5, help="frames a track stays open (default 5)"
+    )
+    p.add_argument(
+        "--min-score",
+        type=float,
+        help="drop detections scoring below this (default: keep all)",
+    )
+    p.add_argument(
+        "--frames",
+        metavar="A-B",
+        help="track only frames A..B (inclusive); others are left as they are",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, track with a progress bar, save atomically."""
+    from napari_sleap.io.frames import parse_frames
+    from napari_sleap.io.labels import load_labels, save_labels
+    from napari_sleap.progress import TerminalProgress
+    from napari_sleap.track.trackers import track_labels
+
+    if args.max_tracks is not None and args.max_tracks < 1:
+        raise ValueError(f"--max-tracks {args.max_tracks}: must be at least 1")
+    if args.window < 1:
+        raise ValueError(f"--window {args.window}: must be at least 1")
+    frame_range = None
+    if args.frames:
+        picked = parse_frames(args.frames)
+        frame_range = (picked[0], picked[-1] + 1)
+    needs_video = args.tracker == "flow"
+    labels = load_labels(
+        args.input, missing_videos="raise" if needs_video else "ignore"
+    )
+    tracked = track_labels(
+        labels,
+        tracker=args.tracker,
+        max_tracks=args.max_tracks,
+        similarity=args.similarity,
+        match=args.match,
+        window=args.window,
+        min_score=args.min_score,
+        frame_range=frame_range,
+        inplace=True,
+        progress=TerminalProgress("track"),
+    )
+    save_labels(tracked, args.output)
+    n = sum(1 for lf in tracked.labeled_frames for i in lf.instances if i.track)
+    print(
+        f"{args.output}: {len(tracked.tracks)} tracks, {n} tracked instances",
+        file=sys.stderr,
+    )
+    return 0
