@@ -1,0 +1,325 @@
+"""One call from model folders and a video (or ``.slp``) to predicted Labels.
+
+With an output path, results stream to disk in bounded memory: every
+``chunk_frames`` frames are written as a compact ``.npz`` part beside the output
+(``OUT.slp.parts/``, each written atomically), so a killed run resumes at the
+first missing part when rerun with the same arguments. The parts are merged
+into the ``.slp`` at the end (atomically) and then removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_sleap.infer.predictor import Predictor, PredictorOptions
+from napari_sleap.infer.results import FramePoses, to_labeled_frame
+from napari_sleap.progress import ProgressFn, StopFlag
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Job:
+    """Frames of one video to predict."""
+
+    video: Any  # sleap_io.Video
+    frames: list[int]
+    source: str
+
+
+def _open_reader(video: Any):
+    from napari_sleap.io.video import open_sleap_video
+
+    reader = open_sleap_video(video)
+    if reader.n_frames == 0:
+        raise ValueError(f"{reader.path}: the video has no frames")
+    return reader
+
+
+def make_jobs(
+    source: Any,
+    frames: str | Sequence[int] | None = None,
+    only_labeled: bool = False,
+    only_suggested: bool = False,
+) -> tuple[list[Job], Any]:
+    """Work list from a video path, a ``.slp`` path, a Labels or a Video.
+
+    Returns the jobs and the source Labels (None for a bare video).
+    """
+    import sleap_io as sio
+
+    from napari_sleap.io.frames import parse_frames
+
+    if only_labeled and only_suggested:
+        raise ValueError(
+            "use only one of --only-labeled-frames/--only-suggested-frames"
+        )
+    labels = None
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"input not found: {path}")
+        if path.name.endswith(".slp"):
+            from napari_sleap.io.labels import load_labels
+
+            labels = load_labels(path)
+        else:
+            from napari_sleap.io.video import open_video
+
+            n = open_video(path).n_frames
+            if n == 0:
+                raise ValueError(f"{path}: the video has no frames")
+            video = sio.Video.from_filename(str(path))
+            source = video
+    elif isinstance(source, sio.Labels):
+        labels = source
+    if labels is None:
+        videos = [source]
+    else:
+        videos = list(labels.videos)
+        if not videos:
+            raise ValueError("the labels file has no videos to predict on")
+    jobs = []
+    for video in videos:
+        n = (
+            int(video.shape[0])
+            if video.shape is not None
+            else _open_reader(video).n_frames
+        )
+        name = str(video.filename)
+        if only_labeled:
+            inds = sorted(
+                {lf.frame_idx for lf in labels.find(video) if lf.user_instances}
+            )
+        elif only_suggested:
+            inds = sorted({s.frame_idx for s in labels.suggestions if s.video is video})
+        elif frames is None:
+            inds = list(range(n))
+        elif isinstance(frames, str):
+            inds = parse_frames(frames, n)
+        else:
+            inds = sorted({int(i) for i in frames})
+            if inds and (inds[0] < 0 or inds[-1] >= n):
+                raise ValueError(f"frames {inds[0]}..{inds[-1]} outside 0..{n - 1}")
+        jobs.append(Job(video, inds, name))
+    return jobs, labels
+
+
+def _pack(frame_inds: list[int], poses: list[FramePoses], n_nodes: int) -> dict:
+    counts = np.array([len(p) for p in poses], np.int32)
+
+    def cat(get, shape, dtype=np.float32):
+        parts = [get(p) for p in poses if len(p)]
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(shape, dtype)
+
+    return {
+        "frame_inds": np.asarray(frame_inds, np.int64),
+        "counts": counts,
+        "points": cat(lambda p: p.points, (0, n_nodes, 2)),
+        "point_scores": cat(lambda p: p.point_scores, (0, n_nodes)),
+        "instance_scores": cat(lambda p: p.instance_scores, (0,)),
+        "class_inds": cat(
+            lambda p: p.class_inds if p.class_inds is not None else np.full(len(p), -1),
+            (0,),
+            np.int32,
+        ),
+        "class_scores": cat(
+            lambda p: (
+                p.class_scores if p.class_scores is not None else np.zeros(len(p))
+            ),
+            (0,),
+        ),
+    }
+
+
+def _unpack(data: dict) -> list[tuple[int, FramePoses]]:
+    out = []
+    start = 0
+    for f, n in zip(data["frame_inds"], data["counts"], strict=True):
+        sl = slice(start, start + int(n))
+        start += int(n)
+        poses = FramePoses(
+            data["points"][sl].astype(np.float64),
+            data["point_scores"][sl].astype(np.float64),
+            data["instance_scores"][sl].astype(np.float64),
+            data["class_inds"][sl],
+            data["class_scores"][sl].astype(np.float64),
+        )
+        out.append((int(f), poses))
+    return out
+
+
+def _save_npz(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **data)
+    os.replace(tmp, path)
+
+
+def _fingerprint(model_dirs, jobs: list[Job], options: PredictorOptions) -> str:
+    spec = {
+        "models": [str(Path(d).resolve()) for d in model_dirs],
+        "jobs": [(j.source, j.frames) for j in jobs],
+        "options": {k: str(v) for k, v in asdict(options).items() if k != "prefetch"},
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def _parts_dir(output: Path, fingerprint: str) -> Path:
+    parts = output.with_name(output.name + ".parts")
+    manifest = parts / MANIFEST
+    if manifest.exists():
+        old = json.loads(manifest.read_text()).get("fingerprint")
+        if old != fingerprint:
+            raise ValueError(
+                f"{parts} holds a partial run with other models, inputs or "
+                "settings; delete that folder to start over, or rerun with the "
+                "same arguments to resume it"
+            )
+    else:
+        parts.mkdir(parents=True, exist_ok=True)
+        (parts / MANIFEST).write_text(json.dumps({"fingerprint": fingerprint}))
+    return parts
+
+
+def predict(
+    model_dirs: Sequence[str | Path],
+    source: Any,
+    output: str | Path | None = None,
+    *,
+    frames: str | Sequence[int] | None = None,
+    only_labeled: bool = False,
+    only_suggested: bool = False,
+    options: PredictorOptions | None = None,
+    tracker: str | None = None,
+    max_tracks: int | None = None,
+    chunk_frames: int = 500,
+    progress: ProgressFn | None = None,
+    stop: StopFlag | None = None,
+    predictor: Predictor | None = None,
+):
+    """Predict poses and return them as sleap-io Labels (also saved to ``output``).
+
+    Args:
+        model_dirs: model folders forming one pipeline (ours or SLEAP 1.x).
+        source: a video path, a ``.slp`` path, ``sleap_io.Labels`` or ``Video``.
+        output: ``.slp`` to write; enables streaming parts and resume.
+        frames: ``"1000-1499,1600"`` or indices (per video); None: all frames.
+        only_labeled: with a ``.slp``, only frames that have user labels.
+        only_suggested: with a ``.slp``, only its suggested frames.
+        options: how to run the models (batch size, thresholds ...).
+        tracker: run this tracker of :func:`napari_sleap.track.track_labels`.
+        max_tracks: number of animals for the tracker.
+        chunk_frames: frames per part on disk (bounds memory of long runs).
+        progress: ``progress(done, total)`` in frames.
+        stop: stop flag; the parts written so far are kept for resuming.
+        predictor: reuse an already loaded predictor (``model_dirs`` still
+            names the run for resuming).
+    """
+    import sleap_io as sio
+
+    options = options or (predictor.options if predictor else PredictorOptions())
+    if output is not None:
+        output = Path(output)
+        if not output.name.endswith(".slp"):
+            raise ValueError(f"{output}: the output must be a .slp file")
+        if not output.parent.is_dir():
+            raise FileNotFoundError(f"{output}: folder {output.parent} does not exist")
+    jobs, src_labels = make_jobs(source, frames, only_labeled, only_suggested)
+    predictor = predictor or Predictor.from_model_dirs(model_dirs, options)
+    _check_labels_skeleton(src_labels, predictor)
+    n_nodes = len(predictor.info.node_names)
+
+    parts = None
+    if output is not None:
+        parts = _parts_dir(output, _fingerprint(model_dirs, jobs, options))
+    chunks = []  # (job index, chunk index, frame list)
+    for vi, job in enumerate(jobs):
+        for k in range(0, len(job.frames), chunk_frames):
+            chunks.append((vi, k // chunk_frames, job.frames[k : k + chunk_frames]))
+    todo = [c for c in chunks if parts is None or not (parts / _part_name(c)).exists()]
+    total = sum(len(c[2]) for c in todo)
+    done = 0
+    memory: dict[tuple[int, int], dict] = {}
+    readers: dict[int, Any] = {}
+    for vi, ci, inds in todo:
+        if vi not in readers:
+            readers[vi] = _open_reader(jobs[vi].video)
+        poses: list[FramePoses] = []
+        got: list[int] = []
+
+        def step(d: int, _t: int, base: int = done) -> None:
+            if progress:
+                progress(base + d, total)
+
+        for f, p in predictor.run(readers[vi], inds, progress=step, stop=stop):
+            got.extend(f)
+            poses.extend(p)
+        done += len(inds)
+        data = _pack(got, poses, n_nodes)
+        if parts is not None:
+            _save_npz(parts / _part_name((vi, ci, inds)), data)
+        else:
+            memory[(vi, ci)] = data
+    for r in readers.values():
+        r.close()
+
+    tracks = [sio.Track(name) for name in predictor.class_names] or None
+    frames_out = []
+    for vi, ci, inds in chunks:
+        data = (
+            dict(np.load(parts / _part_name((vi, ci, inds))))
+            if parts is not None
+            else memory[(vi, ci)]
+        )
+        for f, poses in _unpack(data):
+            lf = to_labeled_frame(poses, jobs[vi].video, f, predictor.skeleton, tracks)
+            if lf is not None:
+                frames_out.append(lf)
+    labels = sio.Labels(
+        labeled_frames=frames_out,
+        videos=[j.video for j in jobs],
+        skeletons=[predictor.skeleton],
+        tracks=tracks or [],
+    )
+    labels.provenance["napari_sleap.predict"] = {
+        "models": [str(d) for d in model_dirs],
+        "pipeline": predictor.pipeline,
+        "bad_frames": [f for f, _ in predictor.bad_frames],
+    }
+    if tracker:
+        from napari_sleap.track import track_labels
+
+        labels = track_labels(labels, tracker=tracker, max_tracks=max_tracks)
+    if output is not None:
+        from napari_sleap.io.labels import save_labels
+
+        save_labels(labels, output)
+        shutil.rmtree(parts, ignore_errors=True)
+    return labels
+
+
+def _part_name(chunk: tuple) -> str:
+    vi, ci, _ = chunk
+    return f"v{vi:03d}-{ci:06d}.npz"
+
+
+def _check_labels_skeleton(labels: Any, predictor: Predictor) -> None:
+    if labels is None or not labels.skeletons:
+        return
+    want = predictor.info.node_names
+    for skel in labels.skeletons:
+        if list(skel.node_names) != list(want):
+            raise ValueError(
+                f"model/skeleton mismatch: the labels' skeleton has nodes "
+                f"{list(skel.node_names)} but the model predicts {want}; use a "
+                "model trained on this project's skeleton"
+            )

@@ -1,0 +1,275 @@
+"""The Predictor: model folders in, poses per frame out, with overlapped stages.
+
+A reader thread decodes and batches frames ahead of the network; the network
+runs batch k+1 while a second thread post-processes batch k (peaks, grouping),
+so decode, forward pass and post-processing overlap. TensorFlow uses the GPU
+when it sees one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_sleap.infer.layers import (
+    BottomUpLayer,
+    InferenceLayer,
+    PeakParams,
+    SingleInstanceLayer,
+    TopDownLayer,
+)
+from napari_sleap.infer.model_io import LoadedModel, load_model
+from napari_sleap.infer.ops.paf import PafParams
+from napari_sleap.infer.results import FramePoses
+from napari_sleap.nn.model_info import ModelInfo
+from napari_sleap.progress import ProgressFn, StopFlag, check_stop
+
+log = logging.getLogger(__name__)
+
+_END = object()
+
+
+@dataclass
+class PredictorOptions:
+    """How to run the models.
+
+    Attributes:
+        batch_size: frames per forward pass (4).
+        peak_threshold: minimum confidence of a peak (0.2).
+        refinement: sub-pixel refinement without an offsets head ("integral").
+        max_instances: most animals per frame (None: no cap).
+        paf: bottom-up grouping settings.
+        prefetch: batches decoded ahead of the network (2).
+        jit_compile: XLA (False: it was slower on the 2-core CPU).
+        mixed_precision: float16 compute (GPU option).
+    """
+
+    batch_size: int = 4
+    peak_threshold: float = 0.2
+    refinement: str = "integral"
+    max_instances: int | None = None
+    paf: PafParams = field(default_factory=PafParams)
+    prefetch: int = 2
+    jit_compile: bool = False
+    mixed_precision: bool = False
+
+
+def _pipeline_of(models: list[LoadedModel]) -> str:
+    roles = sorted(m.role for m in models)
+    known = {
+        ("single_instance",): "single",
+        ("centered_instance", "centroid"): "top-down",
+        ("centered_instance_id", "centroid"): "top-down-id",
+        ("bottom_up",): "bottom-up",
+        ("bottom_up_id",): "bottom-up-id",
+    }
+    if tuple(roles) in known:
+        return known[tuple(roles)]
+    folders = ", ".join(f"{m.folder} ({m.role})" for m in models)
+    hint = ""
+    if roles in (["centered_instance"], ["centered_instance_id"]):
+        hint = "; top-down also needs the centroid model folder"
+    elif roles == ["centroid"]:
+        hint = "; top-down also needs the centered_instance model folder"
+    raise ValueError(
+        f"these models do not form a pipeline: {folders}. Give one of: "
+        f"single_instance; centroid + centered_instance[_id]; bottom_up; "
+        f"bottom_up_id{hint}"
+    )
+
+
+def _check_same_skeleton(models: list[LoadedModel]) -> None:
+    ref = models[-1]
+    for m in models[:-1]:
+        if m.role == "centroid" and m.info.node_names != ref.info.node_names:
+            raise ValueError(
+                f"model/skeleton mismatch: {m.folder} was trained on nodes "
+                f"{m.info.node_names} but {ref.folder} on {ref.info.node_names}; "
+                "use models trained on the same skeleton"
+            )
+
+
+def skeleton_of(info: ModelInfo):
+    """The sleap-io Skeleton a model predicts."""
+    import sleap_io as sio
+
+    names = info.node_names
+    return sio.Skeleton(
+        nodes=list(names),
+        edges=[[names[a], names[b]] for a, b in info.edges],
+        symmetries=[[names[a], names[b]] for a, b in info.symmetries],
+    )
+
+
+class Predictor:
+    """Runs one pipeline over frames.
+
+    Build it with :meth:`from_model_dirs`; iterate results with :meth:`run`, or
+    get one frame's poses with :meth:`predict_frame` (the low-latency path).
+    """
+
+    def __init__(
+        self, layer: InferenceLayer, pipeline: str, options: PredictorOptions
+    ) -> None:
+        self.layer = layer
+        self.pipeline = pipeline
+        self.options = options
+        self.info: ModelInfo = layer.info
+        self.skeleton = skeleton_of(self.info)
+        self.bad_frames: list[tuple[int, str]] = []
+
+    @classmethod
+    def from_model_dirs(
+        cls, model_dirs: Sequence[str | Path], options: PredictorOptions | None = None
+    ) -> Predictor:
+        """Load the model folders (ours or SLEAP 1.x) and pick the pipeline."""
+        options = options or PredictorOptions()
+        if not model_dirs:
+            raise ValueError("give at least one model folder")
+        models = [load_model(d) for d in model_dirs]
+        pipeline = _pipeline_of(models)
+        # The instance-level model goes last.
+        models.sort(key=lambda m: m.role != "centroid")
+        _check_same_skeleton(models)
+        peaks = PeakParams(options.peak_threshold, options.refinement)
+        kw: dict[str, Any] = {
+            "batch_size": options.batch_size,
+            "jit_compile": options.jit_compile,
+            "mixed_precision": options.mixed_precision,
+        }
+        if pipeline == "single":
+            layer: InferenceLayer = SingleInstanceLayer(models[0], peaks, **kw)
+        elif pipeline.startswith("top-down"):
+            layer = TopDownLayer(
+                models[0],
+                models[1],
+                max_instances=options.max_instances,
+                peaks=peaks,
+                centroid_peaks=PeakParams(options.peak_threshold, options.refinement),
+                **kw,
+            )
+        else:
+            paf = options.paf
+            if options.max_instances is not None:
+                paf = replace(paf, max_instances=options.max_instances)
+            layer = BottomUpLayer(models[0], peaks, paf, **kw)
+        return cls(layer, pipeline, options)
+
+    @property
+    def class_names(self) -> list[str]:
+        """Identity classes (track names) of id pipelines; empty otherwise."""
+        return list(self.info.class_names)
+
+    def predict_frame(self, frame: np.ndarray) -> FramePoses:
+        """Poses in one ``(H, W, C)`` uint8 frame, as fast as possible."""
+        if frame.ndim == 2:
+            frame = frame[..., None]
+        return self.layer(frame[None])[0]
+
+    def warmup(self, height: int, width: int, channels: int = 1) -> None:
+        """Trace and compile for this frame size before timing anything."""
+        blank = np.zeros((self.options.batch_size, height, width, channels), np.uint8)
+        self.layer(blank)
+        self.layer(blank[:1])
+
+    def _read_batches(
+        self,
+        reader: Any,
+        frame_inds: Iterable[int],
+        out: queue.Queue,
+        stop_reading: threading.Event,
+    ) -> None:
+        """Reader thread: decode frames, skip unreadable ones, put batches."""
+        bs = self.options.batch_size
+        inds: list[int] = []
+        imgs: list[np.ndarray] = []
+        try:
+            for i in frame_inds:
+                if stop_reading.is_set():
+                    break
+                try:
+                    img = np.asarray(reader[int(i)])
+                except Exception as err:  # decoders raise many types on bad data
+                    msg = f"frame {i} could not be read ({type(err).__name__}: {err})"
+                    log.warning("%s; skipped", msg)
+                    self.bad_frames.append((int(i), msg))
+                    continue
+                if img.ndim == 2:
+                    img = img[..., None]
+                inds.append(int(i))
+                imgs.append(img)
+                if len(inds) == bs:
+                    out.put((inds, np.stack(imgs)))
+                    inds, imgs = [], []
+            if inds:
+                out.put((inds, np.stack(imgs)))
+        except BaseException as err:  # hand any failure to the consumer
+            out.put(err)
+        finally:
+            out.put(_END)
+
+    def run(
+        self,
+        reader: Any,
+        frame_inds: Sequence[int],
+        progress: ProgressFn | None = None,
+        stop: StopFlag | None = None,
+    ) -> Iterator[tuple[list[int], list[FramePoses]]]:
+        """Yield ``(frame indices, poses)`` per batch, in order.
+
+        Args:
+            reader: anything indexable by frame number giving ``(H, W, C)`` uint8
+                (a :class:`napari_sleap.io.video.VideoReader`, a numpy array).
+            frame_inds: frames to predict.
+            progress: ``progress(done, total)`` after each batch.
+            stop: stop flag; raises :class:`napari_sleap.progress.Cancelled`.
+        """
+        total = len(frame_inds)
+        batches: queue.Queue = queue.Queue(maxsize=max(1, self.options.prefetch))
+        stop_reading = threading.Event()
+        thread = threading.Thread(
+            target=self._read_batches,
+            args=(reader, frame_inds, batches, stop_reading),
+            daemon=True,
+            name="napari-sleap-reader",
+        )
+        thread.start()
+        post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="napari-sleap-post")
+        pending = None
+        done = 0
+        try:
+            while True:
+                check_stop(stop)
+                item = batches.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                inds, imgs = item
+                raw = self.layer.forward(imgs)
+                future = post.submit(self.layer.postprocess, raw)
+                if pending is not None:
+                    yield pending[0], pending[1].result()
+                pending = (inds, future)
+                done += len(inds)
+                if progress:
+                    progress(done, total)
+            if pending is not None:
+                yield pending[0], pending[1].result()
+            if progress and done < total:
+                progress(total, total)
+        finally:
+            stop_reading.set()
+            while thread.is_alive():  # unblock a reader waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    batches.get(timeout=0.05)
+            post.shutdown(wait=True)
