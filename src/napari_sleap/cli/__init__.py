@@ -12,7 +12,14 @@ import importlib
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS: list[str] = ["evaluate", "export", "track", "evaluate_tracks", "cache"]
+COMMANDS: list[str] = [
+    "evaluate",
+    "export",
+    "track",
+    "evaluate_tracks",
+    "cache",
+    "predict",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
