@@ -142,3 +142,6 @@ def test_as_dask_is_lazy_with_one_frame_chunks(clip_mp4: Path) -> None:
     block = array[498:502, 100:200, 50:60].compute()
     assert block.shape == (4, 100, 10, 1)
     np.testing.assert_array_equal(block[2], reader.read(500)[100:200, 50:60])
+    gray = as_dask(reader, squeeze_gray=True)
+    assert gray.shape == (1500, 1024, 1024) and gray.chunksize == (1, 1024, 1024)
+    np.testing.assert_array_equal(gray[7].compute(), reader.read(7)[..., 0])

@@ -174,11 +174,16 @@ def open_sleap_video(video: sleap_io.Video, *, use_cache: bool = True) -> VideoR
     )
 
 
-def as_dask(reader: VideoReader) -> da.Array:
+def as_dask(reader: VideoReader, *, squeeze_gray: bool = False) -> da.Array:
     """Wrap ``reader`` as a lazy ``(frames, height, width, channels)`` dask array.
 
     One frame per chunk, so a viewer asking for frame ``i`` decodes only frame ``i``;
     nothing is read when the array is made.
+
+    Args:
+        reader: An open reader.
+        squeeze_gray: Drop the channel axis of 1-channel videos, giving
+            ``(frames, height, width)`` as napari's Image layer wants for gray.
     """
     n, h, w, c = reader.shape
     dtype = np.dtype(reader.dtype)
@@ -188,7 +193,7 @@ def as_dask(reader: VideoReader) -> da.Array:
     except OSError:
         stamp = 0
     name = "video-" + tokenize(str(reader.path), str(source), reader.shape, stamp)
-    return da.from_array(
+    array = da.from_array(
         reader,
         chunks=(1, h, w, c),
         name=name,
@@ -198,3 +203,4 @@ def as_dask(reader: VideoReader) -> da.Array:
         inline_array=True,
         meta=np.empty((0, 0, 0, 0), dtype=dtype),
     )
+    return array[..., 0] if squeeze_gray and c == 1 else array

@@ -16,10 +16,10 @@ import shutil
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
@@ -232,12 +232,25 @@ def _write_store(
     )
     total = len(frames)
     progress(0, total)
-    for start in range(0, total, WRITE_BATCH):
-        check_stop(stop)
-        stop_at = min(start + WRITE_BATCH, total)
-        block = reader.read_frames(range(frames.start + start, frames.start + stop_at))
-        array[start:stop_at] = np.asarray(block)
-        progress(stop_at, total)
+    # Decoding the next batch overlaps compressing the last one (both release the
+    # GIL); one batch in flight keeps memory bounded.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future | None = None
+        done = 0
+        for start in range(0, total, WRITE_BATCH):
+            check_stop(stop)
+            stop_at = min(start + WRITE_BATCH, total)
+            block = reader.read_frames(
+                range(frames.start + start, frames.start + stop_at)
+            )
+            if pending is not None:
+                pending.result()
+                progress(done, total)
+            pending = pool.submit(array.__setitem__, slice(start, stop_at), block)
+            done = stop_at
+        if pending is not None:
+            pending.result()
+            progress(done, total)
     check_stop(stop)
     array.attrs[CACHE_KEY] = {**info, "complete": True}
 
