@@ -61,7 +61,6 @@ class DataConfig:
             always-visible node nearest the body centre; null uses the
             bounding-box centre of the visible nodes.
         split: train/validation split.
-        preload: decode all labeled frames into memory once (faster epochs).
     """
 
     input_scale: float | None = None
@@ -71,7 +70,6 @@ class DataConfig:
     crop_margin: int = 16
     anchor_node: str | None = "auto"
     split: SplitConfig = field(default_factory=SplitConfig)
-    preload: bool = True
 
     def __post_init__(self) -> None:
         if self.input_scale is not None and not 0 < self.input_scale <= 4:

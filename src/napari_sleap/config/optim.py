@@ -58,7 +58,7 @@ class OptimConfig:
     val_batches: int | None = None
     plateau_patience: int = 5
     plateau_factor: float = 0.5
-    plateau_min_delta: float = 1e-6
+    plateau_min_delta: float = 1e-8
     min_learning_rate: float = 1e-8
     early_stopping: bool = True
     early_stopping_patience: int = 10

@@ -70,7 +70,7 @@ def read_frames(
         for f in sorted(set(frames)):
             check_stop(stop)
             try:
-                frame = reader[f]
+                frame = reader.read(f) if hasattr(reader, "read") else reader[f]
             except Exception as err:  # noqa: BLE001
                 raise FileNotFoundError(
                     f"cannot read frame {f} of video {video.filename!r}: {err}"

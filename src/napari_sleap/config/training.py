@@ -1,0 +1,164 @@
+"""The full training config of one model, pipelines, and the built-in profiles.
+
+A pipeline (``top-down``) is made of model roles (``centroid``,
+``centered_instance``); each role has a built-in profile
+(``config/profiles/<role>.yaml``) so a user only names the pipeline. User
+overrides are a partial YAML mapping applied on top: keys named after a role
+apply to that role only, the rest to every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from napari_sleap.config.augment import AugmentConfig
+from napari_sleap.config.base import ConfigError, from_dict, to_dict, update
+from napari_sleap.config.data import DataConfig
+from napari_sleap.config.model import ModelConfig
+from napari_sleap.config.optim import OptimConfig
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+
+Role = Literal[
+    "single_instance",
+    "centroid",
+    "centered_instance",
+    "centered_instance_id",
+    "bottom_up",
+    "bottom_up_id",
+]
+
+#: The model roles each pipeline trains, in training order.
+PIPELINES: dict[str, tuple[str, ...]] = {
+    "single": ("single_instance",),
+    "top-down": ("centroid", "centered_instance"),
+    "bottom-up": ("bottom_up",),
+    "top-down-id": ("centroid", "centered_instance_id"),
+    "bottom-up-id": ("bottom_up_id",),
+}
+
+
+@dataclass
+class TrainingConfig:
+    """Everything that decides how one model is trained.
+
+    Attributes:
+        role: the model role (``centroid``, ``centered_instance``, ...).
+        model: backbone and heads.
+        data: inputs, crops, scaling and the train/validation split.
+        augment: random augmentation of training examples.
+        optim: optimizer, schedule, stopping, budget.
+        seed: seeds Python, numpy, TensorFlow and the data order; the same
+            config and seed retrain the same model.
+        deterministic: also make TensorFlow ops deterministic (slower).
+    """
+
+    role: Role = "centered_instance"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 0
+    deterministic: bool = False
+
+
+def load_profile(role: str) -> TrainingConfig:
+    """The built-in config of ``role``."""
+    path = PROFILES_DIR / f"{role}.yaml"
+    if not path.exists():
+        allowed = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
+        raise ConfigError("role", f"{role!r} has no profile; allowed: {allowed}")
+    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        return from_dict(TrainingConfig, {**data, "role": role})
+    except ConfigError as err:  # a broken built-in profile is our bug: say where
+        raise ConfigError("", f"{path}: {err}") from err
+
+
+def read_overrides(path: str | Path) -> dict[str, Any]:
+    """Read an overrides YAML file (a partial config mapping)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError("", f"{path}: not valid YAML ({err})") from err
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            "", f"{path}: expected a mapping of config keys, got {type(data).__name__}"
+        )
+    return dict(data)
+
+
+def pipeline_configs(
+    pipeline: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+    max_minutes: float | None = None,
+    source: str = "overrides",
+) -> dict[str, TrainingConfig]:
+    """The config of every model ``pipeline`` trains, profiles + overrides.
+
+    Args:
+        pipeline: one of ``PIPELINES``.
+        overrides: partial config; top-level keys named after a role of the
+            pipeline apply to that role only.
+        seed: overrides ``seed`` of every role.
+        max_minutes: total wall-clock budget, split evenly between the roles.
+        source: name of the overrides in errors (the file path).
+
+    Raises:
+        ConfigError: naming the key path and the allowed values.
+    """
+    if pipeline not in PIPELINES:
+        raise ConfigError(
+            "pipeline",
+            f"{pipeline!r} is not a pipeline; allowed: {', '.join(PIPELINES)}",
+        )
+    roles = PIPELINES[pipeline]
+    overrides = dict(overrides or {})
+    per_role = {r: overrides.pop(r) for r in list(overrides) if r in roles}
+    stray = [k for k in overrides if k in PIPELINES or k in _all_roles()]
+    if stray:
+        raise ConfigError(
+            stray[0],
+            f"role {stray[0]!r} is not part of pipeline {pipeline!r} "
+            f"(its roles: {', '.join(roles)})",
+        )
+    if "role" in overrides:
+        raise ConfigError("role", "set by the pipeline; remove it from the overrides")
+    out = {}
+    for role in roles:
+        cfg = load_profile(role)
+        try:
+            cfg = update(cfg, overrides)
+            extra = per_role.get(role) or {}
+            if not isinstance(extra, Mapping):
+                raise ConfigError(role, "expected a mapping of config keys")
+            cfg = update(cfg, extra, role if extra else "")
+        except ConfigError as err:
+            raise ConfigError("", f"{source}: {err}") from err
+        if seed is not None:
+            cfg.seed = int(seed)
+        if max_minutes is not None:
+            cfg.optim.max_minutes = float(max_minutes) / len(roles)
+        out[role] = cfg
+    return out
+
+
+def config_dict(cfg: TrainingConfig) -> dict[str, Any]:
+    """Plain YAML-ready data of a config."""
+    return to_dict(cfg)
+
+
+def _all_roles() -> tuple[str, ...]:
+    return tuple(r for roles in PIPELINES.values() for r in roles)
