@@ -222,8 +222,8 @@ def test_tracks_layer() -> None:
 def test_real_labels_round_trip(clip_all_slp: Path) -> None:
     labels = load_labels(clip_all_slp)
     layers = labels_to_layers(labels)
-    assert [k for _, _, k in layers] == ["points", "vectors", "tracks"]
-    data, kwargs, _ = layers[0]
+    assert [k for _, _, k in layers] == ["tracks", "vectors", "points"]
+    data, kwargs, _ = layers[-1]
     assert len(data) == 2500 * 13
     assert compare_labels(labels, layers_to_labels(layers)) == []
     data = data.copy()
@@ -242,7 +242,7 @@ def test_sleap1_predictions_round_trip(sleap1_models_dir: Path) -> None:
         labels = load_labels(path)
         layers = labels_to_layers(labels)
         assert compare_labels(labels, layers_to_labels(layers)) == [], path.name
-        assert layers[0][1]["features"]["predicted"].all()
+        assert layers[-1][1]["features"]["predicted"].all()
 
 
 def _big_labels(n_frames: int) -> sio.Labels:
@@ -279,7 +279,7 @@ def test_scale_10k_frames() -> None:
     t = time.perf_counter()
     layers = labels_to_layers(labels)
     t_to = time.perf_counter() - t
-    data, kwargs, _ = layers[0]
+    data, kwargs, _ = layers[-1]
     assert len(data) == 10_000 * 2 * 13
     data = data.copy()
     data[12345, 1] += 1

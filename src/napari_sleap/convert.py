@@ -428,7 +428,10 @@ def labels_to_layers(
     style: LayerStyle = DEFAULT_STYLE,
     tracks_node: str | int | None = None,
 ) -> list[LayerDataTuple]:
-    """Points, edge and (where tracked) Tracks layers for every labeled video."""
+    """Tracks (where tracked), edges and Points layers for every labeled video.
+
+    Points come last in each group so that napari draws them on top.
+    """
     out: list[LayerDataTuple] = []
     labeled = {id(lf.video) for lf in labels.labeled_frames}
     for vi, video in enumerate(labels.videos):
@@ -436,11 +439,11 @@ def labels_to_layers(
             continue
         link = uuid.uuid4().hex
         points = labels_to_points(labels, vi, style=style, link=link)
-        out.append(points)
-        out.append(edges_layer(points, style=style))
         tracks = labels_to_tracks(labels, vi, node=tracks_node, style=style, link=link)
         if tracks is not None:
             out.append(tracks)
+        out.append(edges_layer(points, style=style))
+        out.append(points)  # last, so points draw above edges and tracks
     return out
 
 

@@ -1,0 +1,118 @@
+"""npe2 reader: .slp labels, videos, image folders and .zarr caches -> layers.
+
+Thin: labels come from :mod:`napari_sleap.io.labels`, frames from
+:mod:`napari_sleap.io.video`, layer data from :mod:`napari_sleap.convert`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_sleap.convert import META_KEY, LayerDataTuple, labels_to_layers
+from napari_sleap.io.labels import MissingVideoError, find_missing_videos, load_labels
+from napari_sleap.io.video import as_dask, open_sleap_video, open_video
+from napari_sleap.io.video_images import IMAGE_EXTS
+from napari_sleap.io.video_media import MEDIA_EXTS
+
+ReaderFunction = Callable[[Any], list[LayerDataTuple]]
+
+
+def get_reader(path: str | list[str]) -> ReaderFunction | None:
+    """Return a reader for ``path`` if this plugin reads it, else None."""
+    if isinstance(path, list):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    p = Path(path)
+    name = p.name.lower()
+    if name.endswith(".slp"):
+        return read_slp
+    if p.is_dir():
+        is_zarr = name.endswith(".zarr") or (p / "zarr.json").exists()
+        has_images = any(f.suffix.lower() in IMAGE_EXTS for f in p.iterdir())
+        return read_video if is_zarr or has_images else None
+    if p.suffix.lower() in MEDIA_EXTS:
+        return read_video
+    return None
+
+
+def _image_layer(dask_video: Any, name: str, extra: dict | None = None) -> tuple:
+    """An Image layer tuple: grayscale drops its channel axis, color is RGB."""
+    channels = dask_video.shape[-1]
+    data = dask_video[..., 0] if channels == 1 else dask_video
+    kwargs = {"name": name, "rgb": channels in (3, 4), "metadata": extra or {}}
+    if channels == 1 and np.dtype(data.dtype) == np.uint8:
+        kwargs["contrast_limits"] = (0, 255)
+    return data, kwargs, "image"
+
+
+def read_video(path: str | list[str]) -> list[LayerDataTuple]:
+    """Open a video, image folder or zarr cache as one lazy Image layer."""
+    path = path[0] if isinstance(path, list) else path
+    reader = open_video(path)
+    return [_image_layer(as_dask(reader), Path(path).name)]
+
+
+def _tracks_colormap(kwargs: dict) -> dict:
+    """Color the Tracks layer with the same per-track colors as the points."""
+    from napari.utils.colormaps import Colormap
+
+    colors = np.asarray(kwargs["metadata"][META_KEY]["track_colors"])
+    n = len(colors)
+    if n == 0:
+        return kwargs
+    track = np.asarray(kwargs["properties"]["track_id"], dtype=float)
+    kwargs["properties"] = {**kwargs["properties"], "track_color": (track + 0.5) / n}
+    cmap = Colormap(
+        colors=colors,
+        controls=np.linspace(0.0, 1.0, n + 1),
+        interpolation="zero",
+        name="napari-sleap tracks",
+    )
+    return {
+        **kwargs,
+        "colormaps_dict": {"track_color": cmap},
+        "color_by": "track_color",
+    }
+
+
+def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
+    """Open a .slp file: an Image layer per video, then points, edges and tracks."""
+    path = path[0] if isinstance(path, list) else path
+    try:
+        labels = load_labels(path)
+    except MissingVideoError as err:
+        warnings.warn(str(err), stacklevel=2)
+        labels = load_labels(path, missing_videos="ignore")
+    layers: list[LayerDataTuple] = []
+    missing = {id(v) for v in find_missing_videos(labels)}
+    for video in labels.videos:
+        if id(video) in missing:
+            continue  # already reported above
+        try:
+            reader = open_sleap_video(video)
+        except (FileNotFoundError, ValueError) as err:
+            warnings.warn(f"{path}: {err}", stacklevel=2)
+            continue
+        name = Path(str(reader.source if hasattr(reader, "source") else video.filename))
+        layers.append(_image_layer(as_dask(reader), name.name))
+    for data, kwargs, kind in labels_to_layers(labels):
+        kwargs["metadata"][META_KEY]["source"] = str(path)
+        if kind == "tracks":
+            kwargs = _tracks_colormap(kwargs)
+        layers.append((data, kwargs, kind))
+    _link_in_current_viewer()
+    return layers
+
+
+def _link_in_current_viewer() -> None:
+    """Have edge lines follow points once the layers land in the viewer."""
+    import napari
+    from napari_sleap.widgets.skeleton_link import install
+
+    install(napari.current_viewer())
