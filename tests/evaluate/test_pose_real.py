@@ -202,3 +202,15 @@ def test_mismatched_skeleton_and_videos_get_clear_errors(clip_gt, sleap1_models_
     other.videos = elsewhere
     with pytest.raises(ValueError, match="no video of the ground truth"):
         evaluate_poses(clip_gt, other)
+
+
+def test_videos_pair_by_file_name_when_folders_differ():
+    from napari_sleap.evaluate.matching import pair_videos
+
+    gt = sio.Labels(videos=[sio.Video("/lab/a/cam1.mp4"), sio.Video("/lab/a/cam2.mp4")])
+    pr = sio.Labels(
+        videos=[sio.Video("/scratch/cam2.mp4"), sio.Video("/scratch/cam1.mp4")]
+    )
+    assert pair_videos(gt, pr) == {0: 1, 1: 0}
+    same = sio.Labels(videos=[sio.Video("/lab/a/cam1.mp4")])
+    assert pair_videos(gt, same) == {0: 0}

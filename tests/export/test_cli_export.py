@@ -75,3 +75,65 @@ def test_errors(slp_copy, capsys, extra, message, monkeypatch):
 def test_missing_input(tmp_path, capsys):
     assert main(["export", str(tmp_path / "x.slp"), "--format", "csv"]) == 1
     assert "x.slp" in capsys.readouterr().err
+
+
+def test_several_videos_get_one_file_each(clip_train_slp, tmp_path, capsys):
+    import sleap_io as sio
+
+    labels = sio.load_slp(str(clip_train_slp), open_videos=False)
+    second = sio.Video(filename=str(tmp_path / "other_cam.mp4"))
+    for lf in labels[:10]:
+        lf.video = second
+    labels.videos = [labels.videos[0], second]
+    src = tmp_path / "two.slp"
+    sio.save_slp(labels, str(src))
+    assert main(["export", str(src), "--format", "analysis-h5"]) == 0
+    first = tmp_path / "two.000_clip.analysis.h5"
+    other = tmp_path / "two.001_other_cam.analysis.h5"
+    with h5py.File(first, "r") as f, h5py.File(other, "r") as g:
+        assert f["video_ind"][()] == 0 and g["video_ind"][()] == 1
+        assert f["track_occupancy"][:].sum() == 180
+        assert g["track_occupancy"][:].sum() == 20
+    assert (
+        main(
+            [
+                "export",
+                str(src),
+                "--format",
+                "analysis-h5",
+                "--video",
+                "1",
+                "-o",
+                str(tmp_path / "one.h5"),
+            ]
+        )
+        == 0
+    )
+    with h5py.File(tmp_path / "one.h5", "r") as f:
+        assert f["video_path"][()].decode().endswith("other_cam.mp4")
+
+
+def test_open_frame_range_runs_to_video_end(slp_copy, tmp_path, capsys):
+    out = tmp_path / "tail.csv"
+    assert (
+        main(
+            [
+                "export",
+                str(slp_copy),
+                "--format",
+                "csv",
+                "-o",
+                str(out),
+                "--frames",
+                "1240-",
+            ]
+        )
+        == 0
+    )
+    with open(out, newline="") as fh:
+        frames = {int(r["frame_idx"]) for r in csv.DictReader(fh)}
+    assert frames == {1240, 1245}
+    assert (
+        main(["export", str(slp_copy), "--format", "csv", "--frames", "1400-1600"]) == 1
+    )
+    assert "past the last frame (1499)" in capsys.readouterr().err

@@ -54,14 +54,14 @@ def run(args: argparse.Namespace) -> int:
     """Load both files, evaluate, print the report and write the plot if asked."""
     from napari_sleap.evaluate.pose import evaluate_poses
     from napari_sleap.evaluate.report import format_report
-    from napari_sleap.io.frames import parse_frames
+    from napari_sleap.io.frames import parse_frames, video_length
     from napari_sleap.io.labels import load_labels
 
-    frames = parse_frames(args.frames) if args.frames else None
     if args.oks_stddev <= 0:
         raise ValueError(f"--oks-stddev {args.oks_stddev}: must be positive")
     gt = load_labels(args.gt, missing_videos="ignore")
     pr = load_labels(args.pred, missing_videos="ignore")
+    frames = parse_frames(args.frames, video_length(gt)) if args.frames else None
     try:
         ev = evaluate_poses(
             gt,

@@ -56,13 +56,14 @@ def run(args: argparse.Namespace) -> int:
     """Load the input and write the chosen format."""
     from napari_sleap.export import FORMATS
     from napari_sleap.export._common import check_exportable, select_frames
-    from napari_sleap.io.frames import parse_frames
+    from napari_sleap.io.frames import parse_frames, video_length
     from napari_sleap.io.labels import load_labels
 
     source = Path(args.input)
     labels = load_labels(source, missing_videos="ignore")
     if args.frames:
-        labels = select_frames(labels, parse_frames(args.frames))
+        frames = parse_frames(args.frames, video_length(labels))
+        labels = select_frames(labels, frames)
     check_exportable(labels, str(source))
     out = Path(args.output) if args.output else None
     if args.format == "analysis-h5":

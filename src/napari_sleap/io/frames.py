@@ -86,3 +86,15 @@ def format_frames(frames: list[int]) -> str:
         parts.append(str(start) if start == stop else f"{start}-{stop}")
         i = j + 1
     return ",".join(parts)
+
+
+def video_length(labels: object) -> int | None:
+    """Frame count of a Labels' only video, to close open ranges; else None."""
+    videos = getattr(labels, "videos", [])
+    if len(videos) != 1:
+        return None
+    try:
+        shape = videos[0].shape
+    except Exception:  # an unopened or missing video has no known length
+        return None
+    return int(shape[0]) if shape else None
