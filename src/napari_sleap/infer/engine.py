@@ -64,8 +64,9 @@ class Runner:
                 else:
                     x = tf.tile(x, [1, 1, 1, 3])
             if scale != 1.0:
-                shape = tf.cast(tf.shape(x)[1:3], tf.float32) * scale
-                x = tf.image.resize(x, tf.cast(shape, tf.int32), method="bilinear")
+                shape = tf.round(tf.cast(tf.shape(x)[1:3], tf.float32) * scale)
+                shape = tf.maximum(tf.cast(shape, tf.int32), 1)
+                x = tf.image.resize(x, shape, method="bilinear")
             if stride > 1:
                 h, w = tf.shape(x)[1], tf.shape(x)[2]
                 ph = (stride - h % stride) % stride

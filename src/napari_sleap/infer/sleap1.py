@@ -5,7 +5,8 @@ attributes, rebuilt from a whitelist of standard Keras layers with an open input
 size, and the weights are copied by layer name with h5py. The head layers are
 renamed by kind (``confmaps``, ``offsets``, ...) so the result follows the same
 contract as models trained here, and :func:`convert_sleap1` can save it as a
-regular model folder.
+regular model folder. SLEAP 1.x offset heads predict grid units; a standard
+``Rescaling`` layer turns them into model-input pixels, our convention.
 """
 
 from __future__ import annotations
@@ -249,10 +250,13 @@ def _output_kinds(outputs: list[str], where: Path) -> dict[str, str]:
     return by_kind
 
 
-def build_keras_model(h5_path: Path, input_channels: int | None = None) -> Any:
+def build_keras_model(
+    h5_path: Path, input_channels: int | None = None, offsets_stride: int = 1
+) -> Any:
     """Rebuild the SLEAP 1.x network with an open input size and its weights.
 
-    Returns a Keras model whose outputs are a dict keyed by head kind.
+    Returns a Keras model whose outputs are a dict keyed by head kind; offsets
+    are multiplied by ``offsets_stride`` (grid units -> model-input pixels).
     """
     import h5py
     import keras
@@ -283,6 +287,8 @@ def build_keras_model(h5_path: Path, input_channels: int | None = None) -> Any:
     outputs = [o[0] for o in spec.get("output_layers", [])]
     kinds = _output_kinds(outputs, h5_path)
     rename = {name: kind for kind, name in kinds.items()}
+    if "offsets" in kinds:
+        rename[kinds["offsets"]] = "offsets_grid"
 
     tensors: dict[str, Any] = {}
     built: dict[str, Any] = {}
@@ -303,9 +309,13 @@ def build_keras_model(h5_path: Path, input_channels: int | None = None) -> Any:
         built[name] = layer
 
     inputs = [tensors[i[0]] for i in spec.get("input_layers", [])]
+    outs = {kind: tensors[name] for kind, name in kinds.items()}
+    if "offsets" in outs:
+        scale = keras.layers.Rescaling(float(offsets_stride), name="offsets")
+        outs["offsets"] = scale(outs["offsets"])
     model = keras.Model(
         inputs=inputs[0] if len(inputs) == 1 else inputs,
-        outputs={kind: tensors[name] for kind, name in kinds.items()},
+        outputs=outs,
         name="sleap1_model",
     )
     for name, layer in built.items():
@@ -339,10 +349,10 @@ def load_sleap1(folder: str | Path) -> tuple[ModelInfo, Any]:
             f"{WEIGHTS_FILE}; point at the folder SLEAP wrote for one model"
         )
     cfg = _read_config(folder)
-    model = build_keras_model(folder / WEIGHTS_FILE)
-    info = model_info_from_config(
-        cfg, folder / CONFIG_FILE, input_channels=int(model.inputs[0].shape[-1])
-    )
+    info = model_info_from_config(cfg, folder / CONFIG_FILE)
+    stride = info.heads["confmaps"].output_stride
+    model = build_keras_model(folder / WEIGHTS_FILE, offsets_stride=stride)
+    info.input_channels = int(model.inputs[0].shape[-1])
     _check_heads(info, model, folder)
     return info, model
 

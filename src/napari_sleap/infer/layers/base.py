@@ -59,10 +59,10 @@ def global_points(
     """Refined global peaks of each sample -> model-input (pre-scaling) pixels."""
     cms = out["confmaps"]
     pts, vals = P.global_peaks(cms, params.threshold)
-    pts = P.refine_global(
-        cms, pts, out.get("offsets"), params.refinement, params.patch_size
-    )
     stride = info.heads["confmaps"].output_stride
+    pts = P.refine_global(
+        cms, pts, out.get("offsets"), params.refinement, params.patch_size, stride
+    )
     return P.grid_to_image(pts, stride, info.input_scale), vals
 
 
@@ -75,7 +75,7 @@ def local_points(
     """Refined local peaks in model-input pixels (after scaling)."""
     pts, vals, s, ch = P.local_peaks(cms, params.threshold)
     if offsets is not None:
-        pts = P.offsets_at(offsets, pts, s, ch)
+        pts = P.offsets_at(offsets, pts, s, ch, stride)
     else:
         pts = P.refine(cms, pts, s, ch, params.refinement, params.patch_size)
     return pts * stride, vals, s, ch

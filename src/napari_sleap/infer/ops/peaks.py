@@ -110,15 +110,20 @@ def offsets_at(
     points: np.ndarray,
     sample_inds: np.ndarray,
     channel_inds: np.ndarray,
+    stride: float = 1.0,
 ) -> np.ndarray:
-    """Refine grid peaks with an offset head (grid units, ``(x, y)`` per channel)."""
+    """Refine grid peaks with an offset head.
+
+    Offsets are model-input pixels, channels ``x0, y0, x1, y1, ...``; ``stride``
+    converts them to grid units.
+    """
     if len(points) == 0:
         return points
     rows = points[:, 1].astype(int)
     cols = points[:, 0].astype(int)
     dx = offsets[sample_inds, rows, cols, 2 * channel_inds]
     dy = offsets[sample_inds, rows, cols, 2 * channel_inds + 1]
-    return points + np.stack([dx, dy], axis=-1)
+    return points + np.stack([dx, dy], axis=-1) / stride
 
 
 def refine_global(
@@ -127,8 +132,13 @@ def refine_global(
     offsets: np.ndarray | None = None,
     method: str = "integral",
     patch_size: int = 5,
+    stride: float = 1.0,
 ) -> np.ndarray:
-    """Refine the ``(samples, channels, 2)`` output of :func:`global_peaks`."""
+    """Refine the ``(samples, channels, 2)`` output of :func:`global_peaks`.
+
+    ``offsets`` (model-input pixels) replace ``method`` when given; ``stride``
+    is their grid's output stride.
+    """
     n, c = points.shape[:2]
     flat = points.reshape(-1, 2)
     ok = ~np.isnan(flat[:, 0])
@@ -136,7 +146,7 @@ def refine_global(
     ch = np.tile(np.arange(c), n)[ok]
     out = flat.copy()
     if offsets is not None:
-        out[ok] = offsets_at(offsets, flat[ok], s, ch)
+        out[ok] = offsets_at(offsets, flat[ok], s, ch, stride)
     else:
         out[ok] = refine(cms, flat[ok], s, ch, method, patch_size)
     return out.reshape(n, c, 2)
