@@ -13,6 +13,7 @@ import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: list[str] = [
+    "train",
     "evaluate",
     "export",
     "track",

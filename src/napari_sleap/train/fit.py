@@ -238,6 +238,18 @@ def _compile(model, cfg: TrainingConfig, info) -> None:
     )
 
 
+def check_out_dir(out_dir: str | Path, config: TrainingConfig, restart: bool) -> str:
+    """What training into ``out_dir`` would do: ``new``, ``resume`` or ``done``.
+
+    Raises:
+        ValueError: ``out_dir`` holds a training with another config.
+    """
+    state = _resume_state(Path(out_dir), config_hash(config), restart)
+    if not state:
+        return "new"
+    return "done" if state.get("status") == "done" else "resume"
+
+
 def _resume_state(out: Path, chash: str, restart: bool) -> dict | None:
     """State of an interrupted (or finished) run in ``out`` to continue from."""
     from napari_sleap.train.callbacks import LAST_FILE, STATE_FILE
