@@ -214,3 +214,12 @@ def test_videos_pair_by_file_name_when_folders_differ():
     assert pair_videos(gt, pr) == {0: 1, 1: 0}
     same = sio.Labels(videos=[sio.Video("/lab/a/cam1.mp4")])
     assert pair_videos(gt, same) == {0: 0}
+
+
+def test_sleap_mpck_counts_unlabeled_nodes_as_misses(clip_gt):
+    ev = evaluate_poses(clip_gt, clip_gt, frames=range(1000, 1250))
+    assert ev.to_dict()["pck"]["mPCK"] == 1.0
+    # SLEAP 1.x's mPCK: NaN distances (here: nodes the labeler left out) fail.
+    unlabeled = np.isnan(ev.dists).mean()
+    assert unlabeled > 0
+    assert ev.mpck_sleap == pytest.approx(1 - unlabeled)

@@ -41,6 +41,8 @@ class PoseEvaluation:
         moks: Mean OKS of matched pairs.
         detection: Instance precision/recall at ``settings['detection_oks']``.
         pck: Fraction of visible nodes within 1..10 px (``pck_thresholds``).
+        mpck_sleap: SLEAP 1.x's ``pck.mPCK``, which also counts nodes absent
+            from the ground truth as misses (kept for comparison with SLEAP).
         error: Localization error stats (px) over all nodes.
         error_per_node: The same per node name.
         visibility: Node-visibility confusion over matched pairs.
@@ -58,6 +60,7 @@ class PoseEvaluation:
     moks: float
     detection: dict[str, float]
     pck: np.ndarray
+    mpck_sleap: float
     error: dict[str, float]
     error_per_node: dict[str, dict[str, float]]
     visibility: dict[str, float]
@@ -87,6 +90,7 @@ class PoseEvaluation:
                     "mPCK": float(np.nanmean(self.pck))
                     if np.isfinite(self.pck).any()
                     else float("nan"),
+                    "mPCK_sleap": self.mpck_sleap,
                 },
                 "error_px": {"all": self.error, "per_node": self.error_per_node},
                 "visibility": self.visibility,
@@ -228,6 +232,7 @@ def evaluate_poses(
         moks=float(oks_arr.mean()) if len(oks_arr) else float("nan"),
         detection=detection,
         pck=pck(d, vg),
+        mpck_sleap=float(pck(d, np.ones_like(vg)).mean()) if len(d) else float("nan"),
         error=error_stats(d),
         error_per_node={n: error_stats(d[:, i]) for i, n in enumerate(node_names)},
         visibility=visibility_counts(vg, vp),
