@@ -223,3 +223,10 @@ def test_sleap_mpck_counts_unlabeled_nodes_as_misses(clip_gt):
     unlabeled = np.isnan(ev.dists).mean()
     assert unlabeled > 0
     assert ev.mpck_sleap == pytest.approx(1 - unlabeled)
+
+
+def test_predictions_against_predictions_use_them_as_reference(sleap1_models_dir):
+    pr = _load(sleap1_models_dir / f"{MODELS[0]}.labels_pr.val.slp")
+    ev = evaluate_poses(pr, pr)
+    assert ev.settings["reference"] == "predicted instances"
+    assert ev.counts["matched"] == 2 and ev.oks_map == 1.0

@@ -129,7 +129,8 @@ def find_frame_pairs(
 ) -> list[FramePair]:
     """Collect every ground-truth frame with user instances and its predictions.
 
-    Ground truth is the user-labeled instances only. Predictions are the
+    Ground truth is the user-labeled instances only (or, in a file with none,
+    its predictions: one model scored against another). Predictions are the
     predicted instances of the prediction file; a file with none (ground truth
     evaluated against itself or another labeler) contributes its user instances.
     Ground-truth instances with no visible node are dropped (they have no OKS).
@@ -146,6 +147,7 @@ def find_frame_pairs(
     gt_nodes = _NodeMapper(skeleton, "ground truth")
     pr_nodes = _NodeMapper(skeleton, "predictions")
     use_user_pr = not any(lf.has_predicted_instances for lf in labels_pr)
+    use_pred_gt = not any(lf.has_user_instances for lf in labels_gt)
     video_map = pair_videos(labels_gt, labels_pr)
     wanted = None if frames is None else set(int(f) for f in frames)
 
@@ -164,11 +166,12 @@ def find_frame_pairs(
     pairs: list[FramePair] = []
     for lf in labels_gt:
         vid = gt_video_ids[id(lf.video)]
-        if vid not in video_map or not lf.has_user_instances:
+        ref = lf.predicted_instances if use_pred_gt else lf.user_instances
+        if vid not in video_map or not ref:
             continue
         if wanted is not None and int(lf.frame_idx) not in wanted:
             continue
-        gt = _stack([gt_nodes.points(i) for i in lf.user_instances], n_nodes)
+        gt = _stack([gt_nodes.points(i) for i in ref], n_nodes)
         gt = gt[~np.isnan(gt).any(axis=-1).all(axis=-1)] if len(gt) else gt
         if not len(gt):
             continue

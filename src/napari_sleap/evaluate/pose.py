@@ -212,7 +212,9 @@ def evaluate_poses(
         "unmatched_gt": n_gt - len(pair_oks),
         "unmatched_pred": n_pr - len(pair_oks),
     }
+    user_gt = any(lf.has_user_instances for lf in labels_gt)
     settings = {
+        "reference": "user instances" if user_gt else "predicted instances",
         "matching": matching,
         "strict": strict,
         "oks_stddev": oks_stddev,

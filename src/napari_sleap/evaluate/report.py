@@ -19,7 +19,7 @@ def format_report(ev: PoseEvaluation, title: str = "") -> str:
         lines.append(title)
     lines.append(
         f"matching: {s['matching']}{' (strict, COCO-style)' if s['strict'] else ''}"
-        f"  OKS stddev {s['oks_stddev']}"
+        f"  OKS stddev {s['oks_stddev']}  reference: {s['reference']}"
     )
     lines.append(
         f"frames: {c['frames']} ({c['frames_without_predictions']} without "
