@@ -217,6 +217,15 @@ class Predictor:
         finally:
             out.put(_END)
 
+    @staticmethod
+    def _advance(
+        done: int, inds: list[int], total: int, progress: ProgressFn | None
+    ) -> int:
+        done += len(inds)
+        if progress:
+            progress(done, total)
+        return done
+
     def run(
         self,
         reader: Any,
@@ -244,7 +253,7 @@ class Predictor:
         )
         thread.start()
         post = ThreadPoolExecutor(max_workers=1, thread_name_prefix="napari-sleap-post")
-        pending = None
+        pending: tuple[list[int], Any] | None = None
         done = 0
         try:
             while True:
@@ -259,13 +268,12 @@ class Predictor:
                 future = post.submit(self.layer.postprocess, raw)
                 if pending is not None:
                     yield pending[0], pending[1].result()
+                    done = self._advance(done, pending[0], total, progress)
                 pending = (inds, future)
-                done += len(inds)
-                if progress:
-                    progress(done, total)
             if pending is not None:
                 yield pending[0], pending[1].result()
-            if progress and done < total:
+                done = self._advance(done, pending[0], total, progress)
+            if progress and done < total:  # skipped unreadable frames
                 progress(total, total)
         finally:
             stop_reading.set()
