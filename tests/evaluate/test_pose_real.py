@@ -230,3 +230,25 @@ def test_predictions_against_predictions_use_them_as_reference(sleap1_models_dir
     ev = evaluate_poses(pr, pr)
     assert ev.settings["reference"] == "predicted instances"
     assert ev.counts["matched"] == 2 and ev.oks_map == 1.0
+
+
+def test_plot_marks_nodes_without_matches(clip_gt, tmp_path):
+    from PIL import Image
+
+    from napari_sleap.evaluate.plot import plot_node_errors
+
+    pr = _jittered(clip_gt, radius=1.0)
+    skel = pr.skeletons[0]
+    for lf in pr:
+        for k, inst in enumerate(lf.instances):
+            pts = inst.numpy()
+            pts[0] = np.nan  # "head" never predicted
+            lf.instances[k] = sio.PredictedInstance.from_numpy(
+                pts, skeleton=skel, score=inst.score, track=inst.track
+            )
+    ev = evaluate_poses(clip_gt, pr, frames=range(0, 100))
+    assert ev.error_per_node["head"]["n"] == 0
+    assert math.isnan(ev.error_per_node["head"]["mean"])
+    assert ev.to_dict()["error_px"]["per_node"]["head"]["mean"] is None
+    out = plot_node_errors(ev, tmp_path / "nodes.png")
+    assert Image.open(out).size[1] > 14 * 24
