@@ -20,6 +20,7 @@ COMMANDS: list[str] = [
     "evaluate_tracks",
     "cache",
     "predict",
+    "sample",
 ]
 
 
