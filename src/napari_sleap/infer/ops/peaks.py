@@ -82,9 +82,11 @@ def refine(
     size = patch_size if method == "integral" else 3
     p = _patches(cms, sample_inds, channel_inds, points, size)
     if method == "integral":
+        # Confidences below zero carry no weight (and must not flip the sign).
+        p = np.maximum(p, 0.0)
         gv = np.arange(size) - (size - 1) / 2
         z = p.sum(axis=(1, 2))
-        z = np.where(z == 0, 1.0, z)
+        z = np.where(z <= 0, 1.0, z)
         dx = (p.sum(axis=1) * gv).sum(axis=1) / z
         dy = (p.sum(axis=2) * gv).sum(axis=1) / z
     elif method == "local":
