@@ -1,0 +1,127 @@
+"""The job runner: real jobs in spawned processes, streamed back, stoppable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sleap_io as sio
+
+from napari_sleap.jobs import JobEvent, start_job
+
+
+def _drain(handle, timeout=60.0) -> list[JobEvent]:
+    """Poll like a GUI timer would until the job ends."""
+    events: list[JobEvent] = []
+    deadline = time.monotonic() + timeout
+    while not handle.done:
+        assert time.monotonic() < deadline, f"{handle} did not end in {timeout} s"
+        events += handle.poll()
+        time.sleep(0.05)
+    return events
+
+
+def test_job_streams_progress_and_returns_result(tmp_path):
+    handle = start_job(
+        "napari_sleap.sample:make_sample",
+        {"out_dir": tmp_path, "n_frames": 20, "size": 96},
+        min_interval=0.0,
+    )
+    assert handle.pid and handle.pid != os.getpid()
+    events = _drain(handle)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "started" and kinds[-1] == "result"
+    steps = [(e.done, e.total) for e in events if e.kind == "progress"]
+    assert len(steps) == 22 and steps[-1] == (22, 22)
+    assert [d for d, _ in steps] == sorted(d for d, _ in steps)
+    assert handle.status == "done" and handle.progress == (22, 22)
+    paths = handle.result
+    assert len(sio.load_slp(str(paths.gt))) == 20
+    handle.wait(10)
+    assert handle.exitcode == 0 and not handle.is_alive()
+    assert handle.poll() == []
+
+
+def test_stop_ends_a_job_that_checks_its_flag(tmp_path):
+    handle = start_job(
+        "napari_sleap.sample:make_sample",
+        {"out_dir": tmp_path, "n_frames": 100_000, "size": 256},
+    )
+    deadline = time.monotonic() + 60
+    while handle.progress is None and not handle.done:
+        assert time.monotonic() < deadline
+        handle.poll()
+        time.sleep(0.05)
+    handle.stop(grace_s=30)
+    assert handle.wait(40) == "stopped"
+    assert handle.exitcode == 0
+    assert list(tmp_path.iterdir()) == []  # the partial video was removed
+
+
+def test_stop_terminates_a_job_that_ignores_it():
+    handle = start_job(
+        "napari_sleap.jobs.selftest:idle",
+        {"seconds": 60, "steps": 600, "honour_stop": False},
+    )
+    while not any(line.startswith("INFO") for line in handle.logs):
+        handle.poll()
+        assert handle.is_alive(), handle.error
+        time.sleep(0.05)
+    started = time.monotonic()
+    handle.stop(grace_s=0.5)  # returns at once; a thread enforces the grace
+    assert time.monotonic() - started < 0.5
+    assert handle.wait(15) == "killed"
+    assert handle.exitcode is not None and handle.exitcode < 0
+    assert "idle step 1 of 600" in "\n".join(handle.logs)
+
+
+def test_an_exception_comes_back_with_message_and_traceback(tmp_path):
+    handle = start_job(
+        "napari_sleap.sample:make_sample", {"out_dir": tmp_path, "size": 127}
+    )
+    events = _drain(handle)
+    assert events[-1].kind == "error" and events[-1].error_type == "ValueError"
+    assert handle.status == "failed"
+    assert "size 127" in handle.error and "even" in handle.error
+    assert "_frame_hw" in handle.traceback
+    handle.wait(10)
+    assert handle.exitcode == 0
+
+
+def test_bad_targets_get_clear_errors():
+    with pytest.raises(ValueError, match="module:function"):
+        start_job("napari_sleap.sample.make_sample")
+    handle = start_job("napari_sleap.sample:no_such_function")
+    handle.wait(60)
+    assert handle.status == "failed" and "no_such_function" in handle.error
+
+
+def test_tensorflow_job_leaves_the_parent_without_tensorflow():
+    # A fresh parent process, so other tests' imports cannot hide a leak.
+    code = (
+        "import json, sys\n"
+        "from napari_sleap.jobs import start_job\n"
+        "h = start_job('napari_sleap.jobs.selftest:tensorflow_probe', {'size': 8},\n"
+        "              env={'TF_CPP_MIN_LOG_LEVEL': '3'})\n"
+        "status = h.wait(120)\n"
+        "print(json.dumps({'status': status, 'result': h.result, 'error': h.error,\n"
+        "  'parent_has_tf': 'tensorflow' in sys.modules or 'keras' in sys.modules}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["status"] == "done", report["error"]
+    assert report["result"]["sum"] == 8.0**3
+    assert report["result"]["version"].startswith("2.")
+    assert report["parent_has_tf"] is False
