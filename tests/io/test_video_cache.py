@@ -16,6 +16,7 @@ from napari_sleap.io.video import (
     MediaReader,
     ZarrReader,
     as_dask,
+    as_lazy_array,
     cache_video,
     find_cache,
     is_valid_cache,
@@ -145,3 +146,21 @@ def test_as_dask_is_lazy_with_one_frame_chunks(clip_mp4: Path) -> None:
     gray = as_dask(reader, squeeze_gray=True)
     assert gray.shape == (1500, 1024, 1024) and gray.chunksize == (1, 1024, 1024)
     np.testing.assert_array_equal(gray[7].compute(), reader.read(7)[..., 0])
+
+
+def test_lazy_array_indexing(small_video: Path) -> None:
+    reader = open_video(small_video, use_cache=False)
+    frames = reader.read_frames(range(30))
+    lazy = as_lazy_array(reader)
+    assert lazy.shape == (30, 64, 96, 1) and lazy.ndim == 4 and len(lazy) == 30
+    gray = as_lazy_array(reader, squeeze_gray=True)
+    assert gray.shape == (30, 64, 96) and gray.dtype == np.uint8
+    reads = reader.reads
+    np.testing.assert_array_equal(gray[12], frames[12, ..., 0])
+    assert reader.reads == reads + 1
+    np.testing.assert_array_equal(gray[3:6, 10:20], frames[3:6, 10:20, :, 0])
+    np.testing.assert_array_equal(gray[..., 5], frames[..., 5, 0])
+    np.testing.assert_array_equal(lazy[[4, 2], ..., 0], frames[[4, 2], ..., 0])
+    np.testing.assert_array_equal(np.asarray(lazy), frames)
+    with pytest.raises(IndexError):
+        gray[1, 2, 3, 4]

@@ -178,3 +178,47 @@ class VideoReader(ABC):
 def as_channels_last(frame: np.ndarray) -> np.ndarray:
     """Give a 2-D (grayscale) frame a trailing channel axis; leave 3-D frames alone."""
     return frame[..., None] if frame.ndim == 2 else frame
+
+
+class LazyFrames:
+    """A reader seen as a read-only numpy-like array, without dask.
+
+    Indexing reads only the frames asked for, at a cost independent of the video's
+    length (a dask array's per-compute graph work grows with its chunk count: about
+    0.2 s per frame at 150k frames). napari's Image layer accepts it as data.
+
+    Args:
+        reader: The open reader.
+        squeeze_gray: Drop the channel axis of 1-channel videos: ``(frames, h, w)``.
+    """
+
+    def __init__(self, reader: VideoReader, squeeze_gray: bool = False) -> None:
+        self.reader = reader
+        self.squeezed = squeeze_gray and reader.channels == 1
+        self.shape = reader.shape[:3] if self.squeezed else reader.shape
+        self.dtype = np.dtype(reader.dtype)
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        if any(k is None for k in key):
+            raise IndexError("LazyFrames does not support adding axes (None)")
+        if Ellipsis in key:
+            at = key.index(Ellipsis)
+            fill = (slice(None),) * (self.ndim - len(key) + 1)
+            key = key[:at] + fill + key[at + 1 :]
+        if len(key) > self.ndim:
+            raise IndexError(f"too many indices for an array of {self.ndim} dims")
+        key = key + (slice(None),) * (self.ndim - len(key))
+        return self.reader[key + (0,)] if self.squeezed else self.reader[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        frames = self[...]
+        return frames if dtype is None else frames.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"LazyFrames({self.reader!r}, shape={self.shape})"

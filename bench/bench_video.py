@@ -1,0 +1,294 @@
+"""Video I/O figures on the real clip: open, step, seek, cache, zarr reads, napari.
+
+Run under a display for the napari parts:
+``xvfb-run -a .venv/bin/python bench/bench_video.py``.
+Writes ``bench/results/video.json``; ``--append-doc`` adds rows to docs/benchmarks.md.
+Targets (issue 2): open in napari < 1 s, forward step < 10 ms, random frame
+<= 100 ms, zarr reads >= 200 frames/s, napari frame change from the cache < 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from napari_sleap.io.video import (  # noqa: E402
+    ZarrReader,
+    as_dask,
+    cache_video,
+    open_video,
+)
+
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "clip.mp4"
+MACHINE = "cpu2 (2-core dev box, shared/busy)"
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1e3, 2)
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    """Median, mean, 90th percentile and max of a list of seconds, in ms."""
+    arr = np.asarray(times)
+    return {
+        "median_ms": ms(float(np.median(arr))),
+        "mean_ms": ms(float(arr.mean())),
+        "p90_ms": ms(float(np.percentile(arr, 90))),
+        "max_ms": ms(float(arr.max())),
+        "n": len(times),
+    }
+
+
+def bench_open(video: Path, repeats: int = 5) -> dict:
+    """Time to open the reader (demux index + first frame) and wrap it as dask."""
+    reader_t, dask_t = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        reader = open_video(video, use_cache=False)
+        t1 = time.perf_counter()
+        as_dask(reader, squeeze_gray=True)
+        t2 = time.perf_counter()
+        reader.close()
+        reader_t.append(t1 - t0)
+        dask_t.append(t2 - t1)
+    return {
+        "reader": summary(reader_t),
+        "dask": summary(dask_t),
+        "total_median_ms": ms(
+            statistics.median(a + b for a, b in zip(reader_t, dask_t, strict=True))
+        ),
+    }
+
+
+def bench_forward(video: Path, start: int = 300, n: int = 300) -> dict:
+    """Mean time of reading the next frame, across a keyframe."""
+    reader = open_video(video, use_cache=False)
+    reader.read(start)
+    times = []
+    for i in range(start + 1, start + 1 + n):
+        t0 = time.perf_counter()
+        reader.read(i)
+        times.append(time.perf_counter() - t0)
+    return {**summary(times), "seeks": reader.seeks - 1}
+
+
+def bench_random(video: Path, n: int = 60, seed: int = 0) -> dict:
+    """Time of reading frames in random order (each one seeks)."""
+    reader = open_video(video, use_cache=False)
+    picks = np.random.default_rng(seed).integers(0, reader.n_frames, n)
+    times = []
+    for i in picks:
+        t0 = time.perf_counter()
+        reader.read(int(i))
+        times.append(time.perf_counter() - t0)
+    return summary(times)
+
+
+def bench_cache(video: Path, store: Path) -> dict:
+    """Writing the whole video into a zarr cache."""
+    t0 = time.perf_counter()
+    cache_video(video, store)
+    seconds = time.perf_counter() - t0
+    n = open_video(store).n_frames
+    size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
+    return {
+        "frames": n,
+        "seconds": round(seconds, 2),
+        "fps": round(n / seconds, 1),
+        "store_mb": round(size / 1e6, 1),
+        "video_mb": round(video.stat().st_size / 1e6, 2),
+        "raw_mb": round(n * np.prod(open_video(store).shape[1:]) / 1e6, 1),
+    }
+
+
+def bench_zarr_read(store: Path, n: int = 300, seed: int = 1) -> dict:
+    """Random frame reads from the cache, by the reader and through dask."""
+    reader = ZarrReader(store)
+    picks = np.random.default_rng(seed).integers(0, reader.n_frames, n)
+    t0 = time.perf_counter()
+    for i in picks:
+        reader.read(int(i))
+    seconds = time.perf_counter() - t0
+    array = as_dask(reader, squeeze_gray=True)
+    array[0].compute()  # dask's first compute imports its schedulers
+    t0 = time.perf_counter()
+    for i in picks:
+        array[int(i)].compute()
+    dask_seconds = time.perf_counter() - t0
+    return {
+        "frames_per_s": round(n / seconds, 1),
+        "ms_per_frame": ms(seconds / n),
+        "dask_frames_per_s": round(n / dask_seconds, 1),
+        "dask_ms_per_frame": ms(dask_seconds / n),
+    }
+
+
+def bench_napari(video: Path, store: Path, n: int = 40, seed: int = 2) -> dict:
+    """Open the clip in a shown viewer, then jump to random frames (mp4 and zarr)."""
+    from qtpy.QtWidgets import QApplication
+
+    import napari
+
+    viewer = napari.Viewer(show=True)
+    app = QApplication.instance()
+    scene = viewer.window._qt_viewer.canvas._scene_canvas
+    draws = [0]
+    scene.events.draw.connect(lambda event: draws.__setitem__(0, draws[0] + 1))
+    for _ in range(20):
+        app.processEvents()
+
+    def wait_for_draw(before: int, timeout: float = 10.0) -> None:
+        deadline = time.perf_counter() + timeout
+        while draws[0] == before:
+            app.processEvents()
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the canvas did not redraw")
+
+    def open_layer(path: Path, use_cache: bool) -> tuple[float, object, object]:
+        before = draws[0]
+        t0 = time.perf_counter()
+        reader = open_video(path, use_cache=use_cache)
+        data = as_dask(reader, squeeze_gray=True)
+        # Contrast from the dtype's range: napari would otherwise read frames to
+        # estimate it.
+        top = np.iinfo(data.dtype).max
+        layer = viewer.add_image(
+            data, name=path.name, multiscale=False, contrast_limits=(0, top)
+        )
+        wait_for_draw(before)
+        return time.perf_counter() - t0, reader, layer
+
+    def jumps(reader, layer) -> dict:
+        picks = np.random.default_rng(seed).integers(0, reader.n_frames, n)
+        times = []
+        for i in picks:
+            before = draws[0]
+            t0 = time.perf_counter()
+            viewer.dims.set_current_step(0, int(i))
+            wait_for_draw(before)
+            times.append(time.perf_counter() - t0)
+            shown = np.asarray(layer._slice.image.raw)
+            expected = reader.read(int(i))[..., 0]
+            assert np.array_equal(shown, expected), f"frame {i} not shown"
+        return summary(times)
+
+    # Cold: the first layer of a fresh viewer pays napari's GL set-up and dask's
+    # first compute (which imports `distributed` when installed); warm: again.
+    cold_s, _, _ = open_layer(video, use_cache=False)
+    viewer.layers.clear()
+    open_s, mp4_reader, mp4_layer = open_layer(video, use_cache=False)
+    mp4_jumps = jumps(mp4_reader, mp4_layer)
+    viewer.layers.clear()
+    zarr_open_s, zarr_reader, zarr_layer = open_layer(store, use_cache=True)
+    zarr_jumps = jumps(zarr_reader, zarr_layer)
+    viewer.close()
+    return {
+        "open_mp4_cold_ms": ms(cold_s),
+        "open_mp4_ms": ms(open_s),
+        "open_zarr_ms": ms(zarr_open_s),
+        "frame_change_mp4": mp4_jumps,
+        "frame_change_zarr": zarr_jumps,
+    }
+
+
+def doc_rows(results: dict, command: str) -> list[str]:
+    day = results["date"][:10]
+    r = results
+    rows = [
+        ("open clip.mp4: reader + dask (median)", f"{r['open']['total_median_ms']} ms"),
+        ("forward step (mean, 300 frames)", f"{r['forward']['mean_ms']} ms"),
+        (
+            "random frame from mp4 (mean / max)",
+            f"{r['random']['mean_ms']} / {r['random']['max_ms']} ms",
+        ),
+        (
+            "cache write (zstd-1 zarr)",
+            f"{r['cache']['fps']} fps, {r['cache']['store_mb']} MB",
+        ),
+        (
+            "zarr random read (reader / through dask)",
+            f"{r['zarr_read']['frames_per_s']} / "
+            f"{r['zarr_read']['dask_frames_per_s']} frames/s",
+        ),
+    ]
+    if "napari" in r:
+        n = r["napari"]
+        rows += [
+            (
+                "open clip.mp4 in napari, to first draw (warm / first layer of "
+                "a fresh viewer)",
+                f"{n['open_mp4_ms']} / {n['open_mp4_cold_ms']} ms",
+            ),
+            (
+                "napari frame change from zarr (median / p90)",
+                f"{n['frame_change_zarr']['median_ms']} / "
+                f"{n['frame_change_zarr']['p90_ms']} ms",
+            ),
+            (
+                "napari frame change from mp4 (median / p90)",
+                f"{n['frame_change_mp4']['median_ms']} / "
+                f"{n['frame_change_mp4']['p90_ms']} ms",
+            ),
+        ]
+    load = "load {:.1f}".format(r["loadavg_before"][0])
+    return [f"| {day} | {MACHINE}, {load} | `{command}` | {a}: {b} |" for a, b in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/video.json")
+    parser.add_argument("--no-napari", action="store_true")
+    parser.add_argument("--append-doc", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.video.exists():
+        print(f"{args.video} not found (the shared data)", file=sys.stderr)
+        return 1
+    results: dict = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": MACHINE,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "video": str(args.video),
+        "loadavg_before": list(os.getloadavg()),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="bench_video_"))
+    try:
+        store = tmp / "clip.zarr"
+        results["open"] = bench_open(args.video)
+        results["forward"] = bench_forward(args.video)
+        results["random"] = bench_random(args.video)
+        results["cache"] = bench_cache(args.video, store)
+        results["zarr_read"] = bench_zarr_read(store)
+        if not args.no_napari:
+            results["napari"] = bench_napari(args.video, store)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    results["loadavg_after"] = list(os.getloadavg())
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    command = "xvfb-run -a .venv/bin/python bench/bench_video.py"
+    rows = doc_rows(results, command)
+    print("\n".join(rows))
+    if args.append_doc:
+        with open(ROOT / "docs/benchmarks.md", "a") as doc:
+            doc.write("\n".join(rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
