@@ -141,6 +141,13 @@ def test_delete_rows_hides_nodes_and_removes_instances() -> None:
     assert not again[0].instances[0].points["visible"][0]
     assert len(again[1].instances) == 1 and type(again[1].instances[0]) is sio.Instance
     assert len(list(again.instances)) == len(list(labels.instances)) - 1
+    assert labels[0].instances[0].points["visible"][0]  # original untouched
+    # deleting every instance of a frame drops the frame
+    gone = f["frame"] != 0
+    again = points_to_labels(
+        data[gone], {k: v[gone] for k, v in f.items()}, kwargs["metadata"]
+    )
+    assert len(again) == len(labels) - 1 and again.find(again.video, 0) == []
 
 
 def test_added_rows_become_a_new_user_instance() -> None:
@@ -176,6 +183,7 @@ def test_track_reassignment_from_features() -> None:
     f["track"][f["instance"] == 0] = "b"
     again = points_to_labels(data, f, kwargs["metadata"])
     assert again[0].instances[0].track.name == "b"
+    assert labels[0].instances[0].track.name == "a"  # original untouched
     assert again[1].instances[0].track.name == "a"
 
 
