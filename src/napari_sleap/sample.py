@@ -8,6 +8,7 @@ pixel ``(row, col)`` has its centre at ``(x=col, y=row)``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ SYMMETRIES: tuple[tuple[str, str], ...] = (
     ("forepaw_left", "forepaw_right"),
     ("hindpaw_left", "hindpaw_right"),
 )
+#: Bumped whenever the generator's output changes, so cached samples are remade.
+SAMPLE_VERSION = 1
 #: Track names; ``animal_a`` is larger and brighter than ``animal_b``.
 TRACKS: tuple[str, ...] = ("animal_a", "animal_b")
 
@@ -448,3 +451,62 @@ def make_sample(
     _save_labels(poses_to_labels(poses, video, train_frames(n_frames)), paths.train)
     progress(total, total)
     return paths
+
+
+def _stamp(n_frames: int, size: int | tuple[int, int], seed: int) -> dict:
+    """What a finished sample folder records about how it was made."""
+    return {
+        "version": SAMPLE_VERSION,
+        "n_frames": int(n_frames),
+        "size": list(_frame_hw(size)),
+        "seed": int(seed),
+    }
+
+
+def ensure_sample(
+    out_dir: str | os.PathLike,
+    *,
+    n_frames: int = 400,
+    size: int | tuple[int, int] = 384,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    stop: StopFlag | None = None,
+) -> SamplePaths:
+    """Make the sample in ``out_dir`` unless an identical one is already there.
+
+    A ``sample.json`` stamp, written last, records the generator version and the
+    arguments; a folder without a matching stamp (or with a file missing) is remade.
+    """
+    out = Path(out_dir)
+    stamp_path = out / "sample.json"
+    want = _stamp(n_frames, size, seed)
+    paths = SamplePaths(
+        video=out / "sample.mp4",
+        gt=out / "sample_gt.slp",
+        train=out / "sample_train.slp",
+    )
+    try:
+        have = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        have = None
+    if have == want and all(p.exists() for p in (paths.video, paths.gt, paths.train)):
+        return paths
+    paths = make_sample(
+        out, n_frames=n_frames, size=size, seed=seed, progress=progress, stop=stop
+    )
+    tmp = stamp_path.with_name(".sample.partial.json")
+    tmp.write_text(json.dumps(want, indent=1))
+    os.replace(tmp, stamp_path)
+    return paths
+
+
+def user_cache_dir() -> Path:
+    """Where napari's sample menu keeps the sample.
+
+    ``$NAPARI_SLEAP_CACHE`` if set, else ``$XDG_CACHE_HOME/napari-sleap``
+    (``~/.cache/napari-sleap`` by default).
+    """
+    if os.environ.get("NAPARI_SLEAP_CACHE"):
+        return Path(os.environ["NAPARI_SLEAP_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "napari-sleap"
