@@ -85,6 +85,7 @@ def bench_convert(n_frames: int) -> dict:
 
 def bench_viewer() -> dict:
     import napari
+
     from napari_sleap.io.labels import compare_labels, load_labels
 
     viewer = napari.Viewer(show=False)

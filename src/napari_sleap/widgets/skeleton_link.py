@@ -3,8 +3,8 @@
 npe2 readers return plain layer tuples, so the link is made when layers land in
 a viewer: :func:`install` watches ``viewer.layers`` and pairs each instances
 Points layer with the Vectors layer sharing its ``metadata['napari_sleap']['link']``.
-Dragging updates only the edges touching the moved rows; adding or deleting
-points rebuilds the edges from the rows.
+Dragging updates only the edges touching the moved rows and deleting drops
+theirs; adding points (or replacing the data) rebuilds the edges from the rows.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ def _meta(layer: Layer) -> dict[str, Any]:
 
 
 class SkeletonLink:
-    """Recomputes a Vectors layer's edges from a Points layer's rows."""
+    """Recomputes a Vectors layer's edges from a Points layer's rows.
+
+    Keeps, for every row, the edges that touch it (sorted index), so a drag
+    step costs time in the number of moved rows, not in the layer size.
+    """
 
     def __init__(
         self, points: Points, vectors: Vectors, style: LayerStyle = DEFAULT_STYLE
@@ -40,6 +44,7 @@ class SkeletonLink:
         self.style = style
         self.src = np.zeros(0, np.int64)
         self.dst = np.zeros(0, np.int64)
+        self.colors = np.zeros((0, 4), np.float32)
         self._n_rows = -1
         self.rebuild()
         points.events.data.connect(self._on_data)
@@ -48,6 +53,18 @@ class SkeletonLink:
         """Stop following the points."""
         self.points.events.data.disconnect(self._on_data)
 
+    def _index(self) -> None:
+        ends = np.concatenate([self.src, self.dst])
+        self._order = np.argsort(ends, kind="stable")
+        self._sorted_rows = ends[self._order]
+
+    def _set(self, vectors: np.ndarray) -> None:
+        self._n_rows = len(self.points.data)
+        self._index()
+        self.vectors.data = vectors
+        if len(self.colors):
+            self.vectors.edge_color = self.colors
+
     def rebuild(self) -> None:
         """Recompute every edge (and its track color) from the current rows."""
         meta = _meta(self.points)
@@ -55,33 +72,51 @@ class SkeletonLink:
         keys = decode_rows(data, self.points.features, meta)
         vectors, self.src, self.dst = edge_vectors(data, keys, meta)
         track = meta["table"].track[keys.instance[self.src]]
-        colors = self.style.tracks.colors_for(track, len(meta["labels"].tracks))
-        self._n_rows = len(data)
-        self.vectors.data = vectors
-        if len(colors):
-            self.vectors.edge_color = colors
+        self.colors = self.style.tracks.colors_for(track, len(meta["labels"].tracks))
+        self._set(vectors)
+
+    def edges_of(self, rows: np.ndarray) -> np.ndarray:
+        """Indices of the edges that start or end at ``rows``."""
+        lo = np.searchsorted(self._sorted_rows, rows, side="left")
+        hi = np.searchsorted(self._sorted_rows, rows, side="right")
+        if not len(rows) or not (hi > lo).any():
+            return np.zeros(0, np.int64)
+        picks = np.concatenate([self._order[a:b] for a, b in zip(lo, hi, strict=True)])
+        return np.unique(picks % max(len(self.src), 1))
 
     def update_rows(self, rows: np.ndarray) -> None:
         """Move the edges that touch ``rows`` to the rows' current positions."""
-        hit = np.isin(self.src, rows) | np.isin(self.dst, rows)
-        if not hit.any():
+        hit = self.edges_of(rows)
+        if not len(hit):
             return
         data = np.asarray(self.points.data)
-        vectors = np.array(self.vectors.data, copy=True)
+        vectors = self.vectors.data  # edited in place: no copy of every edge
         src, dst = self.src[hit], self.dst[hit]
         vectors[hit, 0] = data[src]
         vectors[hit, 1] = data[dst] - data[src]
         vectors[hit, 1, 0] = 0.0
-        self.vectors.data = vectors
+        self.vectors.refresh()
+
+    def remove_rows(self, rows: np.ndarray) -> None:
+        """Drop the edges of deleted rows and renumber the rest."""
+        rows = np.unique(rows)
+        keep = np.ones(len(self.src), dtype=bool)
+        keep[self.edges_of(rows)] = False
+        self.src = self.src[keep] - np.searchsorted(rows, self.src[keep])
+        self.dst = self.dst[keep] - np.searchsorted(rows, self.dst[keep])
+        self.colors = self.colors[keep]
+        self._set(np.asarray(self.vectors.data)[keep])
 
     def _on_data(self, event: Any) -> None:
         action = str(getattr(event, "action", "changed")).lower()
         if action.endswith(("adding", "removing", "changing")):
             return
         rows = np.asarray(getattr(event, "data_indices", ()) or (), dtype=np.int64)
-        same_rows = len(self.points.data) == self._n_rows
-        if action.endswith("changed") and same_rows and 0 < len(rows) < self._n_rows:
+        n = len(self.points.data)
+        if action.endswith("changed") and n == self._n_rows and 0 < len(rows) < n:
             self.update_rows(rows)
+        elif action.endswith("removed") and n == self._n_rows - len(set(rows)) > 0:
+            self.remove_rows(rows)
         else:
             self.rebuild()
 
