@@ -63,6 +63,10 @@ def test_find_cache_prefers_valid_and_ignores_stale(small_video: Path) -> None:
     assert find_cache(small_video) == store
     reader = open_video(small_video)
     assert isinstance(reader, ZarrReader) and reader.source == small_video
+    assert reader.fps == pytest.approx(25.0)
+    # Asking for other channels than the cache holds decodes the video instead.
+    color = open_video(small_video, grayscale=False)
+    assert isinstance(color, MediaReader) and color.channels == 3
     direct = open_video(small_video, use_cache=False)
     assert isinstance(direct, MediaReader)
     for i in (0, 9, 29):

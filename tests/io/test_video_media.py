@@ -21,7 +21,12 @@ SAMPLE += [1000, 1001, 1249, 1250, 1251, 1377, 1497, 1498, 1499]
 @pytest.fixture(scope="module")
 def clip_reference(clip_mp4: Path) -> dict[int, np.ndarray]:
     """Sampled frames of a sequential decode by the ffmpeg command line."""
-    gen = imageio_ffmpeg.read_frames(str(clip_mp4), pix_fmt="gray", bits_per_pixel=8)
+    gen = imageio_ffmpeg.read_frames(
+        str(clip_mp4),
+        pix_fmt="gray",
+        bits_per_pixel=8,
+        output_params=["-fps_mode", "passthrough"],
+    )
     meta = next(gen)
     w, h = meta["size"]
     wanted = set(SAMPLE)
@@ -124,6 +129,26 @@ def test_synthetic_videos_exact(tmp_path, codec, suffix, color) -> None:
     np.testing.assert_array_equal(np.stack(list(reader)), reference)
     if codec == "ffv1":  # lossless: exactly what was written
         np.testing.assert_array_equal(reference, frames)
+
+
+def test_variable_frame_rate_counts_decoded_frames(tmp_path) -> None:
+    frames = synthetic_frames(n=30)
+    path = write_video(tmp_path / "vfr.mkv", frames, gop=8, vfr=True)
+    reference = ffmpeg_decode(path, gray=True)
+    assert len(reference) == 30
+    reader = open_video(path)
+    assert reader.n_frames == 30
+    for i in [29, 9, 10, 20, 19, 0, 25]:
+        np.testing.assert_array_equal(reader.read(i), reference[i])
+
+
+def test_color_video_opening_on_black_stays_color(tmp_path) -> None:
+    frames = synthetic_frames(n=12, color=True)
+    frames[:3] = 0
+    path = write_video(tmp_path / "fade.mp4", frames)
+    reader = open_video(path)
+    assert reader.channels == 3
+    np.testing.assert_array_equal(reader.read(0), ffmpeg_decode(path, False)[0])
 
 
 def test_grayscale_choice_overrides_detection(tmp_path) -> None:

@@ -80,7 +80,8 @@ def open_video(
             "channels_first".
         use_cache: For media files, read a valid zarr cache beside the video
             (``<stem>.zarr`` or ``<name>.zarr``, see :func:`find_cache`) instead of
-            decoding; False always decodes the video itself.
+            decoding, when it holds the channels asked for; False always decodes
+            the video itself.
 
     Returns:
         A :class:`VideoReader`; its ``source`` is the file asked for even when a
@@ -112,9 +113,12 @@ def open_video(
     if use_cache:
         cache = find_cache(path)
         if cache is not None:
-            reader = ZarrReader(cache, grayscale=grayscale)
-            reader.source = path
-            return reader
+            reader = ZarrReader(cache)
+            # A cache answers only in the channels it was decoded to: asking for
+            # the other kind decodes the video, so pixels never depend on it.
+            if grayscale is None or grayscale == reader.grayscale:
+                reader.source = path
+                return reader
     try:
         return MediaReader(path, grayscale=grayscale)
     except ValueError as err:

@@ -25,6 +25,7 @@ class VideoReader(ABC):
             when ``path`` is its zarr cache.
         backend: Short name of the reader family ("media", "images", "hdf5", "zarr").
         reads: How many frames were read so far (to check that opening is lazy).
+        fps: Frames per second where the file says, else None.
     """
 
     backend: str = ""
@@ -33,6 +34,7 @@ class VideoReader(ABC):
         self.path = Path(path)
         self.source = self.path
         self.reads = 0
+        self.fps: float | None = None
         self._lock = threading.RLock()
 
     # -- what subclasses provide -------------------------------------------------

@@ -146,6 +146,8 @@ class HDF5Reader(VideoReader):
         frame = to_layout(first, grayscale, self._bgr)
         self._frame_shape = frame.shape
         self._dtype = frame.dtype
+        if "fps" in ds.attrs:
+            self.fps = float(ds.attrs["fps"])
         stated = int(ds.attrs.get("frames", 0))
         self._n = max(stated, int(self.frame_numbers.max()) + 1)
 

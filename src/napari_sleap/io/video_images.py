@@ -120,7 +120,12 @@ class ImageSequenceReader(VideoReader):
         super().__init__(folder)
         self.files = files
         first = read_image(files[0])
-        self.grayscale = detect_grayscale(first) if grayscale is None else grayscale
+        if grayscale is None:
+            # First and middle images, so a color video opening on black is color.
+            grayscale = detect_grayscale(first) and (
+                len(files) < 3 or detect_grayscale(read_image(files[len(files) // 2]))
+            )
+        self.grayscale = grayscale
         frame = to_layout(first, self.grayscale)
         self._frame_shape = frame.shape
         self._dtype = frame.dtype

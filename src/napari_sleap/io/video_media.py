@@ -124,25 +124,27 @@ class MediaReader(VideoReader):
         self._rewind()
 
     def _detect_format(self, grayscale: bool | None) -> None:
-        """Pick the pixel format the frames are converted to, from the first frame."""
-        frame = self._decode_to(0)
-        deep = max(c.bits for c in frame.format.components) > 8
+        """Pick the pixel format frames are converted to, from the data.
+
+        A video counts as grayscale when its first and middle frames have equal red,
+        green and blue (two frames, so a color video opening on black stays color).
+        """
+        first = self._decode_to(0)
+        deep = max(c.bits for c in first.format.components) > 8
         self._dtype = np.dtype(np.uint16 if deep else np.uint8)
         if grayscale is None:
-            if frame.format.name.startswith("gray"):
+            if first.format.name.startswith("gray"):
                 grayscale = True
             else:
-                rgb = frame.to_ndarray(format="rgb24")
-                grayscale = bool(
-                    np.array_equal(rgb[..., 0], rgb[..., 1])
-                    and np.array_equal(rgb[..., 0], rgb[..., 2])
-                )
+                grayscale = _looks_gray(first)
+                if grayscale and self._n > 2:
+                    grayscale = _looks_gray(self._decode_to(self._n // 2))
         self.grayscale = grayscale
         if grayscale:
             self._pix_fmt = "gray16le" if deep else "gray"
         else:
             self._pix_fmt = "rgb48le" if deep else "rgb24"
-        self._last = (0, self._convert(frame))
+        self._last = (0, self._convert(first))
 
     # -- VideoReader ---------------------------------------------------------------
 
@@ -298,3 +300,12 @@ class MediaReader(VideoReader):
         self._packets = None
         self._pending.clear()
         self._pos = key - 1
+
+
+def _looks_gray(frame: Any) -> bool:
+    """True when a decoded frame's red, green and blue are equal everywhere."""
+    rgb = frame.to_ndarray(format="rgb24")
+    return bool(
+        np.array_equal(rgb[..., 0], rgb[..., 1])
+        and np.array_equal(rgb[..., 0], rgb[..., 2])
+    )

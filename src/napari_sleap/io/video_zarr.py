@@ -96,6 +96,9 @@ class ZarrReader(VideoReader):
         self._stored = stored
         self._dtype = np.dtype(array.dtype)
         self.attrs = dict(array.attrs)
+        info = self.attrs.get("napari_sleap_cache")
+        if isinstance(info, dict) and info.get("fps"):
+            self.fps = float(info["fps"])
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
