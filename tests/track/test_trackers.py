@@ -152,3 +152,25 @@ def test_degraded_real_clip_meets_targets(
     assert m.id_switches == 0
     assert m.idf1 >= 0.95
     assert m.pred_tracks <= 2
+
+
+@pytest.mark.parametrize("tracker", ["simple", "kalman"])
+def test_capped_tracks_survive_long_absences_and_spurious_stand_ins(
+    tracker: str,
+) -> None:
+    gt, det = scene([((0, 0), (1, 0)), ((60, 0), (1, 0))], frames=30, shuffle=False)
+    frames = det.labeled_frames
+    for lf in frames[10:17]:  # animal 1 away for 7 frames, longer than the window
+        del lf.instances[1]
+    # While it is away, a far-off low-score detection stands in for it.
+    frames[12].instances.append(
+        sio.PredictedInstance.from_numpy(
+            body(900, 900, 0), skeleton=SKELETON, score=0.1
+        )
+    )
+    del frames[17].instances[0]  # it returns while animal 0 is missed
+    del frames[18].instances[0]
+    out = track_labels(det, tracker, 2, window=5)
+    m = evaluate_tracking(gt, out)
+    assert m.id_switches == 0, [c.switches for c in m.per_track]
+    assert m.pred_tracks == 2

@@ -1,8 +1,10 @@
 """Where each track is expected in the next frame: the candidates matching scores.
 
 Three models share one small interface: ``predict(frame_idx)`` returns candidate
-poses and the track each belongs to; ``update(frame_idx, assigned)`` takes the pose
-each track got in that frame (tracks not in ``assigned`` were not seen).
+poses and the track each belongs to; ``update(frame_idx, assigned, reset)`` takes
+the pose each track got in that frame (tracks not in ``assigned`` were not seen);
+tracks in ``reset`` got a detection unlike their past (forced on them by the animal
+count), so their motion history restarts there instead of being bent toward it.
 
 - :class:`WindowCandidates`: the poses each track had in the last few frames.
 - :class:`FlowCandidates`: each track's pose carried forward by pyramidal
@@ -52,9 +54,16 @@ class WindowCandidates:
                 owners.append(track)
         return _stack(poses, owners, self.nodes)
 
-    def update(self, frame_idx: int, assigned: dict[int, np.ndarray]) -> None:
+    def update(
+        self,
+        frame_idx: int,
+        assigned: dict[int, np.ndarray],
+        reset: frozenset[int] = frozenset(),
+    ) -> None:
         """Record the poses tracks got in ``frame_idx``."""
         for track, pose in assigned.items():
+            if track in reset:
+                self._recent.pop(track, None)
             hist = self._recent.setdefault(track, deque(maxlen=self.window))
             hist.append((frame_idx, pose))
             self._last[track] = pose
@@ -77,10 +86,15 @@ class KalmanCandidates:
         poses = [self._filters[t].predict(frame_idx) for t in owners]
         return _stack(poses, owners, self.nodes)
 
-    def update(self, frame_idx: int, assigned: dict[int, np.ndarray]) -> None:
+    def update(
+        self,
+        frame_idx: int,
+        assigned: dict[int, np.ndarray],
+        reset: frozenset[int] = frozenset(),
+    ) -> None:
         """Fold in the detections; unseen tracks coast on their velocity."""
         for track, pose in assigned.items():
-            if track in self._filters:
+            if track in self._filters and track not in reset:
                 self._filters[track].step(frame_idx, pose)
             else:
                 self._filters[track] = PoseKalman(
@@ -176,10 +190,16 @@ class FlowCandidates:
         owners = list(self._shifted)
         return _stack([self._shifted[t] for t in owners], owners, self.nodes)
 
-    def update(self, frame_idx: int, assigned: dict[int, np.ndarray]) -> None:
+    def update(
+        self,
+        frame_idx: int,
+        assigned: dict[int, np.ndarray],
+        reset: frozenset[int] = frozenset(),
+    ) -> None:
         """Adopt the detections; unseen tracks keep their flow-shifted pose."""
         for track, pose in assigned.items():
-            self._pose[track] = fill_missing(pose, self._shifted.get(track))
+            old = None if track in reset else self._shifted.get(track)
+            self._pose[track] = fill_missing(pose, old)
             self._seen[track] = frame_idx
         for track, pose in self._shifted.items():
             if track not in assigned:

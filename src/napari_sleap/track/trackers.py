@@ -37,7 +37,8 @@ class FrameTracker:
         similarity: Similarity name (instance, centroid, iou, oks).
         match: Matcher name (hungarian, greedy).
         max_tracks: Number of animals; None for no cap.
-        window: Frames a track stays open for thresholded matching.
+        window: Without a cap, frames a track stays open after it was last seen
+            (with a cap every track stays open).
         min_similarity: Pairs scoring less are not matched (before forced reuse).
         scale: Distance scale of the instance/centroid kernels, in pixels.
         cull_iou: Overlap above which a lower-scoring detection is a duplicate.
@@ -67,6 +68,10 @@ class FrameTracker:
         self.min_score = min_score
         self.n_tracks = 0
         self.last_seen: dict[int, int] = {}
+        # Pose of each track's last confident match, kept as an extra candidate
+        # while the track holds a detection forced on it by the cap.
+        self.anchor: dict[int, np.ndarray] = {}
+        self.tentative: set[int] = set()
 
     def step(
         self, frame_idx: int, poses: np.ndarray, scores: np.ndarray
@@ -82,21 +87,31 @@ class FrameTracker:
         sims = [0.0] * n
         if n == 0:
             self.candidates.predict(frame_idx)
-            self.candidates.update(frame_idx, {})
+            self.candidates.update(frame_idx, {}, frozenset())
             return tracks, sims, np.zeros(0, dtype=int)
         keep = cull_detections(
             poses, scores, self.max_tracks, self.cull_iou, self.min_score
         )
         kept = poses[keep]
         cand, owner = self.candidates.predict(frame_idx)
-        sim = np.zeros((self.n_tracks, len(keep)))
+        model_sim = np.zeros((self.n_tracks, len(keep)))
         if len(cand):
             per_cand = self.similarity(cand, kept, self.scale)
-            np.maximum.at(sim, owner, per_cand)
+            np.maximum.at(model_sim, owner, per_cand)
+        sim = model_sim.copy()
+        tentative = sorted(self.tentative)
+        if tentative:
+            anchors = np.stack([self.anchor[t] for t in tentative])
+            sim[tentative] = np.maximum(
+                sim[tentative], self.similarity(anchors, kept, self.scale)
+            )
+        # With a cap every track may take the detection back, however long it was
+        # gone; without one, tracks that ended stay ended.
         active = [
             t
             for t in range(self.n_tracks)
-            if frame_idx - self.last_seen[t] <= self.window
+            if self.max_tracks is not None
+            or frame_idx - self.last_seen[t] <= self.window
         ]
         got: dict[int, int] = {}  # detection (in kept) -> track
         for r, c in self.matcher(sim[active], self.min_similarity):
@@ -111,13 +126,22 @@ class FrameTracker:
             for r, c in hungarian_match(sim[np.ix_(free, rest)], -np.inf):
                 got[rest[c]] = free[r]
         assigned = {}
+        reset = set()
         for c, t in got.items():
             det = int(keep[c])
             tracks[det] = t
-            sims[det] = float(sim[t, c]) if t < sim.shape[0] else 1.0
+            fresh = t >= sim.shape[0]
+            sims[det] = 1.0 if fresh else float(sim[t, c])
+            if not fresh and model_sim[t, c] < self.min_similarity:
+                reset.add(t)  # unlike the track's motion: restart it here
+            if fresh or sims[det] >= self.min_similarity:
+                self.anchor[t] = kept[c]
+                self.tentative.discard(t)
+            else:
+                self.tentative.add(t)
             assigned[t] = kept[c]
             self.last_seen[t] = frame_idx
-        self.candidates.update(frame_idx, assigned)
+        self.candidates.update(frame_idx, assigned, frozenset(reset))
         return tracks, sims, keep
 
 
@@ -220,7 +244,9 @@ def track_labels(
             tracks are made and free tracks are reused. None: no cap.
         similarity: ``instance``, ``centroid``, ``iou`` or ``oks``.
         match: ``hungarian`` or ``greedy``.
-        window: Frames a track stays open after it was last seen.
+        window: Frames a track stays open after it was last seen (no cap only;
+            with a cap every track can take an animal back); flow carries a
+            track this many frames.
         min_similarity: Weaker pairs start new tracks (below the cap).
         scale: Pixel scale of the instance/centroid similarity; None: a quarter
             of the median instance box diagonal.

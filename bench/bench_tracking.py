@@ -1,0 +1,157 @@
+"""Tracker speed and where each tracker breaks, on the real two-fly clip.
+
+Ground truth is ../shared/data/clip_0-1249.slp; detections come from the seeded
+degradation of tests/fixtures/degrade.py (jitter ~5 px, 10% nodes dropped, misses,
+spurious low-score detections) scaled by ``strength``. Two parts:
+
+- speed: every tracker over all 1250 frames at strength 1, ``--max-tracks 2``;
+  for flow, decoding time is measured apart from tracking time (best of
+  ``--repeat`` runs, since the machine is shared).
+- sweep: strength (and jitter alone) per tracker over frames 950..1249, where the
+  flies walk and court: identity switches, IDF1, MOTA, track count, per seed.
+
+Writes bench/results/tracking.json and prints rows for docs/benchmarks.md.
+
+    .venv/bin/python bench/bench_tracking.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import sleap_io as sio
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.degrade import degrade_labels  # noqa: E402
+
+from napari_sleap.evaluate.tracking import evaluate_tracking  # noqa: E402
+from napari_sleap.track import track_labels  # noqa: E402
+from napari_sleap.track.frames import open_frames  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "clip_0-1249.slp"
+TRACKERS = ("simple", "kalman", "flow")
+SWEEP_RANGE = (950, 1250)
+
+
+class TimedFrames:
+    """A frame source that adds up the time spent decoding."""
+
+    def __init__(self, video: sio.Video) -> None:
+        self.reader = open_frames(video)
+        self.seconds = 0.0
+
+    def __call__(self, idx: int) -> np.ndarray:
+        t = time.perf_counter()
+        frame = self.reader(idx)
+        self.seconds += time.perf_counter() - t
+        return frame
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+def speed(gt: sio.Labels, repeat: int) -> dict:
+    det = degrade_labels(gt, seed=0)
+    n = len(det.labeled_frames)
+    out = {}
+    for tracker in (*TRACKERS, "flow-greedy"):
+        name, match = (tracker, "hungarian")
+        if tracker == "flow-greedy":
+            name, match = "flow", "greedy"
+        totals, decodes = [], []
+        for _ in range(repeat):
+            frames = TimedFrames(det.video) if name == "flow" else None
+            t = time.perf_counter()
+            tracked = track_labels(det, name, 2, match=match, frames=frames)
+            totals.append(time.perf_counter() - t)
+            decodes.append(frames.seconds if frames else 0.0)
+            if frames:
+                frames.close()
+        best = int(np.argmin(np.array(totals) - np.array(decodes)))
+        m = evaluate_tracking(gt, tracked)
+        out[tracker] = {
+            "frames": n,
+            "total_ms_per_frame": 1000 * totals[best] / n,
+            "decode_ms_per_frame": 1000 * decodes[best] / n,
+            "tracking_ms_per_frame": 1000 * (totals[best] - decodes[best]) / n,
+            "id_switches": m.id_switches,
+            "idf1": m.idf1,
+            "mota": m.mota,
+            "pred_tracks": m.pred_tracks,
+        }
+        print(tracker, out[tracker], flush=True)
+    return out
+
+
+def sweep(gt: sio.Labels, seeds: list[int], strengths, jitters) -> list[dict]:
+    rows = []
+    cases = [("strength", s, {"strength": s}) for s in strengths]
+    cases += [("jitter_px", j, {"jitter_px": j}) for j in jitters]
+    for kind, value, kwargs in cases:
+        for seed in seeds:
+            det = degrade_labels(gt, seed=seed, frame_range=SWEEP_RANGE, **kwargs)
+            for tracker in TRACKERS:
+                tracked = track_labels(det, tracker, 2)
+                m = evaluate_tracking(gt, tracked, frame_range=SWEEP_RANGE)
+                rows.append(
+                    {
+                        "vary": kind,
+                        "value": value,
+                        "seed": seed,
+                        "tracker": tracker,
+                        "id_switches": m.id_switches,
+                        "idf1": round(m.idf1, 4),
+                        "mota": round(m.mota, 4),
+                        "pred_tracks": m.pred_tracks,
+                    }
+                )
+        done = [r for r in rows if r["vary"] == kind and r["value"] == value]
+        summary = {
+            t: (
+                sum(r["id_switches"] for r in done if r["tracker"] == t),
+                min(r["idf1"] for r in done if r["tracker"] == t),
+            )
+            for t in TRACKERS
+        }
+        print(kind, value, "switches, min IDF1 over seeds:", summary, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--out", default=str(ROOT / "bench" / "results" / "tracking.json")
+    )
+    args = parser.parse_args()
+    gt = sio.load_slp(str(DATA))
+    load_before = os.getloadavg()
+    result = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": "cpu2 (2-core dev box, shared/busy)",
+        "loadavg_before": load_before,
+        "speed": speed(gt, args.repeat),
+        "sweep": sweep(
+            gt,
+            list(range(args.seeds)),
+            strengths=[0.5, 1, 2, 3, 4, 6, 8],
+            jitters=[5, 10, 20, 30, 40, 60],
+        ),
+        "loadavg_after": os.getloadavg(),
+    }
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
