@@ -59,15 +59,15 @@ def test_symmetries_proposed_from_fly_node_names():
 
 def test_crop_at_frame_border_is_zero_padded_and_points_follow(clip_frames):
     frame = next(iter(clip_frames.values()))
-    center = np.array([10.0, 1000.0])  # near the left/bottom edges
+    center = np.array([10.5, 1000.5])  # near the left/bottom edges
     m_pts, m_img = crop_matrices(center, 64, 1.0)
     crop = warp_image(frame, m_img, 64, 64)
     x0, y0 = crop_offset(center, 64)
-    assert (x0, y0) == (-22, 968)
-    assert not crop[:, :22].any()  # left of the frame
-    assert not crop[56:].any()  # below the frame
-    assert np.array_equal(crop[:56, 22:, 0], frame[968:, :42, 0])
-    assert np.allclose(apply_points(m_pts, [[30.0, 1000.0]]), [[52.0, 32.0]])
+    assert (x0, y0) == (-21, 969)
+    assert not crop[:, :21].any()  # left of the frame
+    assert not crop[55:].any()  # below the frame
+    assert np.array_equal(crop[:55, 21:, 0], frame[969:, :43, 0])
+    assert np.allclose(apply_points(m_pts, [[30.0, 1000.0]]), [[51.0, 31.0]])
 
 
 def test_unaugmented_crop_holds_the_instance_at_its_points(few_samples, clip_frames):
@@ -77,10 +77,12 @@ def test_unaugmented_crop_holds_the_instance_at_its_points(few_samples, clip_fra
     frame = clip_frames[sample.key]
     image, targets = maker.make(sample, 0, frame)
     assert image.shape == (192, 192, 1) and image.dtype == np.float32
-    x0, y0 = crop_offset(sample.points[0, 1], 192).astype(int)
-    # the crop is an exact window of the frame
-    assert np.allclose(image[..., 0] * 255, frame[y0 : y0 + 192, x0 : x0 + 192, 0])
-    # thorax sits in the middle and the confmap peaks where the points are
+    x0, y0 = crop_offset(sample.points[0, 1], 192)
+    # crop pixel (u, v) is the frame sampled at (x0 + u, y0 + v)
+    for u, v in [(0, 0), (95, 96), (17, 150), (191, 191), (60, 3)]:
+        expected = bilinear(frame, x0 + u, y0 + v)
+        assert abs(image[v, u, 0] * 255 - expected) < 1.0
+    # the confmap peaks where the points are
     cm = targets["confmaps"]
     assert cm.shape == (96, 96, 13)
     for node, (x, y) in enumerate(sample.points[0]):
@@ -121,7 +123,7 @@ def test_flip_mirrors_the_image_and_swaps_left_right_nodes(few_samples, clip_fra
     frame = clip_frames[sample.key]
     plain, t0 = ExampleMaker(centered_info(), (1024, 1024)).make(sample, 0, frame)
     flipped, t1 = maker.make(sample, 0, frame, np.random.default_rng(0))
-    # the image is an exact mirror of the crop
+    # the image is an exact mirror of the crop about its middle (the anchor)
     assert np.allclose(flipped[:, :, 0], plain[:, ::-1, 0], atol=1e-6)
     cx = 95.5
     # wingL in the flipped example is the mirror image of wingR in the original

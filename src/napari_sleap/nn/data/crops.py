@@ -8,8 +8,10 @@ pixels, so scaling, cropping and augmentation compose into one
 * images map like ``tf.image.resize`` (half-pixel centres), which is what
   inference applies to frames, so training images match inference images.
 
-Crop offsets are whole pixels: ``x0 = round(cx - crop_size / 2)``; a crop is
-``frame[y0:y0 + crop_size, x0:x0 + crop_size]`` zero-padded outside the frame.
+A crop of ``crop_size`` pixels centred on ``c`` has its pixel ``k`` at frame
+coordinate ``c - (crop_size - 1) / 2 + k`` (bilinear between pixels, zero
+outside the frame), so the crop's middle is exactly the anchor. This is the
+convention of SLEAP 1.x and of ``napari_sleap.infer.ops.crops``.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def model_input_shape(
 
 
 def crop_offset(center: np.ndarray, crop_size: int) -> np.ndarray:
-    """Top-left (x0, y0) of the ``crop_size`` square centred on ``center``."""
-    return np.floor(np.asarray(center, np.float64) - crop_size / 2 + 0.5)
+    """Frame (x0, y0) of the first pixel of the crop centred on ``center``."""
+    return np.asarray(center, np.float64) - (crop_size - 1) / 2
 
 
 def translation(dx: float, dy: float) -> np.ndarray:

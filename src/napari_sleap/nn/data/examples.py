@@ -24,7 +24,6 @@ from napari_sleap.nn.data.confmaps import instance_centers, make_confmaps, make_
 from napari_sleap.nn.data.crops import (
     apply_points,
     crop_matrices,
-    crop_offset,
     frame_matrices,
     model_input_shape,
     pad_to_stride,
@@ -155,10 +154,10 @@ class ExampleMaker:
         info = self.info
         points = sample.points
         if self.centered:
-            anchor = instance_centers(points[instance : instance + 1], self.anchor)[0]
-            m_pts, m_img = crop_matrices(anchor, info.crop_size, info.input_scale)
-            # Augment about the crop's middle pixel so flips are exact mirrors.
-            center = crop_offset(anchor, info.crop_size) + (info.crop_size - 1) / 2
+            # The anchor is the crop's middle: augmenting about it keeps the
+            # animal centred and makes flips exact mirrors of the crop.
+            center = instance_centers(points[instance : instance + 1], self.anchor)[0]
+            m_pts, m_img = crop_matrices(center, info.crop_size, info.input_scale)
         else:
             height, width = frame.shape[:2]
             center = np.array([(width - 1) / 2, (height - 1) / 2])
