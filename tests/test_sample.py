@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
+import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from napari_sleap.progress import Cancelled
 from napari_sleap.sample import (
     NODES,
     TRACKS,
+    ensure_sample,
     make_sample,
     render_video,
     simulate_poses,
@@ -131,3 +134,68 @@ def test_cli_writes_the_sample(tmp_path, capsys):
         "sample_train.slp",
     }
     assert "sample_gt.slp" in capsys.readouterr().out
+
+
+def test_ensure_sample_reuses_a_matching_folder_and_remakes_others(tmp_path):
+    first = ensure_sample(tmp_path, n_frames=12, size=96)
+    stamp = json.loads((tmp_path / "sample.json").read_text())
+    assert stamp["n_frames"] == 12 and stamp["size"] == [96, 96]
+    mtime = first.video.stat().st_mtime_ns
+    assert ensure_sample(tmp_path, n_frames=12, size=96) == first
+    assert first.video.stat().st_mtime_ns == mtime  # reused, not remade
+    ensure_sample(tmp_path, n_frames=14, size=96)
+    assert len(sio.load_slp(str(first.gt))) == 14
+
+
+@pytest.fixture(scope="module")
+def default_sample(tmp_path_factory):
+    """The default sample (what napari's menu and the demo show), made once."""
+    cache = tmp_path_factory.mktemp("cache")
+    return cache, ensure_sample(cache / "two_animals")
+
+
+def _coloured_pixels(image: np.ndarray) -> int:
+    """Pixels whose colour is far from grey: drawn by label layers, not the video."""
+    rgb = image[..., :3].astype(int)
+    return int(((rgb.max(-1) - rgb.min(-1)) > 80).sum())
+
+
+def test_napari_sample_menu_opens_video_and_labels(
+    make_napari_viewer, default_sample, monkeypatch
+):
+    cache, paths = default_sample
+    monkeypatch.setenv("NAPARI_SLEAP_CACHE", str(cache))
+    viewer = make_napari_viewer()
+    layers = viewer.open_sample("napari-sleap", "two_animals")
+    kinds = {type(layer).__name__: layer for layer in layers}
+    assert {"Image", "Points", "Vectors", "Tracks"} <= set(kinds)
+    image, points = kinds["Image"], kinds["Points"]
+    assert image.data.shape == (400, 384, 384)
+    assert type(image.data).__module__.startswith("dask")  # lazy, not decoded
+    gt = sio.load_slp(str(paths.gt))
+    assert len(points.data) == 400 * 2 * len(NODES)
+    # The points are the ground truth: (frame, y, x) per node.
+    f = 123
+    want = np.concatenate([inst.numpy()[:, ::-1] for inst in gt[f]])
+    have = points.data[points.data[:, 0] == f, 1:]
+    assert np.allclose(np.sort(have, axis=0), np.sort(want, axis=0))
+
+
+def test_demo_makes_sample_and_screenshots(default_sample, tmp_path):
+    from napari_sleap.demo import STEPS, DemoContext, run_demo
+
+    _, paths = default_sample
+    ctx = DemoContext(out=tmp_path / "demo", sample_dir=paths.folder)
+    summary = run_demo(ctx)
+    assert [s["name"] for s in summary["steps"]] == [s.name for s in STEPS]
+    assert summary["results"]["sample"]["frames"] == 400
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text()) == json.loads(
+        json.dumps(summary, default=str)
+    )
+    view = summary["results"]["view"]
+    assert view["points"] == 400 * 2 * len(NODES)
+    for shot in view["screenshots"]:
+        image = iio.imread(shot)
+        assert image.shape[:2] == (768, 768)
+        assert (image[..., :3] > 10).mean() > 0.3  # the video is drawn, not black
+        assert _coloured_pixels(image) > 200  # nodes and edges are drawn
