@@ -79,13 +79,45 @@ def test_edges_follow_a_dragged_point(make_napari_viewer, clip_train_slp: Path) 
     assert np.allclose(points.data[row, 1:], rows[row, 1:])
 
 
-def test_delete_point_rebuilds_edges(make_napari_viewer, clip_train_slp: Path) -> None:
+def test_delete_point_updates_edges(make_napari_viewer, clip_train_slp: Path) -> None:
+    from napari_sleap.widgets.skeleton_link import _LINKS
+
     viewer = make_napari_viewer()
     points, edges = _open_slp(viewer, clip_train_slp)
     n_before = len(edges.data)
-    points.selected_data = {0}  # head: 3 edges (eyes, thorax)
+    points.selected_data = {0, 26}  # heads (3 edges each: eyes, thorax)
     points.remove_selected()
+    assert len(edges.data) == n_before - 6
+    incremental = np.array(edges.data)
+    colors = np.array(edges.edge_color)
+    _LINKS[points].rebuild()  # from scratch: same edges, same colors
+    assert np.array_equal(incremental, edges.data)
+    assert np.allclose(colors, edges.edge_color)
+    # and a drag after the delete still moves the right edges
+    before = np.array(edges.data)
+    _drag(points, 0, (5.0, 5.0))
+    dragged = np.array(edges.data)
+    assert np.any(before != dragged)
+    _LINKS[points].rebuild()
+    assert np.array_equal(dragged, edges.data)
+
+
+def test_added_point_joins_its_instance(
+    make_napari_viewer, clip_train_slp: Path
+) -> None:
+    viewer = make_napari_viewer()
+    points, edges = _open_slp(viewer, clip_train_slp)
+    n_before = len(edges.data)
+    points.selected_data = {0}
+    points.remove_selected()  # head of instance 0 gone: 3 edges less
     assert len(edges.data) == n_before - 3
+    points.feature_defaults = points.features.iloc[[0]].assign(node="head")
+    points.add([[0.0, 300.0, 300.0]])
+    assert len(edges.data) == n_before
+    ends = np.array(edges.data)[:, 0] + np.array(edges.data)[:, 1]
+    starts = np.array(edges.data)[:, 0]
+    new = np.array([0.0, 300.0, 300.0])
+    assert np.isclose(np.r_[starts, ends], new).all(axis=1).sum() == 3
 
 
 def test_open_edit_save_reopen(
