@@ -50,3 +50,33 @@ def test_bad_anchor_node_names_the_nodes(clip_labels):
     cfg = tiny_config("centroid", {"data": {"anchor_node": "tail"}})
     with pytest.raises(ConfigError, match="data.anchor_node.*thorax"):
         prepare(cfg, clip_labels)
+
+
+def test_file_split_validates_on_the_other_labels(clip_labels, small_labels_slp):
+    cfg = tiny_config(
+        "centered_instance",
+        {"data": {"split": {"method": "file", "val_labels": str(small_labels_slp)}}},
+    )
+    tset = prepare(cfg, clip_labels)
+    assert len(tset.train) == 100 and len(tset.val) == 12
+    assert tset.val_labels is not clip_labels
+    # validation frames are read from the other file's video
+    cache = {
+        (id(clip_labels), 1, *s.key): None for s in tset.train
+    }  # pretend training frames are decoded: only validation is read here
+    tset.load_frames(cache)
+    frame = tset.frame(tset.val[0], val=True)
+    assert frame.shape == (1024, 1024, 1) and frame.any()
+
+
+def test_frames_convert_to_the_model_channels():
+    import numpy as np
+
+    from napari_sleap.nn.data.frames import to_channels
+
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[..., 1] = 200
+    gray = to_channels(rgb, 1)
+    assert gray.shape == (4, 4, 1) and gray[0, 0, 0] == round(0.587 * 200)
+    assert to_channels(gray, 3).shape == (4, 4, 3)
+    assert to_channels(np.ones((4, 4)), 1).shape == (4, 4, 1)
