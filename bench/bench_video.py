@@ -26,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from napari_sleap.io.video import (  # noqa: E402
+    VideoReader,
     ZarrReader,
     as_dask,
+    as_lazy_array,
     cache_video,
     open_video,
 )
@@ -37,7 +39,7 @@ MACHINE = "cpu2 (2-core dev box, shared/busy)"
 
 
 def ms(seconds: float) -> float:
-    return round(seconds * 1e3, 2)
+    return round(seconds * 1e3, 3)
 
 
 def summary(times: list[float]) -> dict[str, float]:
@@ -138,9 +140,8 @@ def bench_zarr_read(store: Path, n: int = 300, seed: int = 1) -> dict:
 
 def bench_napari(video: Path, store: Path, n: int = 40, seed: int = 2) -> dict:
     """Open the clip in a shown viewer, then jump to random frames (mp4 and zarr)."""
-    from qtpy.QtWidgets import QApplication
-
     import napari
+    from qtpy.QtWidgets import QApplication
 
     viewer = napari.Viewer(show=True)
     app = QApplication.instance()
@@ -157,11 +158,11 @@ def bench_napari(video: Path, store: Path, n: int = 40, seed: int = 2) -> dict:
             if time.perf_counter() > deadline:
                 raise TimeoutError("the canvas did not redraw")
 
-    def open_layer(path: Path, use_cache: bool) -> tuple[float, object, object]:
+    def open_layer(path: Path, use_cache: bool, wrap) -> tuple[float, object, object]:
         before = draws[0]
         t0 = time.perf_counter()
         reader = open_video(path, use_cache=use_cache)
-        data = as_dask(reader, squeeze_gray=True)
+        data = wrap(reader, squeeze_gray=True)
         # Contrast from the dtype's range: napari would otherwise read frames to
         # estimate it.
         top = np.iinfo(data.dtype).max
@@ -171,8 +172,11 @@ def bench_napari(video: Path, store: Path, n: int = 40, seed: int = 2) -> dict:
         wait_for_draw(before)
         return time.perf_counter() - t0, reader, layer
 
-    def jumps(reader, layer) -> dict:
+    def jumps(reader, layer, forward: bool = False) -> dict:
         picks = np.random.default_rng(seed).integers(0, reader.n_frames, n)
+        if forward:  # stepping on frame by frame, as when playing or scrubbing
+            picks = np.arange(600, 600 + n)
+            viewer.dims.set_current_step(0, 599)
         times = []
         for i in picks:
             before = draws[0]
@@ -185,23 +189,72 @@ def bench_napari(video: Path, store: Path, n: int = 40, seed: int = 2) -> dict:
             assert np.array_equal(shown, expected), f"frame {i} not shown"
         return summary(times)
 
-    # Cold: the first layer of a fresh viewer pays napari's GL set-up and dask's
-    # first compute (which imports `distributed` when installed); warm: again.
-    cold_s, _, _ = open_layer(video, use_cache=False)
+    out: dict = {}
+    # napari's own first-image cost (GL programs), paid by any first layer.
+    before = draws[0]
+    t0 = time.perf_counter()
+    viewer.add_image(np.zeros((4, 64, 64), np.uint8))
+    wait_for_draw(before)
+    out["first_image_gl_setup_ms"] = ms(time.perf_counter() - t0)
     viewer.layers.clear()
-    open_s, mp4_reader, mp4_layer = open_layer(video, use_cache=False)
-    mp4_jumps = jumps(mp4_reader, mp4_layer)
+    # Opening: without dask, then dask's first compute in this process (it
+    # imports `distributed` when that is installed), then dask again.
+    seconds, _, _ = open_layer(video, False, as_lazy_array)
+    out["open_mp4_lazy_ms"] = ms(seconds)
     viewer.layers.clear()
-    zarr_open_s, zarr_reader, zarr_layer = open_layer(store, use_cache=True)
-    zarr_jumps = jumps(zarr_reader, zarr_layer)
+    seconds, _, _ = open_layer(video, False, as_dask)
+    out["open_mp4_dask_first_ms"] = ms(seconds)
+    viewer.layers.clear()
+    seconds, reader, layer = open_layer(video, False, as_dask)
+    out["open_mp4_ms"] = ms(seconds)
+    out["frame_change_mp4"] = jumps(reader, layer)
+    out["frame_step_mp4"] = jumps(reader, layer, forward=True)
+    viewer.layers.clear()
+    seconds, reader, layer = open_layer(store, True, as_dask)
+    out["open_zarr_ms"] = ms(seconds)
+    out["frame_change_zarr"] = jumps(reader, layer)
+    viewer.layers.clear()
+    _, reader, layer = open_layer(store, True, as_lazy_array)
+    out["frame_change_zarr_lazy"] = jumps(reader, layer)
     viewer.close()
-    return {
-        "open_mp4_cold_ms": ms(cold_s),
-        "open_mp4_ms": ms(open_s),
-        "open_zarr_ms": ms(zarr_open_s),
-        "frame_change_mp4": mp4_jumps,
-        "frame_change_zarr": zarr_jumps,
-    }
+    return out
+
+
+class _Blank(VideoReader):
+    """Frames of zeros: isolates what the array wrappers cost per frame."""
+
+    backend = "blank"
+
+    def __init__(self, n: int) -> None:
+        super().__init__("blank")
+        self._n = n
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (self._n, 64, 64, 1)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.uint8)
+
+    def _read(self, index: int) -> np.ndarray:
+        return np.zeros((64, 64, 1), np.uint8)
+
+
+def bench_wrappers(sizes=(1_500, 15_000, 150_000), n: int = 30) -> dict:
+    """Per-frame cost of dask and LazyFrames indexing as videos get longer."""
+    out = {}
+    for size in sizes:
+        row = {}
+        for name, wrap in (("dask", as_dask), ("lazy", as_lazy_array)):
+            array = wrap(_Blank(size), squeeze_gray=True)
+            np.asarray(array[0])
+            t0 = time.perf_counter()
+            for i in range(n):
+                np.asarray(array[(i * 7919) % size])
+            row[f"{name}_ms"] = ms((time.perf_counter() - t0) / n)
+        out[str(size)] = row
+    return out
 
 
 def doc_rows(results: dict, command: str) -> list[str]:
@@ -224,23 +277,37 @@ def doc_rows(results: dict, command: str) -> list[str]:
             f"{r['zarr_read']['dask_frames_per_s']} frames/s",
         ),
     ]
+    w = r["wrappers"]
+    rows.append(
+        (
+            "per-frame indexing cost, dask vs LazyFrames, at 1.5k / 15k / 150k frames",
+            " / ".join(f"{v['dask_ms']} vs {v['lazy_ms']}" for v in w.values()) + " ms",
+        )
+    )
     if "napari" in r:
         n = r["napari"]
         rows += [
             (
-                "open clip.mp4 in napari, to first draw (warm / first layer of "
-                "a fresh viewer)",
-                f"{n['open_mp4_ms']} / {n['open_mp4_cold_ms']} ms",
+                "open clip.mp4 in napari to first draw: dask / LazyFrames / dask's "
+                "first compute in the process",
+                f"{n['open_mp4_ms']} / {n['open_mp4_lazy_ms']} / "
+                f"{n['open_mp4_dask_first_ms']} ms "
+                f"(napari's first-image GL set-up apart: "
+                f"{n['first_image_gl_setup_ms']} ms)",
             ),
             (
-                "napari frame change from zarr (median / p90)",
-                f"{n['frame_change_zarr']['median_ms']} / "
-                f"{n['frame_change_zarr']['p90_ms']} ms",
+                "napari frame change from zarr cache, dask / LazyFrames (median, p90)",
+                f"{n['frame_change_zarr']['median_ms']}, "
+                f"{n['frame_change_zarr']['p90_ms']} / "
+                f"{n['frame_change_zarr_lazy']['median_ms']}, "
+                f"{n['frame_change_zarr_lazy']['p90_ms']} ms",
             ),
             (
-                "napari frame change from mp4 (median / p90)",
-                f"{n['frame_change_mp4']['median_ms']} / "
-                f"{n['frame_change_mp4']['p90_ms']} ms",
+                "napari frame change from mp4: random jumps / next frame (median, p90)",
+                f"{n['frame_change_mp4']['median_ms']}, "
+                f"{n['frame_change_mp4']['p90_ms']} / "
+                f"{n['frame_step_mp4']['median_ms']}, "
+                f"{n['frame_step_mp4']['p90_ms']} ms",
             ),
         ]
     load = "load {:.1f}".format(r["loadavg_before"][0])
@@ -273,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         results["random"] = bench_random(args.video)
         results["cache"] = bench_cache(args.video, store)
         results["zarr_read"] = bench_zarr_read(store)
+        results["wrappers"] = bench_wrappers()
         if not args.no_napari:
             results["napari"] = bench_napari(args.video, store)
     finally:
