@@ -125,3 +125,16 @@ def test_tensorflow_job_leaves_the_parent_without_tensorflow():
     assert report["result"]["sum"] == 8.0**3
     assert report["result"]["version"].startswith("2.")
     assert report["parent_has_tf"] is False
+
+
+def test_logs_from_python_and_native_code_come_back():
+    handle = start_job(
+        "napari_sleap.jobs.selftest:idle",
+        {"seconds": 0.2, "steps": 4, "native_output": True},
+    )
+    assert handle.wait(60) == "done" and handle.result == 4
+    logs = list(handle.logs)
+    assert "INFO napari_sleap.jobs.selftest: idle step 4 of 4" in logs
+    assert [line for line in logs if line.startswith("native step")] == [
+        f"native step {i}" for i in range(1, 5)
+    ]

@@ -13,6 +13,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -122,6 +123,42 @@ def _make_progress(
     return progress
 
 
+class _NativeOutput:
+    """Captures what native code (TensorFlow's C++ logs, ffmpeg) writes to fds 1 and 2.
+
+    The descriptors are pointed at a pipe whose lines a thread sends as ``log``
+    events and echoes to the original stderr, so a terminal still shows them.
+    """
+
+    def __init__(self, send: Callable[[JobEvent], None]) -> None:
+        self._send = send
+        self._saved = {fd: os.dup(fd) for fd in (1, 2)}
+        self.echo = os.fdopen(os.dup(self._saved[2]), "w", buffering=1)
+        self.echo_out = os.fdopen(os.dup(self._saved[1]), "w", buffering=1)
+        read_fd, write_fd = os.pipe()
+        for fd in (1, 2):
+            os.dup2(write_fd, fd)
+        os.close(write_fd)
+        self._reader = os.fdopen(read_fd, "rb")
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        for raw in self._reader:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.echo.write(line + "\n")
+            if line.strip():
+                self._send(JobEvent(LOG, message=line))
+
+    def close(self) -> None:
+        """Restore fds 1 and 2 and wait until every captured line was sent."""
+        for fd, saved in self._saved.items():
+            os.dup2(saved, fd)
+            os.close(saved)
+        self._thread.join(5.0)
+        self._reader.close()
+
+
 def run_child(
     target: str,
     kwargs: dict[str, Any],
@@ -133,8 +170,9 @@ def run_child(
     """Entry point of the job process: call ``target(progress=, stop=, **kwargs)``."""
     os.environ.update(env or {})
     send = queue.put
-    out = _LineSender(send, sys.__stdout__)
-    err = _LineSender(send, sys.__stderr__)
+    native = _NativeOutput(send)
+    out = _LineSender(send, native.echo_out)
+    err = _LineSender(send, native.echo)
     sys.stdout, sys.stderr = out, err
     root = logging.getLogger()
     root.addHandler(_LogHandler(send))
@@ -165,6 +203,9 @@ def run_child(
         out.close_buffer()
         err.close_buffer()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        native.close()
     send(event)
     queue.close()
     queue.join_thread()

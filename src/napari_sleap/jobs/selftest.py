@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -38,16 +39,21 @@ def idle(
     seconds: float = 1.0,
     steps: int = 10,
     honour_stop: bool = True,
+    native_output: bool = False,
 ) -> int:
     """Wait ``seconds`` in ``steps``, logging each step; returns the steps done.
 
     With ``honour_stop=False`` it ignores the stop flag, standing in for a job
-    stuck in native code, which the runner must terminate.
+    stuck in native code, which the runner must terminate. With
+    ``native_output=True`` each step is also written straight to file descriptor 2,
+    as C++ libraries do, bypassing Python's ``sys.stderr``.
     """
     log = logging.getLogger(__name__)
     for i in range(steps):
         time.sleep(seconds / steps)
         log.info("idle step %d of %d", i + 1, steps)
+        if native_output:
+            os.write(2, f"native step {i + 1}\n".encode())
         if honour_stop:
             progress(i + 1, steps)
     return steps
