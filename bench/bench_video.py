@@ -176,7 +176,10 @@ def bench_napari(video: Path, store: Path, n: int = 40, seed: int = 2) -> dict:
         picks = np.random.default_rng(seed).integers(0, reader.n_frames, n)
         if forward:  # stepping on frame by frame, as when playing or scrubbing
             picks = np.arange(600, 600 + n)
-            viewer.dims.set_current_step(0, 599)
+            if viewer.dims.current_step[0] != 599:
+                before = draws[0]
+                viewer.dims.set_current_step(0, 599)
+                wait_for_draw(before)
         times = []
         for i in picks:
             before = draws[0]
