@@ -142,6 +142,15 @@ def test_variable_frame_rate_counts_decoded_frames(tmp_path) -> None:
         np.testing.assert_array_equal(reader.read(i), reference[i])
 
 
+def test_raw_stream_without_timestamps_counts_frames(tmp_path) -> None:
+    path = write_video(tmp_path / "raw.h264", synthetic_frames(n=20), gop=8)
+    reference = ffmpeg_decode(path, gray=True)
+    reader = open_video(path)  # no timestamps, not seekable: exact by counting
+    assert reader.n_frames == 20
+    for i in [13, 2, 19, 0, 7]:
+        np.testing.assert_array_equal(reader.read(i), reference[i])
+
+
 def test_color_video_opening_on_black_stays_color(tmp_path) -> None:
     frames = synthetic_frames(n=12, color=True)
     frames[:3] = 0

@@ -93,9 +93,9 @@ class MediaReader(VideoReader):
         stamps: list[int | None] = []
         keys: list[bool] = []
         for packet in self._container.demux(stream):
-            if packet.size == 0 or packet.is_discard:
+            if packet.size == 0 or getattr(packet, "is_discard", False):
                 continue
-            stamps.append(packet.pts if packet.pts is not None else packet.dts)
+            stamps.append(packet.pts)
             keys.append(bool(packet.is_keyframe))
         if not stamps:
             raise ValueError(
@@ -106,20 +106,23 @@ class MediaReader(VideoReader):
         self._height = int(stream.codec_context.height)
         self._width = int(stream.codec_context.width)
         # With unique timestamps a decoded frame tells its own index; without them
-        # (rare raw streams) frames are counted and random access decodes from 0.
+        # (rare: raw streams, some AVIs) frames are counted, and random access
+        # decodes from the start (exact but slow: cache such videos).
         self._timestamped = None not in stamps and len(set(stamps)) == len(stamps)
         if self._timestamped:
             order = np.argsort(np.asarray(stamps, dtype=np.int64), kind="stable")
             self._pts = np.asarray(stamps, dtype=np.int64)[order]
             self._index_of = {int(p): i for i, p in enumerate(self._pts)}
             key_pts = np.asarray(stamps, dtype=np.int64)[np.asarray(keys)]
-            self._keyframes = np.sort([self._index_of[int(p)] for p in key_pts])
+            self._keyframes = np.sort(
+                np.array([self._index_of[int(p)] for p in key_pts], dtype=np.int64)
+            )
             if self._keyframes.size == 0 or self._keyframes[0] != 0:
-                self._keyframes = np.concatenate([[0], self._keyframes])
+                self._keyframes = np.concatenate([[0], self._keyframes]).astype(int)
         else:
             self._pts = np.arange(len(stamps), dtype=np.int64)
             self._index_of = {}
-            self._keyframes = np.array([0])
+            self._keyframes = np.array([0], dtype=np.int64)
         self._n = len(stamps)
         self._rewind()
 
@@ -199,7 +202,12 @@ class MediaReader(VideoReader):
             self._open()
         else:
             self.seeks += 1
-            self._container.seek(0, stream=self._stream, backward=True)
+            try:
+                self._container.seek(0, stream=self._stream, backward=True)
+            except av.error.FFmpegError:  # unseekable (raw streams): reopen
+                self._container.close()
+                self._open()
+                return
             self._stream.codec_context.flush_buffers()
             self._packets = None
             self._pending.clear()
@@ -221,8 +229,7 @@ class MediaReader(VideoReader):
             except StopIteration:
                 return None
             if skip_before is not None:
-                stamp = packet.pts if packet.pts is not None else packet.dts
-                skip = stamp is not None and stamp < skip_before
+                skip = packet.pts is not None and packet.pts < skip_before
                 context.skip_frame = "NONREF" if skip else "DEFAULT"
             self._pending.extend(packet.decode())
         return self._pending.popleft()
@@ -230,8 +237,7 @@ class MediaReader(VideoReader):
     def _frame_index(self, frame: Any) -> int | None:
         if not self._timestamped:
             return self._pos + 1
-        stamp = frame.pts if frame.pts is not None else frame.dts
-        return self._index_of.get(stamp)
+        return self._index_of.get(frame.pts)
 
     def _decode_to(self, index: int) -> Any:
         """Position the decoder on frame ``index`` and return that frame."""
@@ -293,9 +299,13 @@ class MediaReader(VideoReader):
             return
         key = self._keyframe_before(index)
         self.seeks += 1
-        self._container.seek(
-            int(self._pts[key]), stream=self._stream, backward=True, any_frame=False
-        )
+        try:
+            self._container.seek(
+                int(self._pts[key]), stream=self._stream, backward=True, any_frame=False
+            )
+        except av.error.FFmpegError:  # unseekable: decode on from the start
+            self._rewind()
+            return
         self._stream.codec_context.flush_buffers()
         self._packets = None
         self._pending.clear()
