@@ -14,6 +14,7 @@ from napari_sleap.io.video import (
     HDF5Reader,
     ImageSequenceReader,
     MediaReader,
+    TiffStackReader,
     ZarrReader,
     open_sleap_video,
     open_video,
@@ -55,6 +56,23 @@ def test_tif_16bit_and_jpg(tmp_path) -> None:
     assert jpg.shape == (3, 64, 96, 3)
     expected = cv2.imread(str(tmp_path / "jpg" / "img_001.jpg"))[..., ::-1]
     np.testing.assert_array_equal(jpg.read(1), expected)
+
+
+def test_multipage_tiff_stack(tmp_path) -> None:
+    import tifffile
+
+    gray = synthetic_frames(n=7)[..., 0]
+    tifffile.imwrite(tmp_path / "stack.tif", gray)
+    reader = open_video(tmp_path / "stack.tif")
+    assert isinstance(reader, TiffStackReader) and reader.shape == (7, 64, 96, 1)
+    np.testing.assert_array_equal(reader.read(5)[..., 0], gray[5])
+    color = synthetic_frames(n=5, color=True)
+    tifffile.imwrite(tmp_path / "rgb.tiff", color, photometric="rgb")
+    rgb = open_video(tmp_path / "rgb.tiff")
+    assert rgb.shape == (5, 64, 96, 3)
+    np.testing.assert_array_equal(rgb.read(4), color[4])
+    video = sio.Video.from_filename((tmp_path / "stack.tif").as_posix())
+    np.testing.assert_array_equal(open_sleap_video(video).read(6)[..., 0], gray[6])
 
 
 def test_image_size_mismatch_names_the_file(tmp_path) -> None:

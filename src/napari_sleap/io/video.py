@@ -22,6 +22,7 @@ from napari_sleap.io.video_cache import cache_video, find_cache, is_valid_cache
 from napari_sleap.io.video_hdf5 import HDF5_EXTS, HDF5Reader
 from napari_sleap.io.video_images import IMAGE_EXTS, ImageSequenceReader
 from napari_sleap.io.video_media import MEDIA_EXTS, MediaReader
+from napari_sleap.io.video_tiff import TIFF_EXTS, TiffStackReader
 from napari_sleap.io.video_zarr import ZarrReader
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ __all__ = [
     "ImageSequenceReader",
     "LazyFrames",
     "MediaReader",
+    "TIFF_EXTS",
+    "TiffStackReader",
     "VideoReader",
     "ZarrReader",
     "as_dask",
@@ -71,8 +74,8 @@ def open_video(
 
     Args:
         path: A media file (mp4, avi, mov, mkv, ...), an image folder or a list of
-            image files, an HDF5 file (``.h5``, ``.hdf5``, ``.slp``/``.pkg.slp``), or
-            a ``.zarr`` store.
+            image files, a multi-page TIFF, an HDF5 file (``.h5``, ``.hdf5``,
+            ``.slp``/``.pkg.slp``), or a ``.zarr`` store.
         dataset: The dataset inside an HDF5 file or the array inside a zarr group;
             None finds it.
         grayscale: True gives 1 channel, False 3; None decides from the data.
@@ -108,6 +111,8 @@ def open_video(
         return HDF5Reader(
             path, dataset=dataset, input_format=input_format, grayscale=grayscale
         )
+    if suffix in TIFF_EXTS:
+        return TiffStackReader(path, grayscale=grayscale)
     if suffix in IMAGE_EXTS:
         return ImageSequenceReader([path], grayscale=grayscale)
     if use_cache:
