@@ -101,19 +101,28 @@ def test_bad_targets_get_clear_errors():
     assert handle.status == "failed" and "no_such_function" in handle.error
 
 
-def test_tensorflow_job_leaves_the_parent_without_tensorflow():
+MAIN_SCRIPT = """\
+import json, pathlib, sys
+pathlib.Path(sys.argv[1]).open("a").write("main ran\\n")
+import napari  # as the `napari` launcher does, before any job starts
+from napari_sleap.jobs import start_job
+
+# No `if __name__ == "__main__"` guard: the job process must not re-run this file.
+h = start_job("napari_sleap.jobs.selftest:tensorflow_probe", {"size": 8},
+              env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+status = h.wait(120)
+has_tf = "tensorflow" in sys.modules or "keras" in sys.modules
+print(json.dumps({"status": status, "result": h.result, "error": h.error,
+                  "parent_has_tf": has_tf}))
+"""
+
+
+def test_tensorflow_job_leaves_the_parent_without_tensorflow(tmp_path):
     # A fresh parent process, so other tests' imports cannot hide a leak.
-    code = (
-        "import json, sys\n"
-        "from napari_sleap.jobs import start_job\n"
-        "h = start_job('napari_sleap.jobs.selftest:tensorflow_probe', {'size': 8},\n"
-        "              env={'TF_CPP_MIN_LOG_LEVEL': '3'})\n"
-        "status = h.wait(120)\n"
-        "print(json.dumps({'status': status, 'result': h.result, 'error': h.error,\n"
-        "  'parent_has_tf': 'tensorflow' in sys.modules or 'keras' in sys.modules}))\n"
-    )
+    script, marker = tmp_path / "parent.py", tmp_path / "marker.txt"
+    script.write_text(MAIN_SCRIPT)
     out = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, str(script), str(marker)],
         capture_output=True,
         text=True,
         timeout=180,
@@ -125,6 +134,10 @@ def test_tensorflow_job_leaves_the_parent_without_tensorflow():
     assert report["result"]["sum"] == 8.0**3
     assert report["result"]["version"].startswith("2.")
     assert report["parent_has_tf"] is False
+    # The job started from a bare __main__: the parent's script ran once, and
+    # napari (imported by the parent) was not loaded beside TensorFlow.
+    assert marker.read_text() == "main ran\n"
+    assert report["result"]["gui_modules_in_job"] == []
 
 
 def test_logs_from_python_and_native_code_come_back():

@@ -8,12 +8,16 @@ Nothing here blocks or needs Qt: a GUI polls :meth:`JobHandle.poll` from a timer
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing as mp
 import queue as queue_mod
+import sys
 import threading
 import time
+import types
 import weakref
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from napari_sleap.jobs.child import parse_target, run_child
@@ -195,6 +199,27 @@ class JobHandle:
         return f"JobHandle({self.target!r}, pid={self.pid}, status={self.status!r})"
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """Hide the parent's ``__main__`` from spawn while a job process starts.
+
+    Spawn re-runs the parent's main script in the child (for napari, the
+    ``napari`` launcher, which imports napari); a job needs only its target, so
+    the child starts from a bare ``__main__`` instead. Consequence: kwargs must
+    not be objects defined in the parent's main script.
+    """
+    with _MAIN_LOCK:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
 def start_job(
     target: str,
     kwargs: dict[str, Any] | None = None,
@@ -207,7 +232,9 @@ def start_job(
     Args:
         target: ``"package.module:function"``; it is imported in the child only,
             so a TensorFlow job never loads TensorFlow into this process.
-        kwargs: Keyword arguments for the function (must pickle).
+        kwargs: Keyword arguments for the function (must pickle, and be of types
+            importable from a module: the job does not load the parent's main
+            script).
         env: Environment variables to set in the child before the import.
         min_interval: Fewest seconds between two progress events (the first and
             last are always sent).
@@ -226,7 +253,8 @@ def start_job(
         # Not a daemon: jobs may start their own worker processes.
         daemon=False,
     )
-    process.start()
+    with _plain_main():
+        process.start()
     handle = JobHandle(target, process, events, stop_event)
     _LIVE.add(handle)
     return handle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from typing import Any
 
@@ -26,8 +27,10 @@ def tensorflow_probe(
     a = tf.ones((size, size))
     total = float(tf.reduce_sum(tf.matmul(a, a)).numpy())
     progress(2, 2)
+    gui = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide6", "vispy")
     return {
         "version": tf.__version__,
+        "gui_modules_in_job": sorted(m for m in gui if m in sys.modules),
         "devices": [d.name for d in tf.config.list_logical_devices()],
         "sum": total,
     }
