@@ -73,7 +73,7 @@ class KalmanCandidates:
     """Candidates are each track's pose predicted by its Kalman filter."""
 
     def __init__(
-        self, nodes: int, measurement_px: float = 5.0, accel_px: float = 2.0
+        self, nodes: int, measurement_px: float = 10.0, accel_px: float = 1.0
     ) -> None:
         self.nodes = nodes
         self.measurement_px = measurement_px

@@ -23,8 +23,8 @@ class PoseKalman:
         self,
         pose: np.ndarray,
         frame_idx: int,
-        measurement_px: float = 5.0,
-        accel_px: float = 2.0,
+        measurement_px: float = 10.0,
+        accel_px: float = 1.0,
     ) -> None:
         n = pose.shape[0]
         self.r = measurement_px**2
