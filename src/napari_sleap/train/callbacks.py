@@ -52,12 +52,21 @@ class JobControl(keras.callbacks.Callback):
         self.total_steps = total_steps
         self.deadline = deadline
         self.epoch = 0
+        self._epoch_start = time.monotonic()
         self.cancelled = False
         self.out_of_time = False
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Remember the epoch for step counting."""
+        """Remember the epoch for step counting and timing."""
         self.epoch = epoch
+        self._epoch_start = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Add the epoch's learning rate and duration to the logs (and CSV)."""
+        if logs is not None:
+            lr = self.model.optimizer.learning_rate
+            logs["lr"] = float(keras.ops.convert_to_numpy(lr))
+            logs["epoch_time_s"] = round(time.monotonic() - self._epoch_start, 3)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Progress, then stop if asked to or out of time."""
