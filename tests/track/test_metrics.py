@@ -88,3 +88,18 @@ def test_real_truth_against_itself(clip_gt: sio.Labels) -> None:
     m = evaluate_tracking(clip_gt, tracked_copy(clip_gt), frame_range=(1000, 1100))
     assert m.idf1 == 1.0 and m.id_switches == 0
     assert np.isclose(m.mota, 1.0)
+
+
+def test_matching_by_oks() -> None:
+    # Diagonal bodies: OKS needs a box with an area.
+    gt = scene([((0, 0), (1, 1)), ((200, 0), (1, 1))], frames=10, shuffle=False)[0]
+    pred = tracked_copy(gt)
+    pred.labeled_frames[4].instances[0].points["xy"] += 0.5  # OKS about 0.6
+    strict = evaluate_tracking(gt, pred, min_oks=0.99)
+    assert (strict.misses, strict.false_positives) == (1, 1)
+    assert strict.max_distance is None and strict.min_oks == 0.99
+    assert "OKS >= 0.99" in strict.summary()
+    assert json.loads(json.dumps(strict.to_dict()))["min_oks"] == 0.99
+    assert evaluate_tracking(gt, pred, min_oks=0.5).misses == 0
+    with pytest.raises(ValueError, match="min_oks"):
+        evaluate_tracking(gt, pred, min_oks=1.5)

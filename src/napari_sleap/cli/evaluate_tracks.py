@@ -13,7 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="identity switches, MOTA, IDF1, fragmentation, per-track coverage",
         description=(
             "Match predicted to ground-truth instances per frame by mean node "
-            "distance and score the tracks: identity switches, MOTA, IDF1 "
+            "distance (or OKS) and score the tracks: identity switches, MOTA, IDF1 "
             "(IDP/IDR), fragmentations and how much of each animal its best "
             "predicted track covers."
         ),
@@ -25,6 +25,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--max-distance",
         type=float,
         help="matching radius in px (default: a quarter of the median GT box diagonal)",
+    )
+    p.add_argument(
+        "--min-oks",
+        type=float,
+        help="match by OKS (SLEAP's constants) at least this instead of distance",
     )
     p.add_argument("--frames", metavar="A-B", help="evaluate only frames A..B")
     p.set_defaults(run=run)
@@ -46,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     pred = load_labels(args.pred, missing_videos="ignore")
     if not gt.tracks:
         raise ValueError(f"{args.gt}: has no tracks; ground truth needs identities")
-    metrics = evaluate_tracking(gt, pred, args.max_distance, frame_range)
+    metrics = evaluate_tracking(
+        gt, pred, args.max_distance, frame_range, min_oks=args.min_oks
+    )
     if metrics.frames == 0:
         raise ValueError(
             f"{args.gt} and {args.pred} share no labeled frame of the same video; "

@@ -1,7 +1,8 @@
 """Tracking accuracy against ground truth: identity switches, MOTA, IDF1, coverage.
 
 Per frame, predicted instances are matched one-to-one to ground-truth instances by
-mean node distance (Hungarian), pairs farther than ``max_distance`` not counting.
+mean node distance (Hungarian), pairs farther than ``max_distance`` not counting,
+or, with ``min_oks``, by OKS (SLEAP's convention), pairs below it not counting.
 On those matches rest the CLEAR-MOT counts (misses, false positives, identity
 switches, fragmentations); IDF1 pairs whole tracks once for the clip, maximizing
 the frames where a ground-truth animal and its predicted track coincide.
@@ -16,6 +17,7 @@ import numpy as np
 import sleap_io as sio
 from scipy.optimize import linear_sum_assignment
 
+from napari_sleap.evaluate.oks import compute_oks
 from napari_sleap.track.poses import bboxes, pose_array
 
 #: Default matching radius, as a fraction of the median ground-truth box diagonal.
@@ -64,7 +66,8 @@ class TrackingMetrics:
         idr: Identity recall, ``IDTP / gt_instances``.
         gt_tracks: Ground-truth tracks seen.
         pred_tracks: Predicted tracks used in the evaluated frames.
-        max_distance: Matching radius used, pixels.
+        max_distance: Matching radius used, pixels (None when matched by OKS).
+        min_oks: OKS a match needed (None when matched by distance).
         per_track: Coverage of each ground-truth track.
     """
 
@@ -82,7 +85,8 @@ class TrackingMetrics:
     idr: float
     gt_tracks: int
     pred_tracks: int
-    max_distance: float
+    max_distance: float | None
+    min_oks: float | None = None
     per_track: list[TrackCoverage] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -91,9 +95,14 @@ class TrackingMetrics:
 
     def summary(self) -> str:
         """A few readable lines."""
+        rule = (
+            f"OKS >= {self.min_oks:g}"
+            if self.min_oks is not None
+            else f"within {self.max_distance:.1f} px"
+        )
         lines = [
             f"frames {self.frames}, GT instances {self.gt_instances}, "
-            f"predicted {self.pred_instances} (within {self.max_distance:.1f} px)",
+            f"predicted {self.pred_instances} ({rule})",
             f"ID switches {self.id_switches}  MOTA {self.mota:.4f}  IDF1 "
             f"{self.idf1:.4f} (IDP {self.idp:.4f}, IDR {self.idr:.4f})",
             f"misses {self.misses}  false positives {self.false_positives}  "
@@ -140,6 +149,7 @@ def evaluate_tracking(
     pred: sio.Labels,
     max_distance: float | None = None,
     frame_range: tuple[int, int] | None = None,
+    min_oks: float | None = None,
 ) -> TrackingMetrics:
     """Score predicted tracks against ground-truth tracks.
 
@@ -150,7 +160,11 @@ def evaluate_tracking(
             a ground-truth instance does not match it; None: a quarter of the
             median ground-truth box diagonal.
         frame_range: Evaluate only frames ``start <= idx < stop``.
+        min_oks: Match by OKS instead (SLEAP's constants), pairs scoring at
+            least this; ``max_distance`` is then ignored.
     """
+    if min_oks is not None and not 0.0 < min_oks <= 1.0:
+        raise ValueError(f"min_oks={min_oks}: must be in (0, 1]")
     videos = _pair_videos(gt, pred)
     pred_frames = {(id(lf.video), lf.frame_idx): lf for lf in pred.labeled_frames}
     pairs = []
@@ -161,7 +175,9 @@ def evaluate_tracking(
             continue
         plf = pred_frames.get((id(videos[id(lf.video)]), lf.frame_idx))
         pairs.append((lf.instances, plf.instances if plf is not None else []))
-    if max_distance is None:
+    if min_oks is not None:
+        max_distance = None
+    elif max_distance is None:
         box = bboxes(pose_array([i for g, _ in pairs for i in g]))
         diag = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
         diag = diag[np.isfinite(diag)]
@@ -182,8 +198,13 @@ def evaluate_tracking(
         pred_keys.update(_key(p) for p in preds)
         matched: dict[object, object] = {}
         if gts and preds:
-            dist = _mean_distances(pose_array(gts), pose_array(preds))
-            close = dist <= max_distance
+            gp, pp = pose_array(gts), pose_array(preds)
+            if min_oks is None:
+                dist = _mean_distances(gp, pp)
+                close = dist <= max_distance
+            else:
+                dist = -np.nan_to_num(compute_oks(gp, pp), nan=0.0)
+                close = -dist >= min_oks
             for i, j in zip(*np.nonzero(close), strict=True):
                 k = (_key(gts[i]), _key(preds[j]))
                 co[k] = co.get(k, 0) + 1
@@ -248,6 +269,7 @@ def evaluate_tracking(
         gt_tracks=len(gt_keys),
         pred_tracks=sum(1 for p in pred_keys if isinstance(p, sio.Track)),
         max_distance=max_distance,
+        min_oks=min_oks,
         per_track=per_track,
     )
 
