@@ -132,6 +132,14 @@ def test_cli_cache(small_video: Path, capsys) -> None:
     assert main(["cache", str(small_video.with_name("none.mp4"))]) == 1
     assert "none.mp4" in capsys.readouterr().err
     assert main(["cache", str(small_video), "--frames", "x"]) == 1
+    capsys.readouterr()
+    assert main(["cache", str(small_video)]) == 0  # default <stem>.zarr
+    full = small_video.with_name("small.zarr")
+    assert capsys.readouterr().out.strip() == str(full)
+    stamp = (full / "zarr.json").stat().st_mtime_ns
+    assert main(["cache", str(small_video)]) == 0
+    assert "up to date" in capsys.readouterr().err
+    assert (full / "zarr.json").stat().st_mtime_ns == stamp
 
 
 def test_as_dask_is_lazy_with_one_frame_chunks(clip_mp4: Path) -> None:
@@ -168,3 +176,12 @@ def test_lazy_array_indexing(small_video: Path) -> None:
     np.testing.assert_array_equal(np.asarray(lazy), frames)
     with pytest.raises(IndexError):
         gray[1, 2, 3, 4]
+
+
+def test_zarr_reads_run_concurrently_and_correctly(small_video: Path) -> None:
+    store = cache_video(small_video)
+    cached = open_video(store)
+    assert cached.concurrent_reads
+    expected = open_video(small_video, use_cache=False).read_frames(range(30))
+    array = as_dask(cached)
+    np.testing.assert_array_equal(array.compute(scheduler="threads"), expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="fail instead of replacing an existing store",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="decode again even when OUTPUT is already a valid cache of VIDEO",
+    )
     p.set_defaults(run=run)
 
 
@@ -58,16 +64,23 @@ def parse_frame_span(text: str) -> range:
 
 def run(args: argparse.Namespace) -> int:
     """Write the cache with a progress bar; prints the store's path."""
-    from napari_sleap.io.video import cache_video, open_video
+    from napari_sleap.io.video import cache_video, is_valid_cache, open_video
+    from napari_sleap.io.video_cache import cache_candidates
     from napari_sleap.progress import TerminalProgress
 
     frames = parse_frame_span(args.frames) if args.frames else None
-    reader = open_video(args.video, dataset=args.dataset, use_cache=False)
+    video = Path(args.video)
+    output = Path(args.output) if args.output else cache_candidates(video)[0]
+    if frames is None and not args.force and is_valid_cache(output, video):
+        print(f"{output} is up to date (pass --force to decode again)", file=sys.stderr)
+        print(output)
+        return 0
+    reader = open_video(video, dataset=args.dataset, use_cache=False)
     with reader:
         try:
             out = cache_video(
                 reader,
-                args.output,
+                output,
                 frames=frames,
                 progress=TerminalProgress(f"cache {reader.source.name}"),
                 overwrite=not args.no_overwrite,

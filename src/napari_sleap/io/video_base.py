@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class VideoReader(ABC):
     """
 
     backend: str = ""
+    #: Whether ``_read`` may run in several threads at once (no shared decoder
+    #: state); otherwise reads take turns under the reader's lock.
+    concurrent_reads: bool = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -93,7 +97,7 @@ class VideoReader(ABC):
             IndexError: If ``index`` is outside ``[-n_frames, n_frames)``.
         """
         index = self._check_index(index)
-        with self._lock:
+        with self._guard():
             frame = self._read(index)
             self.reads += 1
         return frame
@@ -107,7 +111,7 @@ class VideoReader(ABC):
         indices = [self._check_index(i) for i in indices]
         out = np.empty((len(indices), *self.shape[1:]), dtype=self.dtype)
         order = sorted(range(len(indices)), key=indices.__getitem__)
-        with self._lock:
+        with self._guard():
             for k in order:
                 out[k] = self._read(indices[k])
             self.reads += len(indices)
@@ -128,6 +132,10 @@ class VideoReader(ABC):
         else:
             frames = self.read_frames(np.asarray(first).ravel().tolist())
         return frames[(slice(None), *rest)] if rest else frames
+
+    def _guard(self) -> AbstractContextManager:
+        """The lock around reads, or nothing for readers safe to read concurrently."""
+        return nullcontext() if self.concurrent_reads else self._lock
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for i in range(self.n_frames):

@@ -64,6 +64,7 @@ class ZarrReader(VideoReader):
     """
 
     backend = "zarr"
+    concurrent_reads = True  # chunks are independent files: dask may read in parallel
 
     def __init__(
         self,
