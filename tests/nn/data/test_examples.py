@@ -196,3 +196,16 @@ def test_bottom_up_targets_cover_both_flies(role, few_samples, clip_frames):
             assert (
                 targets["class_maps"][int(round(y / 4)), int(round(x / 4)), cls] > 0.6
             )
+
+
+def test_intensity_augmentation_stays_in_range_and_follows_the_gamma():
+    from napari_sleap.nn.data.augment import augment_intensity
+
+    image = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
+    cfg = no_intensity(contrast=True, contrast_min_gamma=2.0, contrast_max_gamma=2.0)
+    out = augment_intensity(image, cfg, np.random.default_rng(0))
+    assert out.dtype == np.float32
+    assert np.allclose(out, (image / 255.0) ** 2, atol=1e-6)
+    noisy = augment_intensity(image, AugmentConfig(), np.random.default_rng(0))
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert 0 < np.abs(noisy - image / 255.0).mean() < 0.1

@@ -74,31 +74,31 @@ def flip_points(points: np.ndarray, permutation: np.ndarray) -> np.ndarray:
 
 
 def augment_intensity(image: np.ndarray, cfg, rng: np.random.Generator) -> np.ndarray:
-    """Noise, contrast (gamma) and brightness on a float image in [0, 1].
+    """Contrast (gamma), brightness and noise: uint8 image in, float [0, 1] out.
 
-    Amounts in ``cfg`` are in grey levels (0-255) like SLEAP's, so configs
-    carry over.
+    Gamma and brightness go through one 256-entry lookup table, so their cost
+    does not grow with the image. Amounts in ``cfg`` are in grey levels
+    (0-255) like SLEAP's, so configs carry over.
     """
-    out = image
+    lut = np.arange(256, dtype=np.float32) / 255.0
     if cfg.contrast:
-        gamma = rng.uniform(cfg.contrast_min_gamma, cfg.contrast_max_gamma)
-        out = np.power(np.clip(out, 0, 1), gamma)
+        lut = lut ** np.float32(
+            rng.uniform(cfg.contrast_min_gamma, cfg.contrast_max_gamma)
+        )
     if cfg.brightness:
-        out = out + rng.uniform(cfg.brightness_min_val, cfg.brightness_max_val) / 255.0
+        lut = lut + np.float32(
+            rng.uniform(cfg.brightness_min_val, cfg.brightness_max_val) / 255.0
+        )
+    out = np.clip(lut, 0.0, 1.0)[image]
     if cfg.uniform_noise:
-        out = (
-            out
-            + rng.uniform(
-                cfg.uniform_noise_min_val, cfg.uniform_noise_max_val, size=out.shape
-            ).astype(np.float32)
-            / 255.0
-        )
+        out += rng.uniform(
+            cfg.uniform_noise_min_val / 255.0,
+            cfg.uniform_noise_max_val / 255.0,
+            size=out.shape,
+        ).astype(np.float32)
     if cfg.gaussian_noise:
-        out = (
-            out
-            + rng.normal(
-                cfg.gaussian_noise_mean, cfg.gaussian_noise_stddev, size=out.shape
-            ).astype(np.float32)
-            / 255.0
-        )
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+        noise = rng.standard_normal(size=out.shape, dtype=np.float32)
+        out += (cfg.gaussian_noise_mean + cfg.gaussian_noise_stddev * noise) / 255.0
+    if cfg.uniform_noise or cfg.gaussian_noise:
+        np.clip(out, 0.0, 1.0, out=out)
+    return out

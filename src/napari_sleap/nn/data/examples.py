@@ -170,9 +170,11 @@ class ExampleMaker:
             if draw.flip:
                 points = flip_points(points, self.flip_permutation)
         h, w = self.input_shape
-        image = warp_image(frame, m_img, h, w).astype(np.float32) / 255.0
+        image = warp_image(frame, m_img, h, w)
         if aug is not None:
             image = augment_intensity(image, aug, rng)
+        else:
+            image = image.astype(np.float32) / 255.0
         pts = apply_points(m_pts, points)
         return image, self.targets(pts, sample.class_ids, instance)
 
