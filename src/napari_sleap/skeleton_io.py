@@ -274,3 +274,29 @@ class SkeletonEditor:
         if len(keep) == len(self.skeleton.symmetries):
             raise ValueError(f"symmetry {left!r} - {right!r}: not in the skeleton")
         self.skeleton.symmetries[:] = keep
+
+    def replace(self, new: sio.Skeleton, *, confirm: bool = False) -> int:
+        """Swap in another skeleton, matching nodes by name.
+
+        Nodes with the same name keep their points; nodes the new skeleton lacks
+        are dropped (only with ``confirm`` if they hold labeled points).
+
+        Returns:
+            The number of labeled points dropped.
+        """
+        gone = [n for n in self.skeleton.node_names if n not in new.node_names]
+        lost = self.labeled_points(gone) if gone else 0
+        if lost and not confirm:
+            raise ConfirmationNeeded(
+                f"the new skeleton lacks {', '.join(gone)}: {lost} labeled point(s) "
+                "would be dropped; confirm to replace it",
+                lost,
+            )
+        for inst in self._instances():
+            inst.skeleton = new
+            inst.update_skeleton()
+        self.labels.skeletons[:] = [
+            new if s is self.skeleton else s for s in self.labels.skeletons
+        ]
+        self.skeleton = new
+        return lost

@@ -108,3 +108,18 @@ def test_node_order_kept_with_isolated_node_and_sleap_ids(tmp_path) -> None:
     links = encode_skeleton(skel)["links"]
     # one id space: the first link holds ids 1 (neck), 2 (nose), 3 (edge type)
     assert links[1]["source"] == {"py/id": 1} and links[1]["type"] == {"py/id": 3}
+
+
+def test_replace_skeleton_matches_names() -> None:
+    import sleap_io as sio
+
+    labels = sample_labels()
+    inst = labels.labeled_frames[0].instances[0]
+    neck = inst.numpy()[3].copy()
+    new = sio.Skeleton(["neck", "nose", "wing"], edges=[("neck", "nose")])
+    ed = SkeletonEditor(labels)
+    with pytest.raises(ConfirmationNeeded, match="lacks ear_left"):
+        ed.replace(new)
+    ed.replace(new, confirm=True)
+    assert labels.skeletons == [new] and inst.skeleton is new
+    assert np.allclose(inst.numpy()[0], neck) and not inst.points["visible"][2]

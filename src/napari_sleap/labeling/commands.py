@@ -182,7 +182,7 @@ class SetPoints(LabelCommand):
     @property
     def label(self) -> str:
         """Menu text."""
-        return "move nodes" if self.visible is None else "set node visibility"
+        return "move nodes" if self.xy is not None else "set node visibility"
 
     def _apply(self) -> None:
         if self.instance is None:

@@ -1,0 +1,48 @@
+"""Shared set-up of the widget tests: a small real sample opened in a real viewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import sleap_io as sio
+
+from napari_sleap.convert import META_KEY
+from napari_sleap.io.labels import save_labels
+
+PLUGIN = "napari-sleap"
+
+
+def with_predictions(train: Path, gt: Path, out: Path, frames: list[int]) -> Path:
+    """Train labels plus predicted copies (score 0.3 / 0.9) of GT on ``frames``."""
+    labels = sio.load_slp(str(train))
+    truth = sio.load_slp(str(gt))
+    video = labels.videos[0]
+    for k, f in enumerate(frames):
+        src = next(lf for lf in truth.labeled_frames if lf.frame_idx == f)
+        lf = sio.LabeledFrame(video=video, frame_idx=f, instances=[])
+        for inst in src.instances:
+            lf.instances.append(
+                sio.PredictedInstance.from_numpy(
+                    inst.numpy() + 1.5,
+                    skeleton=labels.skeletons[0],
+                    point_scores=np.full(len(inst.points), 0.8),
+                    score=0.3 if k == 0 else 0.9,
+                )
+            )
+        labels.append(lf)
+    labels.labeled_frames.sort(key=lambda lf: lf.frame_idx)
+    return save_labels(labels, out)
+
+
+def open_labels(viewer, path: Path):
+    """Open a .slp with the plugin; returns its (points, edges) layers."""
+    viewer.open(str(path), plugin=PLUGIN)
+    points = [la for la in viewer.layers if type(la).__name__ == "Points"][-1]
+    edges = [la for la in viewer.layers if type(la).__name__ == "Vectors"][-1]
+    return points, edges
+
+
+def labels_of(points):
+    """The Labels object behind an instances layer."""
+    return points.metadata[META_KEY]["labels"]
