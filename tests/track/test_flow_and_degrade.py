@@ -62,6 +62,20 @@ def test_reader_is_frame_exact_forward_backward_and_after_jumps(
     assert to_gray(np.zeros((4, 5, 3), np.float32)).shape == (4, 5)
 
 
+def test_luma_frames_match_converted_gray(clip_mp4) -> None:
+    luma = SequentialVideoReader(clip_mp4)
+    converted = SequentialVideoReader(clip_mp4, luma=False)
+    try:
+        assert luma.luma and not converted.luma
+        for idx in (0, 1, 2, 1100, 1101):
+            a, b = luma(idx), converted(idx)
+            assert a.shape == b.shape == (1024, 1024) and a.dtype == np.uint8
+            assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.999
+    finally:
+        luma.close()
+        converted.close()
+
+
 def test_missing_video_error_names_the_file_and_the_fix(tmp_path) -> None:
     video = sio.Video(filename=str(tmp_path / "gone.mp4"), open_backend=False)
     with pytest.raises(FileNotFoundError, match=r"gone\.mp4.*--tracker simple"):
