@@ -82,6 +82,9 @@ def test_deterministic_given_seed():
     f1 = np.stack(list(render_video(a, 96, seed=3)))
     f2 = np.stack(list(render_video(a, 96, seed=3)))
     assert f1.dtype == np.uint8 and np.array_equal(f1, f2)
+    # A short sample is exactly the start of a longer one (poses and pixels).
+    assert np.array_equal(a[:12], simulate_poses(12, 96, seed=3))
+    assert np.array_equal(f1[:12], np.stack(list(render_video(a[:12], 96, seed=3))))
 
 
 def test_default_motion_turns_crosses_and_stays_in_frame():

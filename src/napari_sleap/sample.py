@@ -52,7 +52,7 @@ SYMMETRIES: tuple[tuple[str, str], ...] = (
     ("hindpaw_left", "hindpaw_right"),
 )
 #: Bumped whenever the generator's output changes, so cached samples are remade.
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 3
 #: Track names; ``animal_a`` is larger and brighter than ``animal_b``.
 TRACKS: tuple[str, ...] = ("animal_a", "animal_b")
 
@@ -98,11 +98,17 @@ def _frame_hw(size: int | tuple[int, int]) -> tuple[int, int]:
     return h, w
 
 
-def _smooth_noise(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
-    """Unit-scale noise smoothed over time, for natural wobble."""
-    x = gaussian_filter1d(rng.standard_normal(n + 6 * int(sigma)), sigma, mode="wrap")
-    x = x[3 * int(sigma) : 3 * int(sigma) + n]
-    return x / (x.std() + 1e-9)
+def _smooth_noise(seed: list[int], n: int, sigma: float) -> np.ndarray:
+    """Unit-variance noise smoothed over ``sigma`` frames, for natural wobble.
+
+    Frame ``t`` depends only on draws near ``t``, so a shorter run is exactly the
+    start of a longer one.
+    """
+    pad = int(4 * sigma) + 1
+    x = np.random.default_rng(seed).standard_normal(n + 2 * pad)
+    x = gaussian_filter1d(x, sigma, mode="nearest")[pad : pad + n]
+    # Gaussian-smoothed white noise has variance 1 / (2 sqrt(pi) sigma).
+    return x * np.sqrt(2.0 * np.sqrt(np.pi) * sigma)
 
 
 def _unit(theta: np.ndarray) -> np.ndarray:
@@ -122,40 +128,34 @@ def simulate_poses(
     if n_frames < 1:
         raise ValueError(f"n_frames={n_frames}: need at least one frame")
     h, w = _frame_hw(size)
-    rng = np.random.default_rng(seed)
     scale = float(min(h, w))
-    t = np.arange(n_frames, dtype=np.float64)
+    # One frame past the end, so the last frame's velocity is a central difference
+    # and a shorter run is exactly the start of a longer one.
+    m = n_frames + 1
+    t = np.arange(m, dtype=np.float64)
     centre = np.array([w / 2.0, h / 2.0])
     poses = np.zeros((n_frames, 2, len(NODES), 2))
     for a in range(2):
+        rng = np.random.default_rng([seed, a, 0])
         length = _LENGTH[a] * scale
         direction = 1.0 if a == 0 else -1.0
         radius0 = 0.25 * scale
         speed = (0.0065 if a == 0 else 0.0055) * scale  # pixels per frame
-        speed = speed * (1.0 + 0.35 * _smooth_noise(rng, n_frames, 25.0).clip(-2, 2))
+        wobble = _smooth_noise([seed, a, 1], m, 25.0).clip(-2, 2)
+        speed = speed * (1.0 + 0.35 * wobble)
         phi = rng.uniform(0, 2 * np.pi) + direction * np.cumsum(speed) / radius0
         period = rng.uniform(120, 200)
-        radius = radius0 * (
-            1.0 + 0.22 * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
-        )
-        path = centre + radius[:, None] * _unit(phi)
-        path += (
-            0.015
-            * scale
-            * np.stack(
-                [
-                    _smooth_noise(rng, n_frames, 15.0),
-                    _smooth_noise(rng, n_frames, 15.0),
-                ],
-                1,
-            )
-        )
-        vel = np.gradient(path, axis=0) if n_frames > 1 else np.ones((1, 2))
+        phase = rng.uniform(0, 2 * np.pi)
+        radius = radius0 * (1.0 + 0.15 * np.sin(2 * np.pi * t / period + phase))
+        drift = np.stack([_smooth_noise([seed, a, k], m, 15.0) for k in (2, 3)], axis=1)
+        path = centre + radius[:, None] * _unit(phi) + 0.015 * scale * drift
+        vel = np.gradient(path, axis=0)
         heading = np.unwrap(np.arctan2(vel[:, 1], vel[:, 0]))
-        head_turn = 0.35 * _smooth_noise(rng, n_frames, 10.0).clip(-2, 2)
-        tail_swing = 0.45 * _smooth_noise(rng, n_frames, 8.0).clip(-2, 2)
+        head_turn = 0.35 * _smooth_noise([seed, a, 4], m, 10.0).clip(-2, 2)
+        tail_swing = 0.45 * _smooth_noise([seed, a, 5], m, 8.0).clip(-2, 2)
         gait = np.cumsum(np.linalg.norm(vel, axis=1)) / (0.35 * length) * np.pi
-        poses[:, a] = _body_nodes(path, heading, head_turn, tail_swing, gait, length)
+        nodes = _body_nodes(path, heading, head_turn, tail_swing, gait, length)
+        poses[:, a] = nodes[:n_frames]
     return poses
 
 
