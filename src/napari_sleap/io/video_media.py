@@ -9,6 +9,13 @@ converting only the frame asked for. Pixels are converted by FFmpeg's swscale
 (``gray``/``rgb24``), the same conversion the ``ffmpeg`` command line and
 imageio-ffmpeg make, and every reader of media files in this package uses it, so
 training and inference see identical pixels.
+
+Measured on the 1024x1024 fly clip (quiet 2-core machine): PyAV decodes 1,630
+frames/s and converts to gray at ~520; imageio-ffmpeg streams ~800 frames/s but
+a seek restarts an ffmpeg process; OpenCV reads ~640 and its gray differs from
+swscale's by about 0.4 levels. A random frame costs 44 ms on average here (max
+~100 ms, keyframes every 250 frames) because frames before it that no later frame
+references (B-frames, 3/4 of this stream) are skipped while decoding up to it.
 """
 
 from __future__ import annotations
