@@ -140,7 +140,7 @@ def test_tensorflow_job_leaves_the_parent_without_tensorflow(tmp_path):
     assert report["result"]["gui_modules_in_job"] == []
 
 
-def test_logs_from_python_and_native_code_come_back():
+def test_logs_and_emitted_data_come_back():
     handle = start_job(
         "napari_sleap.jobs.selftest:idle",
         {"seconds": 0.2, "steps": 4, "native_output": True},
@@ -151,6 +151,8 @@ def test_logs_from_python_and_native_code_come_back():
     assert [line for line in logs if line.startswith("native step")] == [
         f"native step {i}" for i in range(1, 5)
     ]
+    # Data the job emitted arrives in order under its name.
+    assert [d["step"] for d in handle.data["step"]] == [1, 2, 3, 4]
 
 
 def test_tensorflow_job_beside_a_shown_viewer(make_napari_viewer, qtbot):

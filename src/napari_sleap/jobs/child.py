@@ -8,6 +8,7 @@ in the child.
 from __future__ import annotations
 
 import importlib
+import inspect
 import io
 import logging
 import os
@@ -21,6 +22,7 @@ from typing import Any
 
 from napari_sleap.jobs.events import (
     CANCELLED,
+    DATA,
     ERROR,
     LOG,
     PROGRESS,
@@ -123,6 +125,15 @@ def _make_progress(
     return progress
 
 
+def _make_emit(send: Callable[[JobEvent], None]) -> Callable[[str, Any], None]:
+    """``emit(name, value)`` for jobs that stream data (say, a loss per epoch)."""
+
+    def emit(name: str, value: Any) -> None:
+        send(JobEvent(DATA, message=str(name), value=value))
+
+    return emit
+
+
 class _NativeOutput:
     """Captures what native code (TensorFlow's C++ logs, ffmpeg) writes to fds 1 and 2.
 
@@ -167,7 +178,11 @@ def run_child(
     min_interval: float = 0.1,
     env: dict[str, str] | None = None,
 ) -> None:
-    """Entry point of the job process: call ``target(progress=, stop=, **kwargs)``."""
+    """Entry point of the job process: call ``target(progress=, stop=, **kwargs)``.
+
+    A target with an ``emit`` parameter also gets ``emit(name, value)``, whose
+    calls arrive as ``data`` events.
+    """
     os.environ.update(env or {})
     send = queue.put
     native = _NativeOutput(send)
@@ -181,7 +196,10 @@ def run_child(
     try:
         fn = resolve_target(target)
         progress = _make_progress(send, stop, min_interval)
-        value = fn(progress=progress, stop=stop, **kwargs)
+        extra = {}
+        if "emit" in inspect.signature(fn).parameters:
+            extra["emit"] = _make_emit(send)
+        value = fn(progress=progress, stop=stop, **extra, **kwargs)
         try:
             pickle.dumps(value)
         except Exception as exc:

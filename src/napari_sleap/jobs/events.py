@@ -11,6 +11,7 @@ from typing import Any
 STARTED = "started"
 PROGRESS = "progress"
 LOG = "log"
+DATA = "data"
 RESULT = "result"
 ERROR = "error"
 CANCELLED = "cancelled"
@@ -23,12 +24,12 @@ class JobEvent:
     """One message from a job: progress, a log line, or how it ended.
 
     Attributes:
-        kind: One of ``started``, ``progress``, ``log``, ``result``, ``error``,
-            ``cancelled``, ``exited``.
+        kind: One of ``started``, ``progress``, ``log``, ``data``, ``result``,
+            ``error``, ``cancelled``, ``exited``.
         done: Work done so far (``progress`` events).
         total: Total work (``progress`` events).
-        message: A log line, an error message or a short note.
-        value: The job function's return value (``result`` events).
+        message: A log line, an error message, a ``data`` event's name, or a note.
+        value: The return value (``result``) or an emitted value (``data``).
         traceback: The formatted traceback of an ``error``.
         error_type: The exception's class name of an ``error``.
         time: When the event was made (seconds since the epoch).

@@ -23,6 +23,7 @@ from typing import Any
 from napari_sleap.jobs.child import parse_target, run_child
 from napari_sleap.jobs.events import (
     CANCELLED,
+    DATA,
     ERROR,
     EXITED,
     LOG,
@@ -54,6 +55,7 @@ class JobHandle:
         error: The error message once ``status == "failed"``.
         traceback: The child's traceback text for a failed job.
         logs: The most recent log lines (stdout, stderr and logging).
+        data: Values the job emitted, by name, in order (``data`` events).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class JobHandle:
         self.error = ""
         self.traceback = ""
         self.logs: deque[str] = deque(maxlen=max_log_lines)
+        self.data: dict[str, list[Any]] = {}
 
     @property
     def pid(self) -> int | None:
@@ -136,6 +139,8 @@ class JobHandle:
             self.progress = (event.done, event.total)
         elif event.kind == LOG:
             self.logs.append(event.message)
+        elif event.kind == DATA:
+            self.data.setdefault(event.message, []).append(event.value)
         elif event.kind == RESULT:
             self.result, self.status = event.value, DONE
         elif event.kind == ERROR:
@@ -228,6 +233,9 @@ def start_job(
     min_interval: float = 0.1,
 ) -> JobHandle:
     """Run ``target(progress=..., stop=..., **kwargs)`` in a new spawned process.
+
+    A target that has an ``emit`` parameter also gets ``emit(name, value)`` to
+    stream data (a loss per epoch, a batch of predictions) as ``data`` events.
 
     Args:
         target: ``"package.module:function"``; it is imported in the child only,

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from napari_sleap.progress import ProgressFn, StopFlag, check_stop
@@ -43,18 +44,22 @@ def idle(
     steps: int = 10,
     honour_stop: bool = True,
     native_output: bool = False,
+    emit: Callable[[str, Any], None] | None = None,
 ) -> int:
     """Wait ``seconds`` in ``steps``, logging each step; returns the steps done.
 
     With ``honour_stop=False`` it ignores the stop flag, standing in for a job
     stuck in native code, which the runner must terminate. With
     ``native_output=True`` each step is also written straight to file descriptor 2,
-    as C++ libraries do, bypassing Python's ``sys.stderr``.
+    as C++ libraries do, bypassing Python's ``sys.stderr``. Each step is also
+    emitted as a ``step`` data event.
     """
     log = logging.getLogger(__name__)
     for i in range(steps):
         time.sleep(seconds / steps)
         log.info("idle step %d of %d", i + 1, steps)
+        if emit is not None:
+            emit("step", {"step": i + 1, "time": time.time()})
         if native_output:
             os.write(2, f"native step {i + 1}\n".encode())
         if honour_stop:
