@@ -120,12 +120,63 @@ def bench_viewer() -> dict:
     }
 
 
+def bench_viewer_scale(n_frames: int) -> dict:
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_sleap.convert import labels_to_layers
+    from napari_sleap.widgets.skeleton_link import install
+
+    labels = synthetic(n_frames)
+    viewer = napari.Viewer(show=False)
+    install(viewer)
+    t = time.perf_counter()
+    for data, kwargs, kind in labels_to_layers(labels):
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    t_add = time.perf_counter() - t
+    points, edges = viewer.layers[-1], viewer.layers[-2]
+    steps = []
+    for frame in range(n_frames // 2, n_frames // 2 + 10):
+        t = time.perf_counter()
+        viewer.dims.set_point(0, frame)
+        QApplication.processEvents()
+        steps.append(time.perf_counter() - t)
+    drags = []
+    for row in range(len(points.data) // 2, len(points.data) // 2 + 65, 13):
+        start = np.array(points.data[row])
+        points._set_drag_start({row}, start)
+        t = time.perf_counter()
+        points._move({row}, start + [0, 5.0, 5.0])
+        drags.append(time.perf_counter() - t)
+        points._drag_start = None
+    n_edges = len(edges.data)
+    t = time.perf_counter()
+    points.remove([len(points.data) // 2 + 1])
+    t_delete = time.perf_counter() - t
+    assert len(edges.data) < n_edges
+    viewer.close()
+    return {
+        "frames": n_frames,
+        "points_rows": int(n_frames * 2 * 13),
+        "add_layers_s": round(t_add, 2),
+        "frame_step_ms": round(1000 * float(np.median(steps)), 1),
+        "drag_step_with_edges_ms": round(1000 * float(np.median(drags)), 1),
+        "delete_point_with_edges_s": round(t_delete, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("part", choices=["convert", "viewer"])
+    parser.add_argument("part", choices=["convert", "viewer", "viewer-scale"])
     parser.add_argument("--frames", type=int, default=100_000)
     args = parser.parse_args()
-    result = bench_convert(args.frames) if args.part == "convert" else bench_viewer()
+    if args.part == "convert":
+        result = bench_convert(args.frames)
+    elif args.part == "viewer-scale":
+        result = bench_viewer_scale(args.frames)
+    else:
+        result = bench_viewer()
     result.update(
         part=args.part,
         date=time.strftime("%Y-%m-%d"),
@@ -134,7 +185,7 @@ def main() -> None:
         python=platform.python_version(),
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = f"layers_{args.part}" + (f"_{args.frames}" if args.part == "convert" else "")
+    name = f"layers_{args.part}" + (f"_{args.frames}" if args.part != "viewer" else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 

@@ -288,14 +288,11 @@ def decode_rows(
     return RowKeys(instance=inst, node=node, visible=visible, known=known)
 
 
-def edge_vectors(
-    data: np.ndarray, keys: RowKeys, meta: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Skeleton edges between visible rows of each known instance.
+def edge_rows(keys: RowKeys, meta: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The Points rows joined by each skeleton edge of each known instance.
 
-    Returns:
-        ``(vectors, src_rows, dst_rows)``: vectors ``(M, 2, 3)`` as napari's
-        (position, projection), and the Points rows each edge joins.
+    An edge exists where both of its nodes have a visible row; edges are listed
+    instance by instance in skeleton order.
     """
     labels: sio.Labels = meta["labels"]
     tab: InstanceTable = meta["table"]
@@ -317,6 +314,19 @@ def edge_vectors(
         dsts.append(dst[ok])
     src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
     dst = np.concatenate(dsts) if dsts else np.zeros(0, np.int64)
+    return src, dst
+
+
+def edge_vectors(
+    data: np.ndarray, keys: RowKeys, meta: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skeleton edges between visible rows of each known instance.
+
+    Returns:
+        ``(vectors, src_rows, dst_rows)``: vectors ``(M, 2, 3)`` as napari's
+        (position, projection), and the Points rows each edge joins.
+    """
+    src, dst = edge_rows(keys, meta)
     vectors = np.zeros((len(src), 2, data.shape[1]), dtype=np.float64)
     vectors[:, 0] = data[src]
     vectors[:, 1] = data[dst] - data[src]

@@ -23,6 +23,8 @@ def _open_slp(viewer, path: Path):
     viewer.open(str(path), plugin=PLUGIN)
     (points,) = _by_type(viewer, "Points")
     (edges,) = _by_type(viewer, "Vectors")
+    # the viewer opens on the first labeled frame
+    assert viewer.dims.point[0] == points.data[:, 0].min()
     return points, edges
 
 
@@ -79,13 +81,28 @@ def test_edges_follow_a_dragged_point(make_napari_viewer, clip_train_slp: Path) 
     assert np.allclose(points.data[row, 1:], rows[row, 1:])
 
 
+def test_edges_window_follows_the_frame_slider(
+    make_napari_viewer, clip_train_slp: Path
+) -> None:
+    viewer = make_napari_viewer()
+    points, edges = _open_slp(viewer, clip_train_slp)
+    assert (np.asarray(edges.data)[:, 0, 0] == 0).all() and len(edges.data) == 24
+    viewer.dims.set_point(0, 1100)
+    assert (np.asarray(edges.data)[:, 0, 0] == 1100).all() and len(edges.data) > 0
+    viewer.dims.set_point(0, 1101)  # unlabeled frame: no edges
+    assert len(edges.data) == 0
+    viewer.layers.remove(viewer.layers[0])  # (the image would decode every frame)
+    viewer.dims.order = (1, 0, 2)  # frames on screen: every edge is drawn
+    assert len(edges.data) == 2400
+
+
 def test_delete_point_updates_edges(make_napari_viewer, clip_train_slp: Path) -> None:
     from napari_sleap.widgets.skeleton_link import _LINKS
 
     viewer = make_napari_viewer()
     points, edges = _open_slp(viewer, clip_train_slp)
     n_before = len(edges.data)
-    points.selected_data = {0, 26}  # heads (3 edges each: eyes, thorax)
+    points.selected_data = {0, 13}  # both heads on frame 0 (3 edges each)
     points.remove_selected()
     assert len(edges.data) == n_before - 6
     incremental = np.array(edges.data)

@@ -2,9 +2,15 @@
 
 npe2 readers return plain layer tuples, so the link is made when layers land in
 a viewer: :func:`install` watches ``viewer.layers`` and pairs each instances
-Points layer with the Vectors layer sharing its ``metadata['napari_sleap']['link']``.
-Dragging updates only the edges touching the moved rows and deleting drops
-theirs; adding points (or replacing the data) rebuilds the edges from the rows.
+Points layer with the Vectors layer sharing its
+``metadata['napari_sleap']['link']``.
+
+The link keeps every edge as a pair of Points rows and shows only the current
+frame's edges in the Vectors layer while the frame axis is a slider: napari
+recomputes a Vectors layer's extent from all its data on every change, which on
+a long recording (millions of edges) made each frame step and drag slow. Dragging
+moves only the edges that touch the moved rows; deleting drops theirs; adding
+points (or replacing the data) rebuilds the edges from the rows.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_sleap.convert import META_KEY, decode_rows, edge_vectors
+from napari_sleap.convert import META_KEY, decode_rows, edge_rows
 from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
 
 if TYPE_CHECKING:
     import napari
+    from napari.components import Dims
     from napari.layers import Layer, Points, Vectors
 
 _LINKS: weakref.WeakKeyDictionary[Any, SkeletonLink] = weakref.WeakKeyDictionary()
@@ -30,50 +37,65 @@ def _meta(layer: Layer) -> dict[str, Any]:
 
 
 class SkeletonLink:
-    """Recomputes a Vectors layer's edges from a Points layer's rows.
+    """Draws a Points layer's skeleton edges in a Vectors layer, following edits.
 
-    Keeps, for every row, the edges that touch it (sorted index), so a drag
-    step costs time in the number of moved rows, not in the layer size.
+    Args:
+        points: The instances layer (rows carry instance/node features).
+        vectors: The edges layer it fills.
+        dims: The viewer's dims; with it, only the current frame's edges are
+            drawn while axis 0 (frames) is a slider. Without it, all edges.
+        style: Colors (edges are colored by track).
     """
 
     def __init__(
-        self, points: Points, vectors: Vectors, style: LayerStyle = DEFAULT_STYLE
+        self,
+        points: Points,
+        vectors: Vectors,
+        dims: Dims | None = None,
+        style: LayerStyle = DEFAULT_STYLE,
     ) -> None:
         self.points = points
         self.vectors = vectors
+        self.dims = dims
         self.style = style
         self.src = np.zeros(0, np.int64)
         self.dst = np.zeros(0, np.int64)
         self.colors = np.zeros((0, 4), np.float32)
+        self.shown = np.zeros(0, np.int64)  # edges now in the Vectors layer
         self._n_rows = -1
         self.rebuild()
         points.events.data.connect(self._on_data)
+        if dims is not None:
+            dims.events.current_step.connect(self._on_step)
+            dims.events.order.connect(self._on_step)
+            dims.events.ndisplay.connect(self._on_step)
 
     def disconnect(self) -> None:
-        """Stop following the points."""
+        """Stop following the points and the frame slider."""
         self.points.events.data.disconnect(self._on_data)
+        if self.dims is not None:
+            self.dims.events.current_step.disconnect(self._on_step)
+            self.dims.events.order.disconnect(self._on_step)
+            self.dims.events.ndisplay.disconnect(self._on_step)
+
+    # -- which edges -------------------------------------------------------
+
+    def _frame(self) -> int | None:
+        """The frame on the slider, or None when every frame is drawn."""
+        dims = self.dims
+        if dims is None or 0 in dims.displayed:
+            return None
+        return int(np.rint(dims.point[0]))
 
     def _index(self) -> None:
+        """Sort edge ends by row (for edits) and edges by frame (for the slider)."""
         ends = np.concatenate([self.src, self.dst])
         self._order = np.argsort(ends, kind="stable")
         self._sorted_rows = ends[self._order]
-
-    def _set(self, vectors: np.ndarray) -> None:
+        frame = np.rint(np.asarray(self.points.data)[self.src, 0]).astype(np.int64)
+        self._by_frame = np.argsort(frame, kind="stable")
+        self._sorted_frames = frame[self._by_frame]
         self._n_rows = len(self.points.data)
-        self._index()
-        self.vectors.data = vectors
-        if len(self.colors):
-            self.vectors.edge_color = self.colors
-
-    def rebuild(self) -> None:
-        """Recompute every edge (and its track color) from the current rows."""
-        meta = _meta(self.points)
-        data = np.asarray(self.points.data)
-        keys = decode_rows(data, self.points.features, meta)
-        vectors, self.src, self.dst = edge_vectors(data, keys, meta)
-        track = meta["table"].track[keys.instance[self.src]]
-        self.colors = self.style.tracks.colors_for(track, len(meta["labels"].tracks))
-        self._set(vectors)
 
     def edges_of(self, rows: np.ndarray) -> np.ndarray:
         """Indices of the edges that start or end at ``rows``."""
@@ -84,17 +106,52 @@ class SkeletonLink:
         picks = np.concatenate([self._order[a:b] for a, b in zip(lo, hi, strict=True)])
         return np.unique(picks % max(len(self.src), 1))
 
-    def update_rows(self, rows: np.ndarray) -> None:
-        """Move the edges that touch ``rows`` to the rows' current positions."""
-        hit = self.edges_of(rows)
-        if not len(hit):
-            return
+    def _wanted(self) -> np.ndarray:
+        frame = self._frame()
+        if frame is None:
+            return np.arange(len(self.src))
+        lo, hi = np.searchsorted(self._sorted_frames, [frame, frame + 1])
+        return np.sort(self._by_frame[lo:hi])
+
+    # -- drawing -----------------------------------------------------------
+
+    def _vectors(self, edges: np.ndarray) -> np.ndarray:
         data = np.asarray(self.points.data)
+        src, dst = self.src[edges], self.dst[edges]
+        out = np.zeros((len(edges), 2, data.shape[1]))
+        out[:, 0] = data[src]
+        out[:, 1] = data[dst] - data[src]
+        out[:, 1, 0] = 0.0
+        return out
+
+    def show(self) -> None:
+        """Put the wanted edges (this frame's, or all) into the Vectors layer."""
+        self.shown = self._wanted()
+        self.vectors.data = self._vectors(self.shown)
+        if len(self.shown):
+            self.vectors.edge_color = self.colors[self.shown]
+
+    def rebuild(self) -> None:
+        """Recompute every edge (and its track color) from the current rows."""
+        meta = _meta(self.points)
+        data = np.asarray(self.points.data)
+        keys = decode_rows(data, self.points.features, meta)
+        self.src, self.dst = edge_rows(keys, meta)
+        track = meta["table"].track[keys.instance[self.src]]
+        self.colors = self.style.tracks.colors_for(track, len(meta["labels"].tracks))
+        self._index()
+        self.show()
+
+    def update_rows(self, rows: np.ndarray) -> None:
+        """Move the drawn edges that touch ``rows`` to the rows' positions."""
+        hit = self.edges_of(rows)
+        where = np.searchsorted(self.shown, hit)
+        where = where[where < len(self.shown)]
+        where = where[np.isin(self.shown[where], hit)]
+        if not len(where):
+            return
         vectors = self.vectors.data  # edited in place: no copy of every edge
-        src, dst = self.src[hit], self.dst[hit]
-        vectors[hit, 0] = data[src]
-        vectors[hit, 1] = data[dst] - data[src]
-        vectors[hit, 1, 0] = 0.0
+        vectors[where] = self._vectors(self.shown[where])
         self.vectors.refresh()
 
     def remove_rows(self, rows: np.ndarray) -> None:
@@ -105,7 +162,17 @@ class SkeletonLink:
         self.src = self.src[keep] - np.searchsorted(rows, self.src[keep])
         self.dst = self.dst[keep] - np.searchsorted(rows, self.dst[keep])
         self.colors = self.colors[keep]
-        self._set(np.asarray(self.vectors.data)[keep])
+        self._index()
+        self.show()
+
+    # -- events ------------------------------------------------------------
+
+    def _on_step(self, event: Any = None) -> None:
+        if self._frame() is None and len(self.shown) == len(self.src):
+            return
+        wanted = self._wanted()
+        if len(wanted) != len(self.shown) or not np.array_equal(wanted, self.shown):
+            self.show()
 
     def _on_data(self, event: Any) -> None:
         action = str(getattr(event, "action", "changed")).lower()
@@ -121,14 +188,16 @@ class SkeletonLink:
             self.rebuild()
 
 
-def link_layers(points: Points, vectors: Vectors) -> SkeletonLink:
+def link_layers(
+    points: Points, vectors: Vectors, dims: Dims | None = None
+) -> SkeletonLink:
     """Make ``vectors`` follow ``points`` (idempotent per Points layer)."""
     existing = _LINKS.get(points)
     if existing is not None and existing.vectors is vectors:
         return existing
     if existing is not None:
         existing.disconnect()
-    link = SkeletonLink(points, vectors)
+    link = SkeletonLink(points, vectors, dims)
     _LINKS[points] = link
     return link
 
@@ -143,8 +212,21 @@ def link_all(viewer: napari.Viewer) -> list[SkeletonLink]:
     links = []
     for pair in by_link.values():
         if "instances" in pair and "edges" in pair:
-            links.append(link_layers(pair["instances"], pair["edges"]))
+            fresh = pair["instances"] not in _LINKS
+            link = link_layers(pair["instances"], pair["edges"], viewer.dims)
+            if fresh:
+                _go_to_labels(viewer, pair["instances"])
+            links.append(link)
     return links
+
+
+def _go_to_labels(viewer: napari.Viewer, points: Points) -> None:
+    """Move the frame slider to the first labeled frame if this one has none."""
+    if 0 in viewer.dims.displayed or not len(points.data):
+        return
+    frames = np.rint(np.asarray(points.data)[:, 0])
+    if not (frames == np.rint(viewer.dims.point[0])).any():
+        viewer.dims.set_point(0, float(frames.min()))
 
 
 def install(viewer: napari.Viewer | None) -> None:
