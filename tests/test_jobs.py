@@ -181,3 +181,15 @@ def test_tensorflow_job_beside_a_shown_viewer(make_napari_viewer, qtbot):
     assert handle.result["sum"] == 16.0**3
     shot = viewer.screenshot(canvas_only=True, flash=False)
     assert shot[..., :3].max() > 0 and frames_drawn > 1
+
+
+def test_importing_the_runner_loads_no_gui_and_no_tensorflow():
+    code = (
+        "import sys, napari_sleap.jobs, napari_sleap.sample;"
+        "heavy = ('tensorflow', 'keras', 'napari', 'qtpy', 'PyQt6', 'vispy');"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

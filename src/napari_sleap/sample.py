@@ -56,7 +56,7 @@ SAMPLE_VERSION = 3
 #: Track names; ``animal_a`` is larger and brighter than ``animal_b``.
 TRACKS: tuple[str, ...] = ("animal_a", "animal_b")
 
-# Body length (nose to tail base) as a fraction of the frame, and body grey level.
+# Body scale L as a fraction of the frame (nose to tail base is 0.8 L), and body grey.
 _LENGTH = (0.17, 0.14)
 _BRIGHTNESS = (190.0, 140.0)
 _NODE = {name: i for i, name in enumerate(NODES)}
