@@ -391,6 +391,9 @@ class SkeletonWidget(QWidget):
             if kind == "tracks":
                 continue
             kwargs["metadata"][META_KEY]["source"] = str(source)
+            if kind == "points":  # napari rejects empty per-point color arrays
+                for key in ("face_color", "border_color", "shown"):
+                    kwargs.pop(key, None)
             self.viewer.add_layer(Layer.create(data, kwargs, kind))
         from napari_sleap.widgets.skeleton_link import install
 
