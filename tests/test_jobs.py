@@ -193,3 +193,41 @@ def test_importing_the_runner_loads_no_gui_and_no_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+ORPHAN_SCRIPT = """\
+import os, time
+from napari_sleap.jobs import start_job
+
+h = start_job("napari_sleap.jobs.selftest:idle",
+              {"seconds": 600, "steps": 60000, "honour_stop": HONOUR})
+while not h.logs:
+    h.poll()
+    time.sleep(0.02)
+print(h.pid, flush=True)
+os._exit(0)  # the parent dies without stopping its job (as a crash would)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.split()[:2] == ["State:", "Z"] for line in f)
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("honour", [True, False])
+def test_a_job_whose_parent_dies_ends(tmp_path, honour):
+    if not Path("/proc").exists():
+        pytest.skip("needs /proc to see the orphaned process")
+    script = tmp_path / "parent.py"
+    script.write_text(ORPHAN_SCRIPT.replace("HONOUR", str(honour)))
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while not _gone(pid):
+        assert time.monotonic() < deadline, f"orphaned job {pid} still runs"
+        time.sleep(0.1)

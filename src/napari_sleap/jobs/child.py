@@ -170,6 +170,26 @@ class _NativeOutput:
         self._reader.close()
 
 
+def _watch_parent(stop: Any, grace_s: float) -> None:
+    """Stop the job if the parent dies (say, napari crashed); end it after a grace.
+
+    Without this an orphaned training would run on with nobody to read it.
+    """
+    import multiprocessing as mp
+
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        stop.set()
+        time.sleep(grace_s)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
+
+
 def run_child(
     target: str,
     kwargs: dict[str, Any],
@@ -177,13 +197,16 @@ def run_child(
     stop: StopFlag,
     min_interval: float = 0.1,
     env: dict[str, str] | None = None,
+    orphan_grace_s: float = 10.0,
 ) -> None:
     """Entry point of the job process: call ``target(progress=, stop=, **kwargs)``.
 
     A target with an ``emit`` parameter also gets ``emit(name, value)``, whose
-    calls arrive as ``data`` events.
+    calls arrive as ``data`` events. If the parent dies the job is asked to stop,
+    and the process exits ``orphan_grace_s`` later at the latest.
     """
     os.environ.update(env or {})
+    _watch_parent(stop, grace_s=orphan_grace_s)
     send = queue.put
     native = _NativeOutput(send)
     out = _LineSender(send, native.echo_out)
