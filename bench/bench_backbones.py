@@ -65,7 +65,7 @@ def main() -> None:
 
     import keras
 
-    from napari_sleap.config.base import from_dict
+    from napari_sleap.config.base import from_dict, to_dict
     from napari_sleap.config.model import ModelConfig
     from napari_sleap.nn.model import build_model, load_model, loss_spec
     from napari_sleap.nn.model_info import ModelInfo
@@ -116,7 +116,7 @@ def main() -> None:
             file_mb = path.stat().st_size / 1e6
         row = {
             "backbone": name,
-            "config": backbone,
+            "config": to_dict(cfg.backbone),
             "params": int(model.count_params()),
             "max_stride": info.max_stride,
             "output_stride": info.heads["confmaps"].output_stride,
@@ -143,7 +143,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "rows": rows,
     }
-    out = ROOT / "bench" / "results" / f"backbones_{args.size}.json"
+    suffix = "_" + "_".join(args.only) if args.only else ""
+    out = ROOT / "bench" / "results" / f"backbones_{args.size}{suffix}.json"
     out.write_text(json.dumps(result, indent=2))
     print(out)
 

@@ -114,7 +114,8 @@ class LEAPConfig:
     """LEAP CNN: a plain encoder-decoder without skip connections.
 
     Attributes:
-        filters: filters of the first block. Default 64.
+        filters: filters of the first block (SLEAP used 64; 32 keeps the
+            full-resolution layers affordable on a CPU). Default 32.
         filters_rate: factor on the filters at each down block. Default 2.
         max_stride: total downsampling (log2 of it = down blocks). Default 8.
         output_stride: stride of the output features. Default 1.
@@ -124,7 +125,7 @@ class LEAPConfig:
         batch_norm: batch normalization after each convolution. Default false.
     """
 
-    filters: int = 64
+    filters: int = 32
     filters_rate: float = 2.0
     max_stride: int = 8
     output_stride: int = 1
