@@ -114,6 +114,7 @@ def test_reader_pickles_and_reopens(clip_reader, clip_reference) -> None:
         ("libx264", ".mp4", False),
         ("libx264", ".mov", True),
         ("mjpeg", ".avi", True),
+        ("libx264", ".avi", False),  # B-frames, stamps in decode order
         ("ffv1", ".mkv", False),
     ],
 )
@@ -149,6 +150,17 @@ def test_raw_stream_without_timestamps_counts_frames(tmp_path) -> None:
     assert reader.n_frames == 20
     for i in [13, 2, 19, 0, 7]:
         np.testing.assert_array_equal(reader.read(i), reference[i])
+
+
+def test_truncated_recording_reads_the_frames_before_the_damage(tmp_path) -> None:
+    full = write_video(tmp_path / "full.mkv", synthetic_frames(n=40), gop=8)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.6)])
+    reference = ffmpeg_decode(cut, gray=True)
+    reader = open_video(cut)
+    assert reader.n_frames == len(reference) < 40
+    for i in np.random.default_rng(3).permutation(len(reference)):
+        np.testing.assert_array_equal(reader.read(int(i)), reference[i])
 
 
 def test_color_video_opening_on_black_stays_color(tmp_path) -> None:

@@ -20,6 +20,7 @@ references (B-frames, 3/4 of this stream) are skipped while decoding up to it.
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ class MediaReader(VideoReader):
     Args:
         path: The video file.
         grayscale: True gives 1 channel (luma), False 3 (RGB); None (default) decides
-            from the first frame: 1 channel when its red, green and blue are equal.
+            from the data: 1 channel when the first and middle frames have equal
+            red, green and blue.
         stream: Index of the video stream to read (default the first).
     """
 
@@ -99,11 +101,19 @@ class MediaReader(VideoReader):
         stream = self._stream
         stamps: list[int | None] = []
         keys: list[bool] = []
-        for packet in self._container.demux(stream):
-            if packet.size == 0 or getattr(packet, "is_discard", False):
-                continue
-            stamps.append(packet.pts)
-            keys.append(bool(packet.is_keyframe))
+        try:
+            for packet in self._container.demux(stream):
+                if packet.size == 0 or getattr(packet, "is_discard", False):
+                    continue
+                stamps.append(packet.pts)
+                keys.append(bool(packet.is_keyframe))
+        except av.error.FFmpegError as err:
+            # A truncated recording: keep the frames before the damage.
+            warnings.warn(
+                f"{self.path} is damaged after {len(stamps)} frames ({err}); reading "
+                "those frames only",
+                stacklevel=3,
+            )
         if not stamps:
             raise ValueError(
                 f"{self.path} holds no video frames. Check that the file is a "
@@ -113,7 +123,7 @@ class MediaReader(VideoReader):
         self._height = int(stream.codec_context.height)
         self._width = int(stream.codec_context.width)
         # With unique timestamps a decoded frame tells its own index; without them
-        # (rare: raw streams, some AVIs) frames are counted, and random access
+        # (raw streams, B-frames in AVI) frames are counted, and random access
         # decodes from the start (exact but slow: cache such videos).
         self._timestamped = None not in stamps and len(set(stamps)) == len(stamps)
         if self._timestamped:
@@ -131,7 +141,23 @@ class MediaReader(VideoReader):
             self._index_of = {}
             self._keyframes = np.array([0], dtype=np.int64)
         self._n = len(stamps)
+        if self._timestamped and not self._stamps_match_output():
+            # e.g. H.264 with B-frames in AVI: the stamps are in decode order, so
+            # only counting the decoder's output tells which frame is which.
+            self._timestamped = False
+            self._pts = np.arange(self._n, dtype=np.int64)
+            self._index_of = {}
+            self._keyframes = np.array([0], dtype=np.int64)
         self._rewind()
+
+    def _stamps_match_output(self, count: int = 16) -> bool:
+        """Whether the first decoded frames carry the first timestamps, in order."""
+        self._rewind()
+        for j in range(min(self._n, count)):
+            frame = self._next_frame()
+            if frame is None or frame.pts != self._pts[j]:
+                return False
+        return True
 
     def _detect_format(self, grayscale: bool | None) -> None:
         """Pick the pixel format frames are converted to, from the data.
