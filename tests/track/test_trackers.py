@@ -174,3 +174,36 @@ def test_capped_tracks_survive_long_absences_and_spurious_stand_ins(
     m = evaluate_tracking(gt, out)
     assert m.id_switches == 0, [c.switches for c in m.per_track]
     assert m.pred_tracks == 2
+
+
+def test_each_video_gets_its_own_tracks_and_frame_ranges_leave_the_rest() -> None:
+    _, a = scene([((0, 0), (1, 0)), ((200, 0), (1, 0))], frames=10)
+    _, b = scene([((0, 0), (1, 0)), ((200, 0), (1, 0))], frames=10, seed=3)
+    other = sio.Video(filename="other.mp4")
+    for lf in b.labeled_frames:
+        lf.video = other
+    keep_me = sio.Track(name="unused_but_named")
+    both = sio.Labels(
+        labeled_frames=a.labeled_frames + b.labeled_frames,
+        videos=[a.video, other],
+        skeletons=[SKELETON],
+        tracks=[keep_me],
+    )
+    out = track_labels(both, "simple", 2)
+    names = [t.name for t in out.tracks]
+    assert names == ["unused_but_named", "track_0", "track_1", "track_2", "track_3"]
+    for video in out.videos:
+        used = {
+            i.track.name
+            for lf in out.labeled_frames
+            if lf.video is video
+            for i in lf.instances
+        }
+        assert len(used) == 2
+    with pytest.raises(ValueError, match="one video"):
+        track_labels(both, "flow", 2, frames=lambda i: np.zeros((8, 8), np.uint8))
+    part = track_labels(out, "simple", 2, frame_range=(5, 10))
+    early = {i.track.name for lf in part.labeled_frames[:5] for i in lf.instances}
+    late = {i.track.name for lf in part.labeled_frames[5:10] for i in lf.instances}
+    assert early == {"track_0", "track_1"}
+    assert len(late) == 2 and not late & set(names)

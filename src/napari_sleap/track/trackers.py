@@ -160,13 +160,13 @@ def _candidates(
     return FlowCandidates(nodes, reader, window), (None if frames else reader)
 
 
-def _new_track_name(labels: sio.Labels, i: int) -> str:
+def _new_track_name(labels: sio.Labels) -> str:
+    """The first ``track_<k>`` not taken in ``labels``."""
     taken = {t.name for t in labels.tracks}
-    name = f"track_{i}"
-    while name in taken:
-        i += 1000
-        name = f"track_{i}"
-    return name
+    k = 0
+    while f"track_{k}" in taken:
+        k += 1
+    return f"track_{k}"
 
 
 def _frames_of(
@@ -179,9 +179,16 @@ def _frames_of(
     return sorted(frames, key=lambda lf: lf.frame_idx)
 
 
-def _prune_tracks(labels: sio.Labels) -> None:
-    used = {id(i.track) for lf in labels.labeled_frames for i in lf.instances}
-    labels.tracks[:] = [t for t in labels.tracks if id(t) in used]
+def _used_tracks(labels: sio.Labels) -> set[int]:
+    return {id(i.track) for lf in labels.labeled_frames for i in lf.instances}
+
+
+def _prune_tracks(labels: sio.Labels, used_before: set[int]) -> None:
+    """Drop the tracks that tracking left without instances (unused ones stay)."""
+    used = _used_tracks(labels)
+    labels.tracks[:] = [
+        t for t in labels.tracks if id(t) in used or id(t) not in used_before
+    ]
 
 
 def _track_by_identity(
@@ -271,6 +278,12 @@ def track_labels(
     get_similarity(similarity), get_matcher(match)
     out = labels if inplace else labels.copy()
     per_video = [(v, _frames_of(out, v, frame_range)) for v in out.videos]
+    per_video = [(v, f) for v, f in per_video if f]
+    if frames is not None and len(per_video) > 1:
+        raise ValueError(
+            "frames= reads one video but the labels have frames in "
+            f"{len(per_video)}; leave frames=None to read each video from its file"
+        )
     total = sum(len(f) for _, f in per_video)
     done = 0
 
@@ -281,24 +294,25 @@ def track_labels(
         if progress is not None and (done % 10 == 0 or done == total):
             progress(done, total)
 
+    used_before = _used_tracks(out)
     if tracker == "identity":
         for _, vframes in per_video:
             _track_by_identity(out, vframes, max_tracks, tick)
-        _prune_tracks(out)
+        _prune_tracks(out, used_before)
         return out
 
-    nodes = len(out.skeleton.nodes)
     for video, vframes in per_video:
-        if not vframes:
-            continue
         for lf in vframes:
             for inst in lf.instances:
                 inst.track = None
-        sc = scale
-        if sc is None:
+        if scale is None:
             sample = [i for lf in vframes[:200] for i in lf.instances]
             sc = default_scale(pose_array(sample)) if sample else 10.0
-        model, owned = _candidates(tracker, nodes, window, frames, video)
+        else:
+            sc = scale
+        model, owned = _candidates(
+            tracker, len(out.skeleton.nodes), window, frames, video
+        )
         ft = FrameTracker(
             model,
             similarity,
@@ -310,32 +324,44 @@ def track_labels(
             cull_iou,
             min_score,
         )
-        made: dict[int, sio.Track] = {}
         try:
-            for lf in vframes:
-                tick()
-                insts = list(lf.instances)
-                poses = pose_array(insts) if insts else np.zeros((0, nodes, 2))
-                ids, sims, keep = ft.step(lf.frame_idx, poses, instance_scores(insts))
-                kept = set(keep.tolist())
-                for inst, t, s in zip(insts, ids, sims, strict=True):
-                    if t is None:
-                        continue
-                    if t not in made:
-                        made[t] = sio.Track(name=_new_track_name(out, t))
-                        out.tracks.append(made[t])
-                    inst.track = made[t]
-                    inst.tracking_score = s
-                if remove_culled:
-                    lf.instances = [
-                        inst
-                        for k, inst in enumerate(insts)
-                        if k in kept or not isinstance(inst, sio.PredictedInstance)
-                    ]
+            _track_video(out, vframes, ft, remove_culled, tick)
         finally:
             if owned is not None:
                 owned.close()
         if connect_breaks:
             connect_single_breaks(vframes)
-    _prune_tracks(out)
+    _prune_tracks(out, used_before)
     return out
+
+
+def _track_video(
+    labels: sio.Labels,
+    frames: list[sio.LabeledFrame],
+    tracker: FrameTracker,
+    remove_culled: bool,
+    tick: Callable[[], None],
+) -> None:
+    """Run ``tracker`` over one video's frames, naming new tracks in ``labels``."""
+    nodes = len(labels.skeleton.nodes)
+    made: dict[int, sio.Track] = {}
+    for lf in frames:
+        tick()
+        insts = list(lf.instances)
+        poses = pose_array(insts) if insts else np.zeros((0, nodes, 2))
+        ids, sims, keep = tracker.step(lf.frame_idx, poses, instance_scores(insts))
+        for inst, t, s in zip(insts, ids, sims, strict=True):
+            if t is None:
+                continue
+            if t not in made:
+                made[t] = sio.Track(name=_new_track_name(labels))
+                labels.tracks.append(made[t])
+            inst.track = made[t]
+            inst.tracking_score = s
+        if remove_culled:
+            kept = set(keep.tolist())
+            lf.instances = [
+                inst
+                for k, inst in enumerate(insts)
+                if k in kept or not isinstance(inst, sio.PredictedInstance)
+            ]
