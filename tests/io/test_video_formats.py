@@ -140,6 +140,11 @@ def test_embedded_pkg_slp_keeps_source_frame_numbers(pkg_slp: Path) -> None:
     np.testing.assert_array_equal(direct.read(stored[2]), video[stored[2]])
 
 
+def test_labels_file_without_frames_says_what_to_open(clip_train_slp: Path) -> None:
+    with pytest.raises(ValueError, match=r"clip_train\.slp holds labels but no"):
+        open_video(clip_train_slp)
+
+
 def test_open_sleap_video_media(clip_train_slp: Path) -> None:
     labels = sio.load_slp(str(clip_train_slp))
     reader = open_sleap_video(labels.videos[0], use_cache=False)

@@ -83,6 +83,13 @@ class HDF5Reader(VideoReader):
         f = self._h5()
         if not dataset:
             dataset = _find_dataset(f)
+            if dataset is None and self.path.suffix.lower() == ".slp":
+                raise ValueError(
+                    f"{self.path} holds labels but no embedded frames. Open the "
+                    "video its labels refer to (open_sleap_video(labels.video)), or "
+                    "save a package with frames: labels.save('X.pkg.slp', "
+                    "embed='user')."
+                )
             if dataset is None:
                 raise ValueError(
                     f"{self.path} holds no video dataset (no rank-4 array and no "
