@@ -335,13 +335,26 @@ def edge_vectors(
 
 
 def edges_layer(
-    points: LayerDataTuple, *, style: LayerStyle = DEFAULT_STYLE
+    points: LayerDataTuple,
+    *,
+    style: LayerStyle = DEFAULT_STYLE,
+    frame: int | None = None,
 ) -> LayerDataTuple:
-    """Vectors layer data for the skeleton edges of an instances Points layer."""
+    """Vectors layer data for the skeleton edges of an instances Points layer.
+
+    Args:
+        points: The instances layer tuple (from :func:`labels_to_points`).
+        style: Colors and widths.
+        frame: Only this frame's edges (a viewer's skeleton link shows the
+            others as the slider moves); None for every frame.
+    """
     data, kwargs, _ = points
     meta = kwargs["metadata"][META_KEY]
     keys = decode_rows(data, kwargs["features"], meta)
     vectors, src, _ = edge_vectors(data, keys, meta)
+    if frame is not None:
+        here = vectors[:, 0, 0] == frame
+        vectors, src = vectors[here], src[here]
     tab: InstanceTable = meta["table"]
     track = tab.track[keys.instance[src]] if len(src) else np.zeros(0, np.int64)
     colors = style.tracks.colors_for(track, len(meta["labels"].tracks))
@@ -443,10 +456,13 @@ def labels_to_layers(
     *,
     style: LayerStyle = DEFAULT_STYLE,
     tracks_node: str | int | None = None,
+    max_rows_all_edges: int = 500_000,
 ) -> list[LayerDataTuple]:
     """Tracks (where tracked), edges and Points layers for every labeled video.
 
-    Points come last in each group so that napari draws them on top.
+    Points come last in each group so that napari draws them on top. Past
+    ``max_rows_all_edges`` points, the edges layer starts with the first
+    labeled frame only (the viewer's skeleton link fills in the rest).
     """
     out: list[LayerDataTuple] = []
     labeled = {id(lf.video) for lf in labels.labeled_frames}
@@ -458,7 +474,9 @@ def labels_to_layers(
         tracks = labels_to_tracks(labels, vi, node=tracks_node, style=style, link=link)
         if tracks is not None:
             out.append(tracks)
-        out.append(edges_layer(points, style=style))
+        big = len(points[0]) > max_rows_all_edges
+        first = int(points[0][:, 0].min()) if big else None
+        out.append(edges_layer(points, style=style, frame=first))
         out.append(points)  # last, so points draw above edges and tracks
     return out
 

@@ -272,3 +272,31 @@ def test_manifest_valid_and_plugin_listed() -> None:
     assert any(
         r.command == "napari-sleap.get_reader" for r in manifest.contributions.readers
     )
+
+
+def test_pkg_slp_opens_with_embedded_frames(
+    make_napari_viewer, clip_train_slp: Path, tmp_path: Path
+) -> None:
+    import sleap_io as sio
+
+    from napari_sleap.io.labels import save_labels
+
+    labels = load_labels(clip_train_slp)
+    small = sio.Labels(
+        labels.labeled_frames[:2],
+        videos=labels.videos,
+        skeletons=labels.skeletons,
+        tracks=labels.tracks,
+    )
+    pkg = save_labels(small, tmp_path / "two.pkg.slp", embed="user")
+    viewer = make_napari_viewer()
+    points, _ = _open_slp(viewer, pkg)
+    image = viewer.layers[0]
+    frame = small.labeled_frames[1].frame_idx
+    assert np.array_equal(np.asarray(image.data[frame]), small.videos[0][frame][..., 0])
+    _drag(points, 0, (2.0, 2.0))
+    out = tmp_path / "edited.pkg.slp"
+    viewer.layers.save(str(out), plugin=PLUGIN)
+    again = load_labels(out)
+    assert len(compare_labels(small, again)) == 1
+    assert np.array_equal(again.videos[0][frame], small.videos[0][frame])
