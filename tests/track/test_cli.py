@@ -57,5 +57,7 @@ def test_command_line_errors_name_the_problem(
     assert "none.slp" in capsys.readouterr().err
     assert main(["evaluate-tracks", str(degraded_file), str(degraded_file)]) == 1
     assert "has no tracks" in capsys.readouterr().err
+    assert main(["track", str(degraded_file), "-o", out, "--frames", "1,5-9"]) == 1
+    assert "contiguous" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["track", str(degraded_file), "-o", out, "--tracker", "magic"])

@@ -46,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     frame_range = None
     if args.frames:
         picked = parse_frames(args.frames)
+        if len(picked) != picked[-1] - picked[0] + 1:
+            raise ValueError(
+                f"--frames {args.frames}: give one contiguous range A-B "
+                "(tracks run through consecutive frames)"
+            )
         frame_range = (picked[0], picked[-1] + 1)
     gt = load_labels(args.gt, missing_videos="ignore")
     pred = load_labels(args.pred, missing_videos="ignore")

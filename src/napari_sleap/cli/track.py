@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     frame_range = None
     if args.frames:
         picked = parse_frames(args.frames)
+        if len(picked) != picked[-1] - picked[0] + 1:
+            raise ValueError(
+                f"--frames {args.frames}: give one contiguous range A-B "
+                "(tracks run through consecutive frames)"
+            )
         frame_range = (picked[0], picked[-1] + 1)
     needs_video = args.tracker == "flow"
     labels = load_labels(
