@@ -92,7 +92,7 @@ class Runner:
         return {k: v.numpy()[:n] for k, v in out.items()}
 
 
-def bucket(n: int, minimum: int = 4) -> int:
+def bucket(n: int, minimum: int = 1) -> int:
     """Next power of two >= n (>= ``minimum``): few distinct batch shapes."""
     return max(minimum, 1 << math.ceil(math.log2(max(n, 1))))
 

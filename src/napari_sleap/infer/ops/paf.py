@@ -30,6 +30,8 @@ class PafParams:
         min_instance_peaks: drop instances with fewer nodes; a fraction of the
             node count when < 1 (0).
         max_instances: keep at most this many instances, best first (None: all).
+        max_peaks_per_node: consider only this many strongest peaks of each
+            node (bounds the pairwise scoring on noisy maps) (100).
     """
 
     n_points: int = 10
@@ -39,6 +41,7 @@ class PafParams:
     dist_penalty_weight: float = 1.0
     min_instance_peaks: float = 0
     max_instances: int | None = None
+    max_peaks_per_node: int = 100
 
 
 def edge_scores(
@@ -122,6 +125,11 @@ def group_instances(
     """
     params = params or PafParams()
     n_nodes = len(peaks)
+    peaks, peak_vals = list(peaks), list(peak_vals)
+    for k in range(n_nodes):
+        if len(peaks[k]) > params.max_peaks_per_node:
+            top = np.argsort(-peak_vals[k])[: params.max_peaks_per_node]
+            peaks[k], peak_vals[k] = peaks[k][top], peak_vals[k][top]
     max_len = params.max_edge_length_ratio * max(image_size)
     # Each instance: node -> peak index (-1 = none), plus its score.
     assign: list[np.ndarray] = []
