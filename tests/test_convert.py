@@ -297,3 +297,28 @@ def test_scale_10k_frames() -> None:
     assert len(compare_labels(labels, again)) == 1
     # vectorized: well under a second per 10k frames even on a busy 2-core box
     assert t_to < 10 and t_back < 10, (t_to, t_back)
+
+
+def test_labeling_from_scratch() -> None:
+    """An empty Labels (video + skeleton) gets its instances from added rows."""
+    skel = sio.Skeleton(["head", "tail"], edges=[("head", "tail")])
+    video = sio.Video(filename="new.mp4", open_backend=False)
+    empty = sio.Labels(videos=[video], skeletons=[skel])
+    data, kwargs, _ = labels_to_points(empty)
+    assert data.shape == (0, 3)
+    rows = np.array([[5.0, 10.0, 20.0], [5.0, 30.0, 40.0], [5.0, 50.0, 60.0]])
+    feats = {
+        "frame": np.array([5, 5, 5]),
+        "instance": np.array([0, 0, 1]),  # ids beyond the (empty) table: new
+        "node": np.array(["head", "tail", "head"], dtype=object),
+        "track": np.array(["", "", ""], dtype=object),
+        "visible": np.ones(3, bool),
+        "predicted": np.zeros(3, bool),
+        "score": np.full(3, np.nan),
+    }
+    labels = points_to_labels(rows, feats, kwargs["metadata"])
+    (lf,) = labels.labeled_frames
+    assert lf.frame_idx == 5 and len(lf.instances) == 2
+    assert np.allclose(lf.instances[0].numpy(), [[20, 10], [40, 30]])
+    assert list(lf.instances[1].points["visible"]) == [True, False]
+    assert len(empty) == 0  # the original stays empty
