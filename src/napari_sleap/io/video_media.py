@@ -21,7 +21,7 @@ references (B-frames, 3/4 of this stream) are skipped while decoding up to it.
 from __future__ import annotations
 
 import warnings
-from collections import deque
+from collections import OrderedDict, deque
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ from napari_sleap.io.video_base import VideoReader
 
 #: Extensions read by :class:`MediaReader`.
 MEDIA_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".webm", ".mj2")
+
+#: Converted frames kept per reader (each is height x width x channels bytes).
+RECENT_FRAMES = 3
 
 #: A forward jump costs one decode per frame, a seek costs a decoder flush plus the
 #: decodes from the keyframe; read on when that is no more than this many frames
@@ -68,7 +71,9 @@ class MediaReader(VideoReader):
         self._packets: Any = None
         self._pending: deque = deque()
         self._pos = -1  # index of the last frame taken from the decoder
-        self._last: tuple[int, np.ndarray] | None = None
+        # The last few converted frames: viewers ask for a frame more than once,
+        # and opening already decoded the first and middle ones.
+        self._recent: OrderedDict[int, np.ndarray] = OrderedDict()
         self._build_index()
         self._detect_format(grayscale)
 
@@ -168,19 +173,24 @@ class MediaReader(VideoReader):
         first = self._decode_to(0)
         deep = max(c.bits for c in first.format.components) > 8
         self._dtype = np.dtype(np.uint16 if deep else np.uint8)
+        middle_index = (self._n - 1) // 2  # where napari opens a video
+        middle = None
         if grayscale is None:
             if first.format.name.startswith("gray"):
                 grayscale = True
             else:
                 grayscale = _looks_gray(first)
-                if grayscale and self._n > 2:
-                    grayscale = _looks_gray(self._decode_to(self._n // 2))
+                if grayscale and middle_index > 0:
+                    middle = self._decode_to(middle_index)
+                    grayscale = _looks_gray(middle)
         self.grayscale = grayscale
         if grayscale:
             self._pix_fmt = "gray16le" if deep else "gray"
         else:
             self._pix_fmt = "rgb48le" if deep else "rgb24"
-        self._last = (0, self._convert(first))
+        self._remember(0, self._convert(first))
+        if middle is not None:
+            self._remember(middle_index, self._convert(middle))
 
     # -- VideoReader ---------------------------------------------------------------
 
@@ -200,12 +210,17 @@ class MediaReader(VideoReader):
         return self._keyframes.copy()
 
     def _read(self, index: int) -> np.ndarray:
-        if self._last is not None and self._last[0] == index:
-            return self._last[1].copy()
-        frame = self._decode_to(index)
-        array = self._convert(frame)
-        self._last = (index, array)
+        array = self._recent.get(index)
+        if array is None:
+            array = self._convert(self._decode_to(index))
+            self._remember(index, array)
         return array.copy()
+
+    def _remember(self, index: int, array: np.ndarray) -> None:
+        self._recent[index] = array
+        self._recent.move_to_end(index)
+        while len(self._recent) > RECENT_FRAMES:
+            self._recent.popitem(last=False)
 
     def _close(self) -> None:
         if self._container is not None:
@@ -221,7 +236,7 @@ class MediaReader(VideoReader):
             state[key] = None
         state["_pending"] = deque()
         state["_pos"] = -1
-        state["_last"] = None
+        state["_recent"] = OrderedDict()
 
     # -- decoding ------------------------------------------------------------------
 
