@@ -116,6 +116,61 @@ def bench_cache(video: Path, store: Path) -> dict:
     }
 
 
+def bench_codecs(video: Path, folder: Path, n: int = 60) -> dict:
+    """Size, write and random-read speed of candidate chunk codecs on sample frames."""
+    import warnings
+
+    import zarr
+    from zarr.codecs import BloscCodec, ZstdCodec
+    from zarr.codecs.numcodecs import Delta
+
+    reader = open_video(video, use_cache=False)
+    frames = reader.read_frames(np.linspace(0, reader.n_frames - 1, n).astype(int))
+    warnings.simplefilter("ignore")  # numcodecs' codecs are outside the v3 spec
+    candidates = {
+        "zstd-1 (chosen)": {"compressors": [ZstdCodec(level=1)]},
+        "zstd-5": {"compressors": [ZstdCodec(level=5)]},
+        "blosc-lz4": {
+            "compressors": [BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle")]
+        },
+        "blosc-zstd-3-bitshuffle": {
+            "compressors": [BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle")]
+        },
+        "delta+zstd-1": {
+            "filters": [Delta(dtype="u1")],
+            "compressors": [ZstdCodec(level=1)],
+        },
+        "none": {"compressors": None},
+    }
+    out = {}
+    order = np.random.default_rng(0).permutation(n)
+    for name, codec in candidates.items():
+        path = folder / f"codec-{len(out)}.zarr"
+        array = zarr.create_array(
+            store=str(path),
+            shape=frames.shape,
+            chunks=(1, *frames.shape[1:]),
+            dtype=frames.dtype,
+            **codec,
+        )
+        t0 = time.perf_counter()
+        for i in range(n):
+            array[i] = frames[i]
+        write = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i in order:
+            array[int(i)]
+        read = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        out[name] = {
+            "kib_per_frame": round(size / n / 1024, 1),
+            "write_fps": round(n / write, 1),
+            "read_fps": round(n / read, 1),
+        }
+        shutil.rmtree(path, ignore_errors=True)
+    return out
+
+
 def bench_zarr_read(store: Path, n: int = 300, seed: int = 1) -> dict:
     """Random frame reads from the cache, by the reader and through dask."""
     reader = ZarrReader(store)
@@ -277,6 +332,11 @@ def doc_rows(results: dict, command: str) -> list[str]:
         "indexing overhead dask vs LazyFrames at 1.5k/15k/150k frames: "
         + " / ".join(f"{v['dask_ms']:.2f} vs {v['lazy_ms']:.3f}" for v in w.values())
         + " ms",
+        "zarr chunk codecs on 60 frames (KiB/frame, write fps, read fps): "
+        + "; ".join(
+            f"{k} {v['kib_per_frame']:.0f}, {v['write_fps']:.0f}, {v['read_fps']:.0f}"
+            for k, v in r["codecs"].items()
+        ),
     ]
     if "napari" in r:
         n = r["napari"]
@@ -322,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         results["open"] = bench_open(args.video)
         results["forward"] = bench_forward(args.video)
         results["random"] = bench_random(args.video)
+        results["codecs"] = bench_codecs(args.video, tmp)
         results["cache"] = bench_cache(args.video, store)
         results["zarr_read"] = bench_zarr_read(store)
         results["wrappers"] = bench_wrappers()
