@@ -311,7 +311,7 @@ def test_labeling_from_scratch() -> None:
         "frame": np.array([5, 5, 5]),
         "instance": np.array([0, 0, 1]),  # ids beyond the (empty) table: new
         "node": np.array(["head", "tail", "head"], dtype=object),
-        "track": np.array(["", "", ""], dtype=object),
+        "track": np.array(["", None, np.nan], dtype=object),  # missing: untracked
         "visible": np.ones(3, bool),
         "predicted": np.zeros(3, bool),
         "score": np.full(3, np.nan),
@@ -321,4 +321,5 @@ def test_labeling_from_scratch() -> None:
     assert lf.frame_idx == 5 and len(lf.instances) == 2
     assert np.allclose(lf.instances[0].numpy(), [[20, 10], [40, 30]])
     assert list(lf.instances[1].points["visible"]) == [True, False]
+    assert labels.tracks == [] and lf.instances[1].track is None
     assert len(empty) == 0  # the original stays empty

@@ -484,6 +484,13 @@ def labels_to_layers(
 # ---------------------------------------------------------------- write back
 
 
+def _track_name(value: Any) -> str:
+    """A track feature value as a name; missing values (None, NaN) are ""."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
 def _new_track(labels: sio.Labels, name: str) -> sio.Track | None:
     if not name:
         return None
@@ -545,7 +552,7 @@ def _apply_points(
     old_names = track_names[np.where(tab.track < 0, len(original.tracks), tab.track)]
     has_row = first_rows >= 0
     new_names = np.where(has_row, row_track_name[np.maximum(first_rows, 0)], old_names)
-    new_names = np.array(["" if n is None else str(n) for n in new_names], dtype=object)
+    new_names = np.array([_track_name(n) for n in new_names], dtype=object)
     retracked = np.nonzero(has_row & (new_names != old_names))[0]
 
     frames = copy.labeled_frames
@@ -598,7 +605,9 @@ def _add_new_instances(
         if np.isnan(pts).all():
             continue
         inst = sio.Instance.from_numpy(
-            pts, skeleton=skeleton, track=_new_track(copy, str(tracks[group[0]] or ""))
+            pts,
+            skeleton=skeleton,
+            track=_new_track(copy, _track_name(tracks[group[0]])),
         )
         lf = by_frame.get(f)
         if lf is None:
