@@ -121,3 +121,25 @@ def test_degradation_is_seeded_and_does_what_it_says(clip_gt: sio.Labels) -> Non
     strong = degrade_labels(clip_gt, seed=7, strength=3.0, frame_range=rng)
     n_strong = sum(len(lf.instances) for lf in strong.labeled_frames)
     assert n_strong != len(insts)
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_flow_moves_each_group_on_shared_or_separate_crops(far: bool) -> None:
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(0)
+    img0 = gaussian_filter(rng.uniform(0, 255, (600, 600)), 2).astype(np.uint8)
+    img1 = np.roll(img0, (2, 3), axis=(0, 1))  # moves by x=3, y=2
+    a = np.array([[150.0, 150.0], [160.0, 170.0]])
+    b = a + (300.0 if far else 40.0)
+    model = FlowCandidates(2, frames=lambda i: img0)
+    union = model._box(np.concatenate([a, b]), img0.shape)
+    area = (union[2] - union[0]) * (union[3] - union[1])
+    apart = sum(
+        (x1 - x0) * (y1 - y0)
+        for x0, y0, x1, y1 in (model._box(g, img0.shape) for g in (a, b))
+    )
+    assert (area > apart) == far
+    moved = model._flow_groups(img0, img1, [a, b])
+    for before, after in zip((a, b), moved, strict=True):
+        np.testing.assert_allclose(after - before, [[3, 2], [3, 2]], atol=0.3)

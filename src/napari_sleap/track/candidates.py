@@ -111,7 +111,7 @@ class FlowCandidates:
     """Candidates are track poses moved by optical flow from the previous frame.
 
     Flow is computed once per frame for the nodes of every track seen in the last
-    ``window`` frames, on a crop around them (OpenCV's pyramidal Lucas-Kanade), and
+    ``window`` frames, on crops around them (OpenCV's pyramidal Lucas-Kanade), and
     a track's missing nodes are filled from its flow-shifted pose so it stays whole.
 
     Args:
@@ -143,16 +143,18 @@ class FlowCandidates:
         self._prev: tuple[int, np.ndarray] | None = None
         self._shifted: dict[int, np.ndarray] = {}
 
+    def _box(self, pts: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Crop (x0, y0, x1, y1) around ``pts`` wide enough for the pyramid."""
+        margin = self.win_size * (2**self.levels) // 2 + 8
+        x0, y0 = np.floor(pts.min(axis=0)).astype(int) - margin
+        x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + margin
+        return max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
+
     def _flow(self, img0: np.ndarray, img1: np.ndarray, pts: np.ndarray) -> np.ndarray:
         """Move ``pts`` (k, 2) from ``img0`` to ``img1``; lost points stay put."""
         import cv2
 
-        margin = self.win_size * (2**self.levels) // 2 + 8
-        h, w = img0.shape
-        x0, y0 = np.floor(pts.min(axis=0)).astype(int) - margin
-        x1, y1 = np.ceil(pts.max(axis=0)).astype(int) + margin
-        x0, y0 = max(x0, 0), max(y0, 0)
-        x1, y1 = min(x1, w), min(y1, h)
+        x0, y0, x1, y1 = self._box(pts, img0.shape)
         if x1 <= x0 or y1 <= y0:
             return pts.copy()
         offset = np.array([x0, y0], dtype=np.float32)
@@ -169,6 +171,25 @@ class FlowCandidates:
         ok = (status.ravel() == 1) & (err.ravel() <= self.max_error)
         return np.where(ok[:, None], moved, pts)
 
+    def _flow_groups(
+        self, img0: np.ndarray, img1: np.ndarray, groups: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Flow for each group of points (one per track), on one crop or several.
+
+        Animals far apart share one crop only when it is not much bigger than
+        their separate crops put together; otherwise each gets its own.
+        """
+
+        def area(box: tuple[int, ...]) -> int:
+            return max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
+
+        union = self._box(np.concatenate(groups), img0.shape)
+        apart = sum(area(self._box(g, img0.shape)) for g in groups)
+        if len(groups) == 1 or area(union) <= apart:
+            moved = self._flow(img0, img1, np.concatenate(groups))
+            return np.split(moved, np.cumsum([len(g) for g in groups])[:-1])
+        return [self._flow(img0, img1, g) for g in groups]
+
     def predict(self, frame_idx: int) -> tuple[np.ndarray, np.ndarray]:
         """Flow-shifted pose of every track at ``frame_idx``."""
         img = self.frames(frame_idx)
@@ -179,13 +200,15 @@ class FlowCandidates:
             if frame_idx - self._seen[t] <= self.window
         ]
         if self._prev is not None and active and self._prev[0] != frame_idx:
-            stacked = np.concatenate([self._pose[t] for t in active])
-            ok = ~np.isnan(stacked[:, 0])
-            if ok.any():
-                moved = stacked.copy()
-                moved[ok] = self._flow(self._prev[1], img, stacked[ok])
-                for i, t in enumerate(active):
-                    self._shifted[t] = moved[i * self.nodes : (i + 1) * self.nodes]
+            seen = [t for t in active if not np.isnan(self._pose[t][:, 0]).all()]
+            if seen:
+                masks = [~np.isnan(self._pose[t][:, 0]) for t in seen]
+                groups = [self._pose[t][m] for t, m in zip(seen, masks, strict=True)]
+                moved = self._flow_groups(self._prev[1], img, groups)
+                for t, m, pts in zip(seen, masks, moved, strict=True):
+                    shifted = self._pose[t].copy()
+                    shifted[m] = pts
+                    self._shifted[t] = shifted
         self._prev = (frame_idx, img)
         owners = list(self._shifted)
         return _stack([self._shifted[t] for t in owners], owners, self.nodes)
