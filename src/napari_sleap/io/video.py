@@ -1,10 +1,12 @@
 """Open any video SLEAP users have as a frame-exact reader or a lazy dask array.
 
 This module is the public face of video I/O: :func:`open_video` picks the reader
-for a path (media file, image folder, HDF5 dataset, zarr store; a valid zarr cache
-beside a media file is preferred), :func:`open_sleap_video` does the same for a
-``sleap_io.Video`` from a labels file, and :func:`as_dask` wraps a reader as a
-``(frames, height, width, channels)`` dask array with one frame per chunk.
+for a path (media file, image folder, TIFF stack, HDF5 dataset, zarr store; a valid
+zarr cache beside a media file is preferred), :func:`open_sleap_video` does the
+same for a ``sleap_io.Video`` from a labels file, :func:`as_dask` wraps a reader as
+a ``(frames, height, width, channels)`` dask array with one frame per chunk, and
+:func:`as_lazy_array` as a dask-free array whose per-frame cost does not grow with
+the video's length. :func:`cache_video` writes the zarr cache.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ __all__ = [
     "open_video",
 ]
 
-#: Every extension :func:`open_video` reads (folders of images and ``.zarr`` too).
-VIDEO_EXTS = (*MEDIA_EXTS, *HDF5_EXTS, ".zarr")
+#: Every extension :func:`open_video` reads as a whole video (image folders too).
+VIDEO_EXTS = (*MEDIA_EXTS, *HDF5_EXTS, *TIFF_EXTS, ".zarr")
 
 
 def is_video_path(path: str | Path) -> bool:
