@@ -34,8 +34,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "model's predictions (default: flow)",
     )
     p.add_argument("--max-tracks", type=int, help="number of animals (default: no cap)")
-    p.add_argument("--similarity", choices=SIMILARITIES, default="instance")
-    p.add_argument("--match", choices=MATCHERS, default="hungarian")
+    p.add_argument(
+        "--similarity",
+        choices=SIMILARITIES,
+        default="instance",
+        help="how detections are compared with tracks: node distances, centroid "
+        "distance, box overlap or OKS (default: instance)",
+    )
+    p.add_argument(
+        "--match",
+        choices=MATCHERS,
+        default="hungarian",
+        help="optimal assignment per frame, or best pair first (default: hungarian)",
+    )
     p.add_argument(
         "--window", type=int, default=5, help="frames a track stays open (default 5)"
     )
