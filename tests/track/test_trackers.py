@@ -207,3 +207,15 @@ def test_each_video_gets_its_own_tracks_and_frame_ranges_leave_the_rest() -> Non
     late = {i.track.name for lf in part.labeled_frames[5:10] for i in lf.instances}
     assert early == {"track_0", "track_1"}
     assert len(late) == 2 and not late & set(names)
+
+
+@pytest.mark.usefixtures("clip_mp4")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_whole_degraded_clip_with_flow(
+    seed: int, clip_gt: sio.Labels, degraded_clip
+) -> None:
+    """The issue's target on all 1250 frames: still flies, then walking and courting."""
+    out = track_labels(degraded_clip(seed=seed), "flow", max_tracks=2)
+    m = evaluate_tracking(clip_gt, out)
+    assert m.frames == 1250
+    assert m.id_switches == 0 and m.idf1 >= 0.95 and m.pred_tracks == 2
