@@ -217,3 +217,37 @@ def test_cli_predict(tmp_path, model_dirs, sleap1_models_dir, capsys):
     )
     assert rc == 1
     assert "not found" in capsys.readouterr().err
+
+
+def test_predict_reports_unreadable_frames(
+    monkeypatch, tmp_path, model_dirs, sleap1_models_dir, topdown
+):
+    """A frame the decoder cannot read is skipped, reported, and not given poses."""
+    import napari_sleap.infer.predict as P
+
+    real_open = P._open_reader
+
+    class Damaged:
+        def __init__(self, video):
+            self.reader = real_open(video)
+
+        def __getitem__(self, i):
+            if i == 2:
+                raise ValueError("corrupt frame data")
+            return self.reader[i]
+
+        def close(self):
+            self.reader.close()
+
+    monkeypatch.setattr(P, "_open_reader", Damaged)
+    topdown.bad_frames.clear()
+    labels = predict(
+        model_dirs,
+        sleap1_models_dir / VIDEO,
+        tmp_path / "d.slp",
+        frames="0-4",
+        predictor=topdown,
+    )
+    assert [lf.frame_idx for lf in labels.labeled_frames] == [0, 1, 3, 4]
+    assert labels.provenance["napari_sleap.predict"]["bad_frames"] == [[0, 2]]
+    topdown.bad_frames.clear()

@@ -200,3 +200,14 @@ def test_malformed_folders_get_clear_errors(sleap1_models_dir, tmp_path):
     )
     with pytest.raises(ValueError, match="no weights stored"):
         load_model(folder)
+
+
+def test_mixed_precision_runner_matches_float32(sleap1_models_dir):
+    from napari_sleap.infer.engine import Runner
+
+    x = (np.random.default_rng(0).random((1, 64, 64, 1)) * 255).astype("uint8")
+    full = Runner(load_model(sleap1_models_dir / CENTROID))(x)
+    half = Runner(load_model(sleap1_models_dir / CENTROID), mixed_precision=True)(x)
+    for kind in full:
+        assert half[kind].dtype == np.float32
+        np.testing.assert_allclose(half[kind], full[kind], atol=0.05)

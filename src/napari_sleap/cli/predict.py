@@ -99,5 +99,9 @@ def run(args: argparse.Namespace) -> int:
         f"({info.get('pipeline')}) in {time.monotonic() - start:.1f} s"
     )
     if bad:
-        print(f"skipped {len(bad)} unreadable frame(s): {bad[:20]}", file=sys.stderr)
+        shown = ", ".join(f"video {v} frame {f}" for v, f in bad[:20])
+        more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
+        print(
+            f"skipped {len(bad)} unreadable frame(s): {shown}{more}", file=sys.stderr
+        )
     return 0

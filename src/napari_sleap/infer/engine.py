@@ -83,9 +83,13 @@ class Runner:
         )
 
     def __call__(self, x: Any, pad_to: int | None = None) -> dict[str, np.ndarray]:
-        """Run on a batch; ``pad_to`` pads the batch (with zeros) to limit retraces."""
+        """Run on a batch; ``pad_to`` pads the batch (with zeros) to limit retraces.
+
+        A single frame is never padded: the low-latency path gets its own
+        batch-1 trace instead of paying for a full batch.
+        """
         n = int(x.shape[0])
-        if pad_to and n < pad_to:
+        if pad_to and 1 < n < pad_to:
             tf = _tf()
             x = tf.pad(x, [[0, pad_to - n], [0, 0], [0, 0], [0, 0]])
         out = self._forward(x)

@@ -265,6 +265,9 @@ def predict(
             poses.extend(p)
         done += len(inds)
         data = _pack(got, poses, n_nodes)
+        # Unreadable frames were reported by the predictor; keep them with the
+        # part so a resumed run still reports them.
+        data["skipped"] = np.asarray(sorted(set(inds) - set(got)), np.int64)
         if parts is not None:
             _save_npz(parts / _part_name((vi, ci, inds)), data)
         else:
@@ -274,12 +277,14 @@ def predict(
 
     tracks = [sio.Track(name) for name in predictor.class_names] or None
     frames_out = []
+    bad: list[list[int]] = []
     for vi, ci, inds in chunks:
         data = (
             dict(np.load(parts / _part_name((vi, ci, inds))))
             if parts is not None
             else memory[(vi, ci)]
         )
+        bad.extend([vi, int(f)] for f in data.get("skipped", ()))
         for f, poses in _unpack(data):
             lf = to_labeled_frame(poses, jobs[vi].video, f, predictor.skeleton, tracks)
             if lf is not None:
@@ -293,7 +298,7 @@ def predict(
     labels.provenance["napari_sleap.predict"] = {
         "models": [str(d) for d in model_dirs],
         "pipeline": predictor.pipeline,
-        "bad_frames": [f for f, _ in predictor.bad_frames],
+        "bad_frames": bad,  # [video index, frame index] pairs
     }
     if tracker:
         from napari_sleap.track import track_labels
