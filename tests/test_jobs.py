@@ -200,7 +200,8 @@ import os, time
 from napari_sleap.jobs import start_job
 
 h = start_job("napari_sleap.jobs.selftest:idle",
-              {"seconds": 600, "steps": 60000, "honour_stop": HONOUR})
+              {"seconds": 600, "steps": 60000, "honour_stop": HONOUR},
+              orphan_grace_s=2.0)
 while not h.logs:
     h.poll()
     time.sleep(0.02)

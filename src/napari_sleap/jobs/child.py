@@ -208,9 +208,12 @@ def run_child(
     os.environ.update(env or {})
     _watch_parent(stop, grace_s=orphan_grace_s)
     send = queue.put
-    native = _NativeOutput(send)
-    out = _LineSender(send, native.echo_out)
-    err = _LineSender(send, native.echo)
+    try:
+        native: _NativeOutput | None = _NativeOutput(send)
+    except OSError:  # no fds 1/2 (pythonw): capture Python-level output only
+        native = None
+    out = _LineSender(send, native.echo_out if native else sys.__stdout__)
+    err = _LineSender(send, native.echo if native else sys.__stderr__)
     sys.stdout, sys.stderr = out, err
     root = logging.getLogger()
     root.addHandler(_LogHandler(send))
@@ -245,8 +248,10 @@ def run_child(
         err.close_buffer()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        native.close()
+            if stream is not None:
+                stream.flush()
+        if native is not None:
+            native.close()
     send(event)
     queue.close()
     queue.join_thread()

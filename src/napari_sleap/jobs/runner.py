@@ -231,6 +231,7 @@ def start_job(
     *,
     env: dict[str, str] | None = None,
     min_interval: float = 0.1,
+    orphan_grace_s: float = 10.0,
 ) -> JobHandle:
     """Run ``target(progress=..., stop=..., **kwargs)`` in a new spawned process.
 
@@ -246,6 +247,8 @@ def start_job(
         env: Environment variables to set in the child before the import.
         min_interval: Fewest seconds between two progress events (the first and
             last are always sent).
+        orphan_grace_s: If this process dies, the job is asked to stop and its
+            process exits this many seconds later at the latest.
 
     Returns:
         The handle to poll, stop and read the result from.
@@ -256,7 +259,15 @@ def start_job(
     stop_event = ctx.Event()
     process = ctx.Process(
         target=run_child,
-        args=(target, dict(kwargs or {}), events, stop_event, min_interval, env),
+        args=(
+            target,
+            dict(kwargs or {}),
+            events,
+            stop_event,
+            min_interval,
+            env,
+            orphan_grace_s,
+        ),
         name=f"napari-sleap job {target}",
         # Not a daemon: jobs may start their own worker processes.
         daemon=False,
