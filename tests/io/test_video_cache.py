@@ -157,6 +157,9 @@ def test_as_dask_is_lazy_with_one_frame_chunks(clip_mp4: Path) -> None:
     np.testing.assert_array_equal(block[2], reader.read(500)[100:200, 50:60])
     gray = as_dask(reader, squeeze_gray=True)
     assert gray.shape == (1500, 1024, 1024) and gray.chunksize == (1, 1024, 1024)
+    # One graph layer: the squeeze happens at the source, not as a per-frame
+    # dask layer that would make every frame read walk all 1500 tasks.
+    assert len(gray.dask.layers) == 1 and len(array.dask.layers) == 1
     np.testing.assert_array_equal(gray[7].compute(), reader.read(7)[..., 0])
 
 

@@ -5,8 +5,8 @@ for a path (media file, image folder, TIFF stack, HDF5 dataset, zarr store; a va
 zarr cache beside a media file is preferred), :func:`open_sleap_video` does the
 same for a ``sleap_io.Video`` from a labels file, :func:`as_dask` wraps a reader as
 a ``(frames, height, width, channels)`` dask array with one frame per chunk, and
-:func:`as_lazy_array` as a dask-free array whose per-frame cost does not grow with
-the video's length. :func:`cache_video` writes the zarr cache.
+:func:`as_lazy_array` as a dask-free numpy-like array; :func:`cache_video` writes
+the zarr cache.
 """
 
 from __future__ import annotations
@@ -190,9 +190,9 @@ def open_sleap_video(video: sleap_io.Video, *, use_cache: bool = True) -> VideoR
 def as_lazy_array(reader: VideoReader, *, squeeze_gray: bool = False) -> LazyFrames:
     """Wrap ``reader`` as a numpy-like array that reads frames when indexed.
 
-    Like :func:`as_dask` for a viewer, but each frame costs the same however long
-    the video is (see :class:`LazyFrames`); prefer it for napari layers of long
-    videos.
+    Like :func:`as_dask` for a viewer, without dask's scheduling overhead (a few
+    ms per frame) and without its pitfall of whole-array operations (see
+    :func:`as_dask`).
     """
     return LazyFrames(reader, squeeze_gray=squeeze_gray)
 
@@ -201,31 +201,33 @@ def as_dask(reader: VideoReader, *, squeeze_gray: bool = False) -> da.Array:
     """Wrap ``reader`` as a lazy ``(frames, height, width, channels)`` dask array.
 
     One frame per chunk, so a viewer asking for frame ``i`` decodes only frame ``i``;
-    nothing is read when the array is made. Dask's graph work per compute grows
-    with the number of frames (~1 ms at 1.5k frames, ~0.2 s at 150k), so for
-    scrubbing long videos in napari :func:`as_lazy_array` is faster.
+    nothing is read when the array is made. The graph is a single blockwise layer,
+    so reading a frame costs the same however long the video is. Whole-array dask
+    operations on the result (``array[..., 0]``, ``array * 2``) each add a layer
+    with a task per frame, and every later frame read then pays graph work in
+    proportion to the frame count (~0.2 s a frame at 150k frames): ask for what
+    you need here (``squeeze_gray``) or index frames first.
 
     Args:
         reader: An open reader.
         squeeze_gray: Drop the channel axis of 1-channel videos, giving
             ``(frames, height, width)`` as napari's Image layer wants for gray.
     """
-    n, h, w, c = reader.shape
-    dtype = np.dtype(reader.dtype)
+    frames = LazyFrames(reader, squeeze_gray=squeeze_gray)
+    dtype = frames.dtype
     source = Path(getattr(reader, "source", reader.path))
     try:
         stamp = source.stat().st_mtime_ns
     except OSError:
         stamp = 0
-    name = "video-" + tokenize(str(reader.path), str(source), reader.shape, stamp)
-    array = da.from_array(
-        reader,
-        chunks=(1, h, w, c),
+    name = "video-" + tokenize(str(reader.path), str(source), frames.shape, stamp)
+    return da.from_array(
+        frames,
+        chunks=(1, *frames.shape[1:]),
         name=name,
         lock=False,
         asarray=False,
         fancy=False,
         inline_array=True,
-        meta=np.empty((0, 0, 0, 0), dtype=dtype),
+        meta=np.empty((0,) * frames.ndim, dtype=dtype),
     )
-    return array[..., 0] if squeeze_gray and c == 1 else array

@@ -193,9 +193,9 @@ def as_channels_last(frame: np.ndarray) -> np.ndarray:
 class LazyFrames:
     """A reader seen as a read-only numpy-like array, without dask.
 
-    Indexing reads only the frames asked for, at a cost independent of the video's
-    length (a dask array's per-compute graph work grows with its chunk count: about
-    0.2 s per frame at 150k frames). napari's Image layer accepts it as data.
+    Indexing reads only the frames asked for. napari's Image layer accepts it as
+    data, and :func:`~napari_sleap.io.video.as_dask` wraps it, so the channel
+    squeeze happens at the source rather than as a dask layer over every frame.
 
     Args:
         reader: The open reader.
