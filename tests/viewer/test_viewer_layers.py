@@ -96,6 +96,19 @@ def test_edges_window_follows_the_frame_slider(
     assert len(edges.data) == 2400
 
 
+def test_removing_a_layer_unlinks(make_napari_viewer, clip_train_slp: Path) -> None:
+    from napari_sleap.widgets.skeleton_link import _LINKS
+
+    viewer = make_napari_viewer()
+    points, edges = _open_slp(viewer, clip_train_slp)
+    assert points in _LINKS
+    viewer.layers.remove(edges)
+    assert points not in _LINKS
+    shown = np.array(edges.data)
+    viewer.dims.set_point(0, 1100)  # the detached edges layer no longer follows
+    assert np.array_equal(shown, edges.data)
+
+
 def test_delete_point_updates_edges(make_napari_viewer, clip_train_slp: Path) -> None:
     from napari_sleap.widgets.skeleton_link import _LINKS
 

@@ -238,3 +238,13 @@ def install(viewer: napari.Viewer | None) -> None:
         return
     _INSTALLED.add(viewer)
     viewer.layers.events.inserted.connect(lambda event: link_all(viewer))
+    viewer.layers.events.removed.connect(_unlink_removed)
+
+
+def _unlink_removed(event: Any) -> None:
+    """Forget links whose Points or Vectors layer left the viewer."""
+    layer = event.value
+    for points, link in list(_LINKS.items()):
+        if layer is points or layer is link.vectors:
+            link.disconnect()
+            del _LINKS[points]
