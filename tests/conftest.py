@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.training",
     "tests.fixtures.degrade",
     "tests.fixtures.video",
+    "tests.fixtures.sample",
 ]

@@ -23,7 +23,7 @@ from napari_sleap.sample import (
     train_frames,
 )
 
-N, SIZE = 40, 128
+N, SIZE = 60, 192  # the sample_small fixture (tests/fixtures/sample.py)
 
 
 def _decode(path, size):
@@ -33,13 +33,8 @@ def _decode(path, size):
     return meta, np.stack(frames)
 
 
-@pytest.fixture(scope="module")
-def small_sample(tmp_path_factory):
-    return make_sample(tmp_path_factory.mktemp("sample"), n_frames=N, size=SIZE)
-
-
-def test_files_and_labels(small_sample):
-    gt = sio.load_slp(str(small_sample.gt))
+def test_files_and_labels(sample_small):
+    gt = sio.load_slp(str(sample_small.gt))
     assert len(gt) == N
     assert [t.name for t in gt.tracks] == list(TRACKS)
     skel = gt.skeleton
@@ -52,15 +47,17 @@ def test_files_and_labels(small_sample):
         assert all(np.isfinite(inst.numpy()).all() for inst in lf)
     # The video is referred to by its bare name and resolves beside the labels.
     assert gt.video.shape == (N, SIZE, SIZE, 1)
-    train = sio.load_slp(str(small_sample.train))
-    assert [lf.frame_idx for lf in train] == list(train_frames(N)) == [0, 10, 20]
+    train = sio.load_slp(str(sample_small.train))
+    assert (
+        [lf.frame_idx for lf in train] == list(train_frames(N)) == [0, 10, 20, 30, 40]
+    )
 
 
-def test_video_is_exact_size_and_labels_sit_on_the_animals(small_sample):
-    meta, frames = _decode(small_sample.video, SIZE)
+def test_video_is_exact_size_and_labels_sit_on_the_animals(sample_small):
+    meta, frames = _decode(sample_small.video, SIZE)
     assert meta["codec"] == "h264" and meta["size"] == (SIZE, SIZE)
     assert frames.shape == (N, SIZE, SIZE)
-    gt = sio.load_slp(str(small_sample.gt))
+    gt = sio.load_slp(str(sample_small.gt))
     poses = np.stack([[inst.numpy() for inst in lf] for lf in gt])
     # Sample the decoded video at the ground-truth points (x = column, y = row).
     cols = np.clip(np.round(poses[..., 0]).astype(int), 0, SIZE - 1)
@@ -150,13 +147,6 @@ def test_ensure_sample_reuses_a_matching_folder_and_remakes_others(tmp_path):
     assert len(sio.load_slp(str(first.gt))) == 14
 
 
-@pytest.fixture(scope="module")
-def default_sample(tmp_path_factory):
-    """The default sample (what napari's menu and the demo show), made once."""
-    cache = tmp_path_factory.mktemp("cache")
-    return cache, ensure_sample(cache / "two_animals")
-
-
 def _coloured_pixels(image: np.ndarray) -> int:
     """Pixels whose colour is far from grey: drawn by label layers, not the video."""
     rgb = image[..., :3].astype(int)
@@ -164,10 +154,10 @@ def _coloured_pixels(image: np.ndarray) -> int:
 
 
 def test_napari_sample_menu_opens_video_and_labels(
-    make_napari_viewer, default_sample, monkeypatch
+    make_napari_viewer, sample_default, monkeypatch
 ):
-    cache, paths = default_sample
-    monkeypatch.setenv("NAPARI_SLEAP_CACHE", str(cache))
+    paths = sample_default  # made in <cache>/two_animals, as the menu would
+    monkeypatch.setenv("NAPARI_SLEAP_CACHE", str(paths.folder.parent))
     viewer = make_napari_viewer()
     layers = viewer.open_sample("napari-sleap", "two_animals")
     kinds = {type(layer).__name__: layer for layer in layers}
@@ -184,10 +174,10 @@ def test_napari_sample_menu_opens_video_and_labels(
     assert np.allclose(np.sort(have, axis=0), np.sort(want, axis=0))
 
 
-def test_demo_makes_sample_and_screenshots(default_sample, tmp_path):
+def test_demo_makes_sample_and_screenshots(sample_default, tmp_path):
     from napari_sleap.demo import STEPS, DemoContext, run_demo
 
-    _, paths = default_sample
+    paths = sample_default
     ctx = DemoContext(out=tmp_path / "demo", sample_dir=paths.folder)
     summary = run_demo(ctx)
     assert [s["name"] for s in summary["steps"]] == [s.name for s in STEPS]
