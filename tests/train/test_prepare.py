@@ -80,3 +80,19 @@ def test_frames_convert_to_the_model_channels():
     assert gray.shape == (4, 4, 1) and gray[0, 0, 0] == round(0.587 * 200)
     assert to_channels(gray, 3).shape == (4, 4, 3)
     assert to_channels(np.ones((4, 4)), 1).shape == (4, 4, 1)
+
+
+def test_rgb_models_get_three_channel_inputs(clip_labels, clip_frames, few_samples):
+    import numpy as np
+
+    from napari_sleap.nn.data.examples import ExampleMaker
+    from napari_sleap.nn.heads import head_infos
+
+    cfg = tiny_config("centered_instance", {"data": {"grayscale": False}})
+    tset = prepare(cfg, clip_labels)
+    assert tset.info.input_channels == 3 and tset.config.data.grayscale is False
+    tset.info.heads = head_infos(cfg.model, tset.info)
+    sample = few_samples[0]
+    rgb = np.repeat(clip_frames[sample.key], 3, axis=2)
+    image, _ = ExampleMaker(tset.info, (1024, 1024)).make(sample, 0, rgb)
+    assert image.shape == (192, 192, 3)
