@@ -56,7 +56,8 @@ def synthetic(n_frames: int) -> sio.Labels:
 
 
 def bench_convert(n_frames: int) -> dict:
-    from napari_sleap.convert import labels_to_layers, layers_to_labels
+    from napari_sleap.convert import labels_to_layers
+    from napari_sleap.convert_edits import layers_to_labels
     from napari_sleap.io.labels import compare_labels
 
     t = time.perf_counter()

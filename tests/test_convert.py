@@ -17,9 +17,8 @@ from napari_sleap.convert import (
     labels_to_layers,
     labels_to_points,
     labels_to_tracks,
-    layers_to_labels,
-    points_to_labels,
 )
+from napari_sleap.convert_edits import layers_to_labels, points_to_labels
 from napari_sleap.io.labels import compare_labels, load_labels
 from napari_sleap.styles import DEFAULT_STYLE
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from napari_sleap.convert import layers_to_labels
+from napari_sleap.convert_edits import layers_to_labels
 from napari_sleap.io.labels import save_labels
 
 
