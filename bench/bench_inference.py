@@ -93,14 +93,20 @@ def bench(
     start: int,
     forced: bool,
     n_latency: int,
+    xla: bool = False,
 ) -> dict:
     """Throughput and latency of one pipeline at one batch size."""
     from napari_sleap.infer.predictor import Predictor, PredictorOptions
     from napari_sleap.io.video import open_video
 
-    opts = PredictorOptions(batch_size=batch, max_instances=2)
+    from napari_sleap.infer.ops.paf import PafParams
+
+    opts = PredictorOptions(batch_size=batch, max_instances=2, jit_compile=xla)
     if forced:
+        # Untrained maps: take every local maximum as a peak, but group only
+        # the 3 strongest per node, about what two trained flies give.
         opts.peak_threshold = -1e9
+        opts.paf = PafParams(max_peaks_per_node=3)
     pred = Predictor.from_model_dirs(dirs, opts)
     reader = open_video(DATA / "clip.mp4")
     frames = reader.read_frames(range(start, start + batch))
@@ -122,6 +128,7 @@ def bench(
         "pipeline": name,
         "models": [str(d) for d in dirs],
         "batch_size": batch,
+        "xla": xla,
         "frames": n_frames,
         "seconds": elapsed,
         "fps": n_frames / elapsed,
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bottomup", metavar="DIR")
     ap.add_argument("--sleap1", action="store_true", help="add SLEAP 1.x models")
     ap.add_argument("--quick", action="store_true", help="40 frames, 10 samples")
+    ap.add_argument("--xla", action="store_true", help="compile with XLA")
+    ap.add_argument("--only", help="run only pipelines whose name starts so")
     args = ap.parse_args(argv)
     if not (DATA / "clip.mp4").exists():
         print(f"{DATA / 'clip.mp4'} not found: shared data missing", file=sys.stderr)
@@ -179,14 +188,24 @@ def main(argv: list[str] | None = None) -> int:
                 False,
             )
         for name, (dirs, forced) in models.items():
+            if args.only and not name.startswith(args.only):
+                continue
             for b in [int(x) for x in args.batches.split(",")]:
                 r = bench(
-                    name, dirs, b, args.frames, args.start, forced, args.latency_samples
+                    name,
+                    dirs,
+                    b,
+                    args.frames,
+                    args.start,
+                    forced,
+                    args.latency_samples,
+                    args.xla,
                 )
                 r["untrained_forced_peaks"] = forced
                 runs.append(r)
                 print(
-                    f"{name:40s} batch {b}: {r['fps']:.1f} frames/s, latency "
+                    f"{name:40s} batch {b}{' xla' if args.xla else ''}: "
+                    f"{r['fps']:.1f} frames/s, latency "
                     f"median {r['latency_ms_median']:.0f} ms "
                     f"(p90 {r['latency_ms_p90']:.0f}), "
                     f"{r['instances_per_frame']:.1f} inst/frame",
