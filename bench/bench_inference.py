@@ -96,10 +96,9 @@ def bench(
     xla: bool = False,
 ) -> dict:
     """Throughput and latency of one pipeline at one batch size."""
+    from napari_sleap.infer.ops.paf import PafParams
     from napari_sleap.infer.predictor import Predictor, PredictorOptions
     from napari_sleap.io.video import open_video
-
-    from napari_sleap.infer.ops.paf import PafParams
 
     opts = PredictorOptions(batch_size=batch, max_instances=2, jit_compile=xla)
     if forced:
