@@ -338,3 +338,34 @@ def test_every_backbone_trains_on_real_frames(backbone: str, real_batch) -> None
     history = model.fit(x, y, batch_size=len(x), epochs=12, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
     assert history["loss"][-1] < history["loss"][0], history["loss"]
+
+
+@pytest.mark.parametrize(
+    "backbone",
+    [
+        {"unet": {"filters": 4, "max_stride": 8, "output_stride": 8}},
+        {"unet": {"filters": 4, "max_stride": 8, "output_stride": 1}},
+        {"unet": {"filters": 4, "max_stride": 8, "output_stride": 8, "stacks": 2}},
+        {"unet": {"filters": 4, "max_stride": 4, "skip_connections": "none"}},
+        {"leap": {"filters": 4, "max_stride": 4, "output_stride": 4}},
+        {"leap": {"filters": 4, "max_stride": 4, "upsampling": "interpolate"}},
+        {
+            "hourglass": {
+                "stem_filters": 4,
+                "stem_stride": 2,
+                "filters": 4,
+                "filters_increase": 0,
+                "down_blocks": 1,
+                "stacks": 1,
+                "upsampling": "transposed",
+                "batch_norm": False,
+            }
+        },
+    ],
+)
+def test_edge_settings_build(backbone: dict) -> None:
+    cfg = from_dict(ModelConfig, {"backbone": backbone})
+    info = make_info("bottom_up_id")
+    out = build_model(cfg, info)(images(1, 32, 32))
+    for kind, tensor in out.items():
+        assert tuple(tensor.shape) == expected_shape(kind, info, 1, 32, 32), kind
