@@ -20,7 +20,12 @@ from napari_sleap.track.candidates import (
     WindowCandidates,
 )
 from napari_sleap.track.frames import FrameSource, open_frames
-from napari_sleap.track.identity import assign_identities, identity_names
+from napari_sleap.track.identity import (
+    assign_identities,
+    identity_name,
+    identity_names,
+)
+from napari_sleap.track.identity_motion import best_identity_maps
 from napari_sleap.track.matching import get_matcher, hungarian_match
 from napari_sleap.track.poses import instance_scores, pose_array
 from napari_sleap.track.similarity import default_scale, get_similarity
@@ -196,7 +201,10 @@ def _track_by_identity(
     frames: list[sio.LabeledFrame],
     max_tracks: int | None,
     tick: Callable[[], None],
+    switch_cost: float,
+    motion: Callable[[int], FrameTracker],
 ) -> None:
+    """Name tracks after identities, per frame or steadied by a motion tracker."""
     names = identity_names(frames)
     if not names:
         raise ValueError(
@@ -204,19 +212,46 @@ def _track_by_identity(
             "track set by an identity model); none found: use --tracker flow, "
             "simple or kalman"
         )
+    names = names[:max_tracks] if max_tracks else names
     by_name = {t.name: t for t in labels.tracks}
-    for name in names[:max_tracks] if max_tracks else names:
+    for name in names:
         if name not in by_name:
             by_name[name] = sio.Track(name=name)
             labels.tracks.append(by_name[name])
-    for lf in frames:
+    if switch_cost <= 0:
+        for lf in frames:
+            tick()
+            insts = list(lf.instances)
+            for inst, (name, score) in zip(
+                insts, assign_identities(insts, names, max_tracks), strict=True
+            ):
+                inst.track = by_name[name] if name is not None else None
+                inst.tracking_score = score
+        return
+    col = {n: j for j, n in enumerate(names)}
+    ft = motion(len(names))
+    nodes = len(labels.skeleton.nodes)
+    linked: list[list[tuple[sio.Instance, int | None]]] = []
+    evidence = np.zeros((len(frames), len(names), len(names)))
+    for t, lf in enumerate(frames):
         tick()
         insts = list(lf.instances)
-        for inst, (name, score) in zip(
-            insts, assign_identities(insts, names, max_tracks), strict=True
-        ):
-            inst.track = by_name[name] if name is not None else None
-            inst.tracking_score = score
+        said = [identity_name(i) for i in insts]  # read before tracks change
+        poses = pose_array(insts) if insts else np.zeros((0, nodes, 2))
+        ids, _, _ = ft.step(lf.frame_idx, poses, instance_scores(insts))
+        for (name, score), k in zip(said, ids, strict=True):
+            if k is not None and name in col:
+                evidence[t, k, col[name]] += score
+        linked.append(list(zip(insts, ids, strict=True)))
+    maps = best_identity_maps(evidence[:, : ft.n_tracks], switch_cost)
+    for t, pairs in enumerate(linked):
+        for inst, k in pairs:
+            if k is None:
+                inst.track, inst.tracking_score = None, 0.0
+                continue
+            j = int(maps[t, k])
+            inst.track = by_name[names[j]]
+            inst.tracking_score = float(evidence[t, k, j])
 
 
 def track_labels(
@@ -233,6 +268,7 @@ def track_labels(
     min_score: float | None = None,
     remove_culled: bool = True,
     connect_breaks: bool = True,
+    identity_switch_cost: float = 3.0,
     frame_range: tuple[int, int] | None = None,
     frames: FrameSource | None = None,
     inplace: bool = False,
@@ -261,6 +297,10 @@ def track_labels(
         min_score: Detections scoring below this are dropped; None keeps all.
         remove_culled: Delete culled predicted instances from the output.
         connect_breaks: Mend one-frame track fragments after the pass.
+        identity_switch_cost: Identity tracker only: identity score a motion
+            track must gather against its identity before it is relabeled
+            (steadies one-frame identity slips, fixes motion swaps); 0 takes
+            each frame's identities as they are.
         frame_range: Track only frames ``start <= idx < stop``.
         frames: Grayscale frame source for flow (one video only); default reads
             each video from its file.
@@ -295,9 +335,38 @@ def track_labels(
             progress(done, total)
 
     used_before = _used_tracks(out)
+    nodes = len(out.skeleton.nodes)
+
+    def frame_tracker(model, cap: int | None, vframes) -> FrameTracker:
+        if scale is None:
+            sample = [i for lf in vframes[:200] for i in lf.instances]
+            sc = default_scale(pose_array(sample)) if sample else 10.0
+        else:
+            sc = scale
+        return FrameTracker(
+            model,
+            similarity,
+            match,
+            cap,
+            window,
+            min_similarity,
+            sc,
+            cull_iou,
+            min_score,
+        )
+
     if tracker == "identity":
         for _, vframes in per_video:
-            _track_by_identity(out, vframes, max_tracks, tick)
+            _track_by_identity(
+                out,
+                vframes,
+                max_tracks,
+                tick,
+                identity_switch_cost,
+                lambda n, vf=vframes: frame_tracker(
+                    WindowCandidates(nodes, window), n, vf
+                ),
+            )
         _prune_tracks(out, used_before)
         return out
 
@@ -305,25 +374,8 @@ def track_labels(
         for lf in vframes:
             for inst in lf.instances:
                 inst.track = None
-        if scale is None:
-            sample = [i for lf in vframes[:200] for i in lf.instances]
-            sc = default_scale(pose_array(sample)) if sample else 10.0
-        else:
-            sc = scale
-        model, owned = _candidates(
-            tracker, len(out.skeleton.nodes), window, frames, video
-        )
-        ft = FrameTracker(
-            model,
-            similarity,
-            match,
-            max_tracks,
-            window,
-            min_similarity,
-            sc,
-            cull_iou,
-            min_score,
-        )
+        model, owned = _candidates(tracker, nodes, window, frames, video)
+        ft = frame_tracker(model, max_tracks, vframes)
         try:
             _track_video(out, vframes, ft, remove_culled, tick)
         finally:
