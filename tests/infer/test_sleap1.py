@@ -211,3 +211,27 @@ def test_mixed_precision_runner_matches_float32(sleap1_models_dir):
     for kind in full:
         assert half[kind].dtype == np.float32
         np.testing.assert_allclose(half[kind], full[kind], atol=0.05)
+
+
+def test_part_names_order_and_paf_edges_follow_the_config(sleap1_models_dir):
+    """Channels follow part_names / pafs.edges, not the skeleton's own order."""
+    from napari_sleap.infer.sleap1 import model_info_from_config
+
+    cfg = json.loads(
+        (sleap1_models_dir / CENTERED / "training_config.json").read_text()
+    )
+    cfg["model"]["heads"]["centered_instance"]["part_names"] = ["B", "A"]
+    info = model_info_from_config(cfg, sleap1_models_dir / CENTERED)
+    assert info.node_names == ["B", "A"] and info.edges == [(1, 0)]
+    cfg["model"]["heads"] = {
+        "multi_instance": {
+            "confmaps": {"part_names": ["A", "B"], "sigma": 2.0, "output_stride": 4},
+            "pafs": {"edges": [["B", "A"]], "sigma": 10.0, "output_stride": 8},
+        }
+    }
+    info = model_info_from_config(cfg, sleap1_models_dir / CENTERED)
+    assert info.role == "bottom_up" and info.edges == [(1, 0)]
+    assert info.heads["pafs"].channels == 2 and info.heads["pafs"].output_stride == 8
+    cfg["model"]["heads"] = {"bogus": {}}
+    with pytest.raises(ValueError, match="exactly one"):
+        model_info_from_config(cfg, sleap1_models_dir / CENTERED)

@@ -185,6 +185,10 @@ def model_info_from_config(
     elif role == "bottom_up":
         conf_head(head["confmaps"], len(parts(head["confmaps"])))
         paf = head["pafs"]
+        if paf.get("edges"):  # PAF channel order, as node name pairs
+            edges = [
+                (node_names.index(a), node_names.index(b)) for a, b in paf["edges"]
+            ]
         heads["pafs"] = HeadInfo(
             "pafs", 2 * len(edges), int(paf["output_stride"]), float(paf["sigma"])
         )
@@ -195,6 +199,16 @@ def model_info_from_config(
         heads["class_maps"] = HeadInfo(
             "class_maps", len(class_names), int(cm["output_stride"]), cm.get("sigma")
         )
+
+    # Confmap channels follow part_names; reorder the skeleton to match.
+    if role != "centroid":
+        spec = head.get("confmaps", head)
+        order = parts(spec)
+        if order != node_names:
+            edges, symmetries = (
+                _reindex(pairs, node_names, order) for pairs in (edges, symmetries)
+            )
+            node_names = order
 
     crop_size = crop.get("crop_size") if role.startswith("centered") else None
     if role.startswith("centered") and not crop_size:
@@ -218,6 +232,18 @@ def model_info_from_config(
         keras_file="best.keras",
         source="sleap1",
     )
+
+
+def _reindex(
+    pairs: list[tuple[int, int]], old: list[str], new: list[str]
+) -> list[tuple[int, int]]:
+    """Node index pairs from the ``old`` node order to ``new`` (dropping absent)."""
+    index = {n: i for i, n in enumerate(new)}
+    return [
+        (index[old[a]], index[old[b]])
+        for a, b in pairs
+        if old[a] in index and old[b] in index
+    ]
 
 
 def _inbound_names(layer: dict) -> list[str]:
