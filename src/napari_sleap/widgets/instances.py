@@ -1,12 +1,17 @@
 """Keep an instances Points layer in step with its Labels, editing rows in place.
 
 The Labels are the truth; edits are :mod:`napari_sleap.labeling` commands on an
-undo stack. After each command only the rows of the frames it touched change:
-moves, visibility, tracks and accepted predictions rewrite those rows in place;
-adding or deleting instances splices that frame's block of rows (numpy slices
-of the arrays already in the layer, never a rebuild from the Labels). Rows stay
-in :func:`napari_sleap.convert.flatten` order and ``metadata['table']`` stays
-current, so the npe2 writer and the skeleton edge link keep working.
+undo stack. After each command only the rows of the instances it touched change:
+
+- moves, visibility, tracks and accepted predictions rewrite those rows in place;
+- deleted instances leave their rows as hidden *spare* rows, and new instances
+  take spare rows, so the layer never rebuilds or reorders. When no spare rows are
+  left the layer grows by a chunk at once (amortised).
+
+``metadata['table']`` stays in :func:`napari_sleap.convert.flatten` order with the
+``instance`` feature of each row pointing into it, so the npe2 writer and the edge
+link read the layer as before. Skeleton edges are updated for the touched
+instances only.
 """
 
 from __future__ import annotations
@@ -34,10 +39,9 @@ USER_SYMBOL = "disc"
 
 @dataclass
 class _Block:
-    """Rows of one labeled frame: per-instance and per-row arrays."""
+    """Rows of one labeled frame, as they should be now."""
 
     instances: list[sio.Instance]
-    pos: np.ndarray
     track: np.ndarray
     predicted: np.ndarray
     skeleton: np.ndarray
@@ -48,9 +52,14 @@ class _Block:
     node: np.ndarray
     node_name: np.ndarray
 
-    @property
-    def n_rows(self) -> int:
-        return len(self.node)
+
+def _symbols(predicted: np.ndarray) -> np.ndarray:
+    from napari.layers.points._points_constants import Symbol
+
+    out = np.empty(len(predicted), dtype=object)
+    out[:] = Symbol.DISC
+    out[np.asarray(predicted, bool)] = Symbol.RING
+    return out
 
 
 class InstancesSync:
@@ -82,7 +91,9 @@ class InstancesSync:
         #: Called after every change of the Labels (commands and drag steps).
         self.edited: list = []
         self._reindex()
-        self._restyle(np.arange(len(points.data)), only_if_predicted=True)
+        pred = np.asarray(points.features["predicted"], dtype=bool)
+        if pred.any():
+            points.symbol = _symbols(pred)
         self.stack.listeners.append(self._on_command)
         points.events.data.connect(self._on_layer_data)
         points.mouse_drag_callbacks.append(self._end_drag_on_release)
@@ -95,12 +106,13 @@ class InstancesSync:
         return self.layer.metadata[META_KEY]["table"]
 
     def _reindex(self) -> None:
-        """Rebuild the frame blocks and instance objects from the table."""
+        """Frame blocks, instance objects and row starts from a fresh table."""
         tab = self.table
         frames = self.labels.labeled_frames
         self.inst_objs: list[sio.Instance] = [
             frames[li].instances[p] for li, p in zip(tab.lf, tab.pos, strict=True)
         ]
+        self.row_start = np.array(tab.start, dtype=np.int64)
         change = np.ones(len(tab), dtype=bool)
         change[1:] = tab.lf[1:] != tab.lf[:-1]
         firsts = np.nonzero(change)[0]
@@ -111,34 +123,46 @@ class InstancesSync:
             id(inst): frames[li]
             for inst, li in zip(self.inst_objs, tab.lf, strict=True)
         }
+        self.free: dict[int, list[int]] = {}  # spare row runs by length
 
     def instance_at_row(self, row: int) -> sio.Instance:
         """The instance a layer row belongs to."""
-        return self.inst_objs[int(self.layer.features["instance"].iloc[row])]
+        i = int(self.layer.features["instance"].iloc[row])
+        if i < 0:
+            raise ValueError(f"row {row} is a spare row of no instance")
+        return self.inst_objs[i]
 
     def instance_rows(self, inst: sio.Instance) -> np.ndarray:
         """Layer rows of an instance's nodes."""
         i = self.instance_index(inst)
-        s = int(self.table.start[i])
-        return np.arange(s, s + int(self.table.n_nodes[i]))
+        return self.row_start[i] + np.arange(int(self.table.n_nodes[i]))
 
     def instance_index(self, inst: sio.Instance) -> int:
         """Position of ``inst`` in the table (ValueError if not shown)."""
         lf = self._inst_frame.get(id(inst))
-        if lf is None:
+        if lf is None or id(lf) not in self._block_of:
             raise ValueError("the instance is not in this layer")
-        k = self._block_of[id(lf)]
-        i0 = int(self.block_ninst[:k].sum())
-        for j in range(int(self.block_ninst[k])):
-            if self.inst_objs[i0 + j] is inst:
-                return i0 + j
+        i0, i1 = self._inst_range(self._block_of[id(lf)])
+        for i in range(i0, i1):
+            if self.inst_objs[i] is inst:
+                return i
         raise ValueError("the instance is not in this layer")
 
     def frame_instances(self, frame_idx: int) -> list[sio.Instance]:
         """Instances shown on ``frame_idx``."""
-        tab = self.table
-        idx = np.nonzero(tab.frame == frame_idx)[0]
+        idx = np.nonzero(self.table.frame == frame_idx)[0]
         return [self.inst_objs[i] for i in idx]
+
+    def _inst_range(self, k: int) -> tuple[int, int]:
+        i0 = int(self.block_ninst[:k].sum())
+        return i0, i0 + int(self.block_ninst[k])
+
+    def _rows_of(self, i0: int, i1: int) -> np.ndarray:
+        n = self.table.n_nodes[i0:i1]
+        if not len(n):
+            return np.zeros(0, np.int64)
+        offsets = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        return np.repeat(self.row_start[i0:i1], n) + offsets
 
     # --------------------------------------------------------------- commands
 
@@ -186,17 +210,17 @@ class InstancesSync:
                 add_inst(inst)
             for lf, _, _, _ in command._replaced:
                 out[id(lf)] = lf
-        if len(self.labels.tracks) != len(
-            self.layer.metadata[META_KEY]["track_colors"]
-        ):
-            colors = self.style.tracks.track_colors(len(self.labels.tracks))
-            self.layer.metadata[META_KEY]["track_colors"] = colors
+        meta = self.layer.metadata[META_KEY]
+        if len(self.labels.tracks) != len(meta["track_colors"]):
+            meta["track_colors"] = self.style.tracks.track_colors(
+                len(self.labels.tracks)
+            )
         return [lf for lf in out.values() if lf.video is self.video]
 
     # ------------------------------------------------------------ row updates
 
-    def _block(self, lf: sio.LabeledFrame | None) -> _Block:
-        insts = list(lf.instances) if lf is not None else []
+    def _block(self, lf: sio.LabeledFrame, alive: bool) -> _Block:
+        insts = list(lf.instances) if alive else []
         track_idx = {id(t): i for i, t in enumerate(self.labels.tracks)}
         skel_idx = {id(s): i for i, s in enumerate(self.labels.skeletons)}
         xy, vis, score, node, names = [], [], [], [], []
@@ -205,12 +229,11 @@ class InstancesSync:
             pts = inst.points
             is_pred = isinstance(inst, sio.PredictedInstance)
             p = np.array(pts["xy"], dtype=np.float64)
-            v = np.array(pts["visible"], dtype=bool)
             good = np.isfinite(p).all(axis=1)
             if (~good).any():
                 p[~good] = p[good].mean(axis=0) if good.any() else 0.0
             xy.append(p)
-            vis.append(v & good)
+            vis.append(np.array(pts["visible"], dtype=bool) & good)
             score.append(
                 np.array(pts["score"], float) if is_pred else np.full(len(p), np.nan)
             )
@@ -226,7 +249,6 @@ class InstancesSync:
 
         return _Block(
             instances=insts,
-            pos=np.arange(len(insts), dtype=np.int64),
             track=np.asarray(track, dtype=np.int64),
             predicted=np.asarray(pred, dtype=bool),
             skeleton=np.asarray(skel, dtype=np.int64),
@@ -243,31 +265,38 @@ class InstancesSync:
         frames = list(frames)
         if not frames:
             return
-        blocks = {id(lf): self._block(lf) for lf in frames}
-        same = all(
-            id(lf) in self._block_of
-            and np.array_equal(
-                blocks[id(lf)].n_nodes, self._old_n_nodes(self._block_of[id(lf)])
-            )
-            for lf in frames
-        )
+        alive = {id(lf) for lf in self.labels.labeled_frames} if frames else set()
         self._syncing = True
         try:
-            if same:
-                for lf in frames:
-                    self._rewrite_block(self._block_of[id(lf)], blocks[id(lf)])
-            else:
-                self._splice(frames, blocks)
+            removed_rows: list[np.ndarray] = []
+            added: list[sio.Instance] = []
+            moved_only: list[np.ndarray] = []
+            for lf in frames:
+                block = self._block(lf, id(lf) in alive)
+                k = self._block_of.get(id(lf))
+                same = k is not None and np.array_equal(
+                    block.n_nodes, self.table.n_nodes[slice(*self._inst_range(k))]
+                )
+                if same:
+                    rows, structure = self._rewrite(k, block)
+                    if structure:
+                        removed_rows.append(rows)
+                        added.extend(block.instances)
+                    else:
+                        moved_only.append(rows)
+                else:
+                    removed_rows.append(self._replace(lf, k, block))
+                    added.extend(block.instances)
+            self.layer.refresh()
+            if moved_only:
+                self._move_edges(np.concatenate(moved_only))
+            if removed_rows or added:
+                self._update_edges(
+                    np.concatenate(removed_rows) if removed_rows else np.zeros(0, int),
+                    added,
+                )
         finally:
             self._syncing = False
-
-    def _inst_range(self, k: int) -> tuple[int, int]:
-        i0 = int(self.block_ninst[:k].sum())
-        return i0, i0 + int(self.block_ninst[k])
-
-    def _old_n_nodes(self, k: int) -> np.ndarray:
-        i0, i1 = self._inst_range(k)
-        return self.table.n_nodes[i0:i1]
 
     def _colors(self, block: _Block) -> tuple[np.ndarray, np.ndarray]:
         """Face (by node, dimmer when predicted) and border (by track) colors."""
@@ -279,211 +308,245 @@ class InstancesSync:
         border = self.style.tracks.colors_for(row_track, len(self.labels.tracks))
         return face, border
 
-    def _track_names(self, block: _Block) -> np.ndarray:
+    def _track_names(self, track: np.ndarray) -> np.ndarray:
         names = np.asarray([t.name for t in self.labels.tracks] + [""], dtype=object)
-        tr = np.repeat(block.track, block.n_nodes)
-        return names[np.where(tr < 0, len(self.labels.tracks), tr)]
+        return names[np.where(track < 0, len(self.labels.tracks), track)]
 
-    def _rewrite_block(self, k: int, block: _Block) -> None:
-        """Same instances and node counts: overwrite the rows in place."""
-        layer, tab = self.layer, self.table
+    def _write_rows(
+        self, rows: np.ndarray, block: _Block, frame: int, first_id: int
+    ) -> None:
+        """Write a block's values into existing layer rows (no resize)."""
+        layer = self.layer
+        row_pred = np.repeat(block.predicted, block.n_nodes)
+        layer.data[rows, 0] = frame
+        layer.data[rows, 1] = block.xy[:, 1]
+        layer.data[rows, 2] = block.xy[:, 0]
+        feats = layer.features
+        values = {
+            "frame": np.full(len(rows), frame, dtype=np.int64),
+            "instance": first_id
+            + np.repeat(np.arange(len(block.instances)), block.n_nodes),
+            "node": block.node_name,
+            "track": self._track_names(np.repeat(block.track, block.n_nodes)),
+            "visible": block.visible,
+            "predicted": row_pred,
+            "score": block.score,
+        }
+        for col, vals in values.items():
+            if col in feats.columns:
+                feats.iloc[rows, feats.columns.get_loc(col)] = vals
+        face, border = self._colors(block)
+        layer.face_color[rows] = face
+        layer.border_color[rows] = border
+        layer.shown[rows] = block.visible
+        layer.symbol[rows] = _symbols(row_pred)
+
+    def _rewrite(self, k: int, block: _Block) -> tuple[np.ndarray, bool]:
+        """Same instances and node counts: overwrite the rows in place.
+
+        Returns the rows and whether edges must be redone (visibility, track or
+        kind changed) rather than just moved.
+        """
+        tab = self.table
         i0, i1 = self._inst_range(k)
-        r0 = int(tab.start[i0])
-        rows = np.arange(r0, r0 + block.n_rows)
-        old_track = tab.track[i0:i1].copy()
-        old_pred = tab.predicted[i0:i1].copy()
+        rows = self._rows_of(i0, i1)
+        structure = (
+            not np.array_equal(self.layer.shown[rows], block.visible)
+            or not np.array_equal(tab.track[i0:i1], block.track)
+            or not np.array_equal(tab.predicted[i0:i1], block.predicted)
+            or any(
+                a is not b
+                for a, b in zip(self.inst_objs[i0:i1], block.instances, strict=True)
+            )
+        )
         tab.track[i0:i1] = block.track
         tab.predicted[i0:i1] = block.predicted
         self.inst_objs[i0:i1] = block.instances
         for inst in block.instances:
             self._inst_frame[id(inst)] = self.blocks[k]
-        layer.data[rows, 1] = block.xy[:, 1]
-        layer.data[rows, 2] = block.xy[:, 0]
+        self._write_rows(rows, block, self.blocks[k].frame_idx, i0)
+        return rows, structure
+
+    def _take_rows(self, n: int) -> int:
+        """Start of a run of ``n`` spare rows (growing the layer if none left)."""
+        runs = self.free.get(n)
+        if not runs:
+            self._grow(n, max(64, len(self.layer.data) // (20 * n)))
+            runs = self.free[n]
+        return runs.pop()
+
+    def _grow(self, n: int, count: int) -> None:
+        """Append ``count`` hidden spare runs of ``n`` rows in one resize.
+
+        Mirrors napari's own resize minus its per-point symbol re-validation,
+        which costs seconds on millions of rows.
+        """
+        layer = self.layer
+        old = len(layer.data)
+        extra = n * count
+        spare = np.zeros((extra, layer.data.shape[1]))
+        if old:
+            spare[:, 0] = layer.data[0, 0]
         feats = layer.features
-        for col, values in (
-            ("visible", block.visible),
-            ("predicted", np.repeat(block.predicted, block.n_nodes)),
-            ("score", block.score),
-            ("track", self._track_names(block)),
-        ):
-            feats.iloc[rows, feats.columns.get_loc(col)] = values
-        face, border = self._colors(block)
-        layer.face_color[rows] = face
-        layer.border_color[rows] = border
-        structure = (
-            not np.array_equal(layer.shown[rows], block.visible)
-            or not np.array_equal(old_track, block.track)
-            or not np.array_equal(old_pred, block.predicted)
+        spare_feats = pd.DataFrame(
+            {c: _spare_column(c, feats[c].dtype, extra) for c in feats.columns}
         )
-        layer.shown[rows] = block.visible
-        if not np.array_equal(old_pred, block.predicted):
-            self._restyle(rows)
-        layer.refresh()
-        self._emit(None if structure else rows)
+        try:
+            with layer.events.blocker_all():
+                layer._data = np.concatenate([layer._data, spare])
+                table = layer._feature_table
+                table._values = pd.concat(
+                    [table._values, spare_feats], ignore_index=True
+                )
+                zeros = np.zeros((extra, 4), dtype=np.float32)
+                layer._face.colors = np.concatenate([layer._face.colors, zeros])
+                layer._border.colors = np.concatenate([layer._border.colors, zeros])
+                layer._shown = np.concatenate([layer._shown, np.zeros(extra, bool)])
+                layer._size = np.concatenate(
+                    [layer._size, np.full(extra, layer.current_size)]
+                )
+                layer._border_width = np.concatenate(
+                    [layer._border_width, np.full(extra, layer.current_border_width)]
+                )
+                layer._symbol = np.concatenate(
+                    [layer._symbol, _symbols(np.zeros(extra, bool))]
+                )
+                layer._update_dims()
+        except AttributeError:  # another napari: take the public (slower) path
+            data = np.concatenate([np.asarray(layer.data), spare])
+            with layer.events.data.blocker():
+                layer.data = data
+            layer.features = pd.concat([feats, spare_feats], ignore_index=True)
+            layer.shown[old:] = False
+        self.free.setdefault(n, []).extend(range(old + extra - n, old - 1, -n))
+        link = self._link()
+        if link is not None:
+            link._n_rows = len(layer.data)  # spare rows have no edges
 
-    def _emit(self, rows: np.ndarray | None) -> None:
-        """Move the edges of ``rows`` (or rebuild all edges when None)."""
-        from napari_sleap.widgets.skeleton_link import link_layers
-
-        if self.edges is None:
-            return
-        link = link_layers(self.layer, self.edges)
-        if rows is None:
-            link.rebuild()
-        else:
-            link.update_rows(rows)
-
-    def _splice(self, frames: list[sio.LabeledFrame], blocks: dict) -> None:
-        """Instances added or removed: replace those frames' blocks of rows."""
-        layer, tab = self.layer, self.table
-        order = {id(lf): i for i, lf in enumerate(self.labels.labeled_frames)}
-        # blocks after the edit: existing (maybe changed) and new frames in order
-        old = list(self.blocks)
-        keep = [lf for lf in old if id(lf) in order]
-        for lf in frames:
-            if id(lf) not in self._block_of and id(lf) in order and lf.instances:
-                keep.append(lf)
-        keep.sort(key=lambda lf: order[id(lf)])
-        old_start = np.concatenate([[0], np.cumsum(self.block_ninst)]).astype(int)
+    def _replace(
+        self, lf: sio.LabeledFrame, k: int | None, block: _Block
+    ) -> np.ndarray:
+        """Instances added or removed on a frame: swap its rows; returns freed rows."""
+        tab, layer = self.table, self.layer
+        if k is None and not block.instances:
+            return np.zeros(0, np.int64)  # gone before it was ever shown
+        if k is not None:
+            i0, i1 = self._inst_range(k)
+        else:  # a frame new to this layer: its place in labels order
+            order = {id(f): i for i, f in enumerate(self.labels.labeled_frames)}
+            mine = order[id(lf)]
+            pos = 0
+            for kk, other in enumerate(self.blocks):
+                if order.get(id(other), -1) > mine:
+                    break
+                pos = kk + 1
+            i0 = i1 = int(self.block_ninst[:pos].sum())
+            k = pos
+        freed = self._rows_of(i0, i1)
+        for i in range(i0, i1):
+            self.free.setdefault(int(tab.n_nodes[i]), []).append(int(self.row_start[i]))
+            self._inst_frame.pop(id(self.inst_objs[i]), None)
+        # hide freed rows; they stop naming an instance
         feats = layer.features
-        cols = {c: np.asarray(feats[c]) for c in feats.columns}
-        face_all = np.asarray(layer.face_color)
-        border_all = np.asarray(layer.border_color)
-        pieces: dict[str, list] = {
-            k: []
-            for k in (
-                [
-                    "data",
-                    "face",
-                    "border",
-                    "shown",
-                    "symbol",
-                    "lf",
-                    "pos",
-                    "frame",
-                    "track",
-                    "pred",
-                    "skel",
-                    "nn",
-                    "objs",
-                ]
-            )
-        }
-        feat_pieces: dict[str, list] = {c: [] for c in cols}
-        new_ninst: list[int] = []
-        inst_counter = 0
-        for lf in keep:
-            kb = self._block_of.get(id(lf))
-            if id(lf) in blocks or kb is None:
-                b = blocks.get(id(lf)) or self._block(lf)
-                if not b.instances:
-                    continue
-                n_rows = b.n_rows
-                face, border = self._colors(b)
-                row_pred = np.repeat(b.predicted, b.n_nodes)
-                frame_col = np.full(n_rows, lf.frame_idx, dtype=np.float64)
-                pieces["data"].append(
-                    np.column_stack([frame_col, b.xy[:, 1], b.xy[:, 0]])
-                )
-                pieces["face"].append(face)
-                pieces["border"].append(border)
-                pieces["shown"].append(b.visible)
-                pieces["symbol"].append(
-                    np.where(row_pred, PREDICTED_SYMBOL, USER_SYMBOL).astype(object)
-                )
-                local = np.repeat(np.arange(len(b.instances)), b.n_nodes)
-                new_feats = {
-                    "frame": frame_col.astype(np.int64),
-                    "instance": local,
-                    "node": b.node_name,
-                    "track": self._track_names(b),
-                    "visible": b.visible,
-                    "predicted": row_pred,
-                    "score": b.score,
-                }
-                for c in cols:
-                    feat_pieces[c].append(
-                        np.asarray(new_feats[c])
-                        if c in new_feats
-                        else np.full(n_rows, None, dtype=object)
-                    )
-                pieces["pos"].append(b.pos)
-                pieces["track"].append(b.track)
-                pieces["pred"].append(b.predicted)
-                pieces["skel"].append(b.skeleton)
-                pieces["nn"].append(b.n_nodes)
-                pieces["objs"].append(b.instances)
-                n_inst = len(b.instances)
-            else:
-                i0, i1 = old_start[kb], old_start[kb + 1]
-                r0 = int(tab.start[i0])
-                r1 = int(tab.start[i1 - 1] + tab.n_nodes[i1 - 1])
-                pieces["data"].append(np.asarray(layer.data[r0:r1]))
-                pieces["face"].append(face_all[r0:r1])
-                pieces["border"].append(border_all[r0:r1])
-                pieces["shown"].append(np.asarray(layer.shown[r0:r1]))
-                pieces["symbol"].append(np.asarray(layer.symbol[r0:r1], dtype=object))
-                for c in cols:
-                    piece = cols[c][r0:r1]
-                    if c == "instance":
-                        piece = piece - i0
-                    feat_pieces[c].append(piece)
-                pieces["pos"].append(tab.pos[i0:i1])
-                pieces["track"].append(tab.track[i0:i1])
-                pieces["pred"].append(tab.predicted[i0:i1])
-                pieces["skel"].append(tab.skeleton[i0:i1])
-                pieces["nn"].append(tab.n_nodes[i0:i1])
-                pieces["objs"].append(self.inst_objs[i0:i1])
-                n_inst = i1 - i0
-            pieces["lf"].append(np.full(n_inst, order[id(lf)], dtype=np.int64))
-            pieces["frame"].append(np.full(n_inst, lf.frame_idx, dtype=np.int64))
-            # instance ids are renumbered from the running count
-            feat_pieces["instance"][-1] = feat_pieces["instance"][-1] + inst_counter
-            inst_counter += n_inst
-            new_ninst.append(n_inst)
+        if len(freed):
+            feats.iloc[freed, feats.columns.get_loc("instance")] = -1
+            feats.iloc[freed, feats.columns.get_loc("visible")] = False
+            layer.shown[freed] = False
+        n_new = len(block.instances)
+        delta = n_new - (i1 - i0)
+        if delta:
+            col = np.asarray(feats["instance"], dtype=np.int64).copy()
+            col[col >= i1] += delta
+            feats["instance"] = col
+        starts = [self._take_rows(int(n)) for n in block.n_nodes]
+        new_rows = np.zeros(0, np.int64)
+        if starts:
+            pairs = zip(starts, block.n_nodes, strict=True)
+            new_rows = np.concatenate([s + np.arange(n) for s, n in pairs])
+        if n_new:
+            self._write_rows(new_rows, block, lf.frame_idx, i0)
 
-        def cat(key: str, shape: tuple, dtype: Any) -> np.ndarray:
-            p = pieces[key]
-            return np.concatenate(p) if p else np.zeros(shape, dtype)
+        def splice(a: np.ndarray, new: np.ndarray) -> np.ndarray:
+            return np.concatenate([a[:i0], np.asarray(new, a.dtype), a[i1:]])
 
-        n_nodes = cat("nn", (0,), np.int64)
+        n_nodes = splice(tab.n_nodes, block.n_nodes)
         start = np.zeros(len(n_nodes), dtype=np.int64)
         if len(n_nodes):
             start[1:] = np.cumsum(n_nodes)[:-1]
-        new_tab = InstanceTable(
-            lf=cat("lf", (0,), np.int64),
-            pos=cat("pos", (0,), np.int64),
-            frame=cat("frame", (0,), np.int64),
-            track=cat("track", (0,), np.int64),
-            predicted=cat("pred", (0,), bool),
-            skeleton=cat("skel", (0,), np.int64),
+        self.row_start = splice(self.row_start, np.asarray(starts, np.int64))
+        self.inst_objs[i0:i1] = block.instances
+        was_block = k < len(self.blocks) and self.blocks[k] is lf
+        if was_block and n_new:
+            self.block_ninst[k] = n_new
+        elif was_block:
+            del self.blocks[k]
+            self.block_ninst = np.delete(self.block_ninst, k)
+        elif n_new:
+            self.blocks.insert(k, lf)
+            self.block_ninst = np.insert(self.block_ninst, k, n_new)
+        self._block_of = {id(b): j for j, b in enumerate(self.blocks)}
+        for inst in block.instances:
+            self._inst_frame[id(inst)] = lf
+        order = {id(f): i for i, f in enumerate(self.labels.labeled_frames)}
+        block_lf = np.array([order[id(b)] for b in self.blocks], dtype=np.int64)
+        pos = np.arange(len(n_nodes)) - np.repeat(
+            np.cumsum(self.block_ninst) - self.block_ninst, self.block_ninst
+        )
+        layer.metadata[META_KEY]["table"] = InstanceTable(
+            lf=np.repeat(block_lf, self.block_ninst),
+            pos=pos.astype(np.int64),
+            frame=splice(tab.frame, np.full(n_new, lf.frame_idx)),
+            track=splice(tab.track, block.track),
+            predicted=splice(tab.predicted, block.predicted),
+            skeleton=splice(tab.skeleton, block.skeleton),
             start=start,
             n_nodes=n_nodes,
         )
-        data = cat("data", (0, 3), np.float64)
-        features = pd.DataFrame(
-            {
-                c: (np.concatenate(p) if p else np.zeros(0, cols[c].dtype))
-                for c, p in feat_pieces.items()
-            }
-        )
-        for c in ("frame", "instance"):
-            features[c] = features[c].astype(np.int64)
-        for c in ("visible", "predicted"):
-            features[c] = features[c].astype(bool)
-        layer.metadata[META_KEY]["table"] = new_tab
-        layer.selected_data = set()
-        with layer.events.data.blocker():
-            layer.data = data
-        layer.features = features
-        if len(data):
-            layer.face_color = cat("face", (0, 4), np.float32)
-            layer.border_color = cat("border", (0, 4), np.float32)
-            layer.shown = cat("shown", (0,), bool)
-            layer.symbol = cat("symbol", (0,), object)
-        self._reindex()
-        layer.refresh()
-        self._emit(None)
+        return freed
+
+    # ------------------------------------------------------------------ edges
+
+    def _link(self) -> Any:
+        from napari_sleap.widgets.skeleton_link import link_layers
+
+        return None if self.edges is None else link_layers(self.layer, self.edges)
+
+    def _move_edges(self, rows: np.ndarray) -> None:
+        link = self._link()
+        if link is not None:
+            link.update_rows(rows)
+
+    def _update_edges(self, removed: np.ndarray, added: list[sio.Instance]) -> None:
+        """Drop the edges of ``removed`` rows and add those of ``added`` instances."""
+        link = self._link()
+        if link is None:
+            return
+        keep = np.ones(len(link.src), dtype=bool)
+        keep[link.edges_of(np.unique(removed))] = False
+        shown = self.layer.shown
+        src_new, dst_new, trk_new = [], [], []
+        skel_edges = {
+            id(s): np.asarray(s.edge_inds, dtype=np.int64).reshape(-1, 2)
+            for s in self.labels.skeletons
+        }
+        for inst in added:
+            i = self.instance_index(inst)
+            e = skel_edges[id(inst.skeleton)]
+            s, d = self.row_start[i] + e[:, 0], self.row_start[i] + e[:, 1]
+            ok = shown[s] & shown[d]
+            src_new.append(s[ok])
+            dst_new.append(d[ok])
+            trk_new.append(np.full(int(ok.sum()), self.table.track[i]))
+
+        def cat(parts: list) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+        colors = self.style.tracks.colors_for(cat(trk_new), len(self.labels.tracks))
+        link.src = np.concatenate([link.src[keep], cat(src_new)])
+        link.dst = np.concatenate([link.dst[keep], cat(dst_new)])
+        link.colors = np.concatenate([link.colors[keep], colors])
+        link._index()
+        link.show()
 
     def reload(self) -> None:
         """Rebuild every row from the Labels (after a skeleton change)."""
@@ -506,22 +569,14 @@ class InstancesSync:
                 self.layer.face_color = kwargs["face_color"]
                 self.layer.border_color = kwargs["border_color"]
                 self.layer.shown = kwargs["shown"]
+                self.layer.symbol = _symbols(kwargs["features"]["predicted"])
             self._reindex()
-            self._restyle(np.arange(len(data)), only_if_predicted=True)
             self.layer.refresh()
-            self._emit(None)
+            link = self._link()
+            if link is not None:
+                link.rebuild()
         finally:
             self._syncing = False
-
-    def _restyle(self, rows: np.ndarray, *, only_if_predicted: bool = False) -> None:
-        """Draw predicted points as hollow rings (user points stay discs)."""
-        if not len(rows):
-            return
-        pred = np.asarray(self.layer.features["predicted"], dtype=bool)[rows]
-        if pred.any() or not only_if_predicted:
-            symbols = np.asarray(self.layer.symbol, dtype=object).copy()
-            symbols[rows] = np.where(pred, PREDICTED_SYMBOL, USER_SYMBOL)
-            self.layer.symbol = symbols
 
     # ------------------------------------------------------------ user drags
 
@@ -541,9 +596,9 @@ class InstancesSync:
         ids = np.asarray(self.layer.features["instance"])[rows]
         data = self.layer.data
         tab = self.table
-        for i in np.unique(ids):
+        for i in np.unique(ids[ids >= 0]):
             inst = self.inst_objs[int(i)]
-            s, n = int(tab.start[i]), int(tab.n_nodes[i])
+            s, n = int(self.row_start[i]), int(tab.n_nodes[i])
             xy = np.column_stack([data[s : s + n, 2], data[s : s + n, 1]])
             moved = rows[(rows >= s) & (rows < s + n)] - s
             visible = np.array(inst.points["visible"], dtype=bool)
@@ -576,3 +631,16 @@ class InstancesSync:
             self.stack.listeners.remove(self._on_command)
         if self._end_drag_on_release in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._end_drag_on_release)
+
+
+def _spare_column(name: str, dtype: Any, n: int) -> np.ndarray:
+    """Feature values of spare rows: no instance, not visible, not predicted."""
+    if name == "instance":
+        return np.full(n, -1, dtype=np.int64)
+    if name in ("visible", "predicted"):
+        return np.zeros(n, dtype=bool)
+    if name in ("frame",):
+        return np.zeros(n, dtype=np.int64)
+    if pd.api.types.is_float_dtype(dtype):
+        return np.full(n, np.nan)
+    return np.full(n, "", dtype=object)
