@@ -56,6 +56,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="drop detections scoring below this (default: keep all)",
     )
     p.add_argument(
+        "--identity-switch-cost",
+        type=float,
+        default=3.0,
+        help="identity tracker: identity score a motion track must gather against "
+        "its identity before it is relabeled; 0 trusts every frame (default 3)",
+    )
+    p.add_argument(
         "--frames",
         metavar="A-B",
         help="track only frames A..B (inclusive); others are left as they are",
@@ -72,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_tracks is not None and args.max_tracks < 1:
         raise ValueError(f"--max-tracks {args.max_tracks}: must be at least 1")
+    if args.identity_switch_cost < 0:
+        raise ValueError(
+            f"--identity-switch-cost {args.identity_switch_cost}: must be >= 0"
+        )
     if args.window < 1:
         raise ValueError(f"--window {args.window}: must be at least 1")
     frame_range = None
@@ -95,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         match=args.match,
         window=args.window,
         min_score=args.min_score,
+        identity_switch_cost=args.identity_switch_cost,
         frame_range=frame_range,
         inplace=True,
         progress=TerminalProgress("track"),

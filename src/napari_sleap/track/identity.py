@@ -4,7 +4,8 @@ Identity models (top-down or bottom-up with class maps/vectors) give each instan
 an identity and a score, stored either as ``instance.identity`` with
 ``identity_score`` or, as SLEAP 1.x writes them, as a track with ``tracking_score``.
 Per frame, instances and identities are paired to maximize the total score, so no
-identity is used twice in a frame.
+identity is used twice in a frame (``identity_switch_cost=0``); by default the
+tracker steadies these per-frame identities with motion (:mod:`.identity_motion`).
 """
 
 from __future__ import annotations
