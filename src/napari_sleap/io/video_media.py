@@ -48,8 +48,8 @@ class MediaReader(VideoReader):
     Args:
         path: The video file.
         grayscale: True gives 1 channel (luma), False 3 (RGB); None (default) decides
-            from the data: 1 channel when the first and middle frames have equal
-            red, green and blue.
+            from the data: 1 channel when the first frame and one near the middle
+            have equal red, green and blue.
         stream: Index of the video stream to read (default the first).
     """
 
@@ -72,8 +72,9 @@ class MediaReader(VideoReader):
         self._pending: deque = deque()
         self._pos = -1  # index of the last frame taken from the decoder
         # The last few converted frames: viewers ask for a frame more than once,
-        # and opening already decoded the first and middle ones.
+        # and opening already decoded the first one.
         self._recent: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._first: Any = None  # frame 0, kept by the index check for detection
         self._build_index()
         self._detect_format(grayscale)
 
@@ -146,6 +147,7 @@ class MediaReader(VideoReader):
             self._index_of = {}
             self._keyframes = np.array([0], dtype=np.int64)
         self._n = len(stamps)
+        self._rewind()
         if self._timestamped and not self._stamps_match_output():
             # e.g. H.264 with B-frames in AVI: the stamps are in decode order, so
             # only counting the decoder's output tells which frame is which.
@@ -153,27 +155,36 @@ class MediaReader(VideoReader):
             self._pts = np.arange(self._n, dtype=np.int64)
             self._index_of = {}
             self._keyframes = np.array([0], dtype=np.int64)
-        self._rewind()
+            self._rewind()
 
-    def _stamps_match_output(self, count: int = 16) -> bool:
-        """Whether the first decoded frames carry the first timestamps, in order."""
+    def _stamps_match_output(self, count: int = 8) -> bool:
+        """Whether the first decoded frames carry the first timestamps, in order.
+
+        Leaves the decoder after those frames, keeping the first one for
+        :meth:`_detect_format`.
+        """
         self._rewind()
         for j in range(min(self._n, count)):
             frame = self._next_frame()
             if frame is None or frame.pts != self._pts[j]:
                 return False
+            self._pos = j
+            if j == 0:
+                self._first = frame
         return True
 
     def _detect_format(self, grayscale: bool | None) -> None:
         """Pick the pixel format frames are converted to, from the data.
 
-        A video counts as grayscale when its first and middle frames have equal red,
-        green and blue (two frames, so a color video opening on black stays color).
+        A video counts as grayscale when its first frame and one near the middle
+        have equal red, green and blue (so a color video opening on black stays
+        color).
         """
-        first = self._decode_to(0)
+        first = self._first if self._first is not None else self._decode_to(0)
+        self._first = None
         deep = max(c.bits for c in first.format.components) > 8
         self._dtype = np.dtype(np.uint16 if deep else np.uint8)
-        middle_index = (self._n - 1) // 2  # where napari opens a video
+        middle_index = self._probe_index()
         middle = None
         if grayscale is None:
             if first.format.name.startswith("gray"):
@@ -189,8 +200,17 @@ class MediaReader(VideoReader):
         else:
             self._pix_fmt = "rgb48le" if deep else "rgb24"
         self._remember(0, self._convert(first))
-        if middle is not None:
-            self._remember(middle_index, self._convert(middle))
+
+    def _probe_index(self) -> int:
+        """A frame near the middle that is cheap to reach: the keyframe closest to it.
+
+        Without usable keyframes, a frame a little way in (never the true middle of
+        a long video, which would mean decoding half of it).
+        """
+        key = self._keyframes[np.argmin(np.abs(self._keyframes - self._n // 2))]
+        if key > 0:
+            return int(key)
+        return min(self._n // 2, 64)
 
     # -- VideoReader ---------------------------------------------------------------
 
@@ -361,7 +381,18 @@ class MediaReader(VideoReader):
 
 
 def _looks_gray(frame: Any) -> bool:
-    """True when a decoded frame's red, green and blue are equal everywhere."""
+    """True when a decoded frame's red, green and blue are equal everywhere.
+
+    For 8-bit planar YUV that is flat chroma (every U and V sample 128), read off
+    the planes without converting the frame.
+    """
+    fmt = frame.format
+    if fmt.name.startswith("yuv") and fmt.name.endswith("p") and len(frame.planes) == 3:
+        for plane in frame.planes[1:]:
+            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, -1)
+            if not np.all(rows[:, : plane.width] == 128):
+                return False
+        return True
     rgb = frame.to_ndarray(format="rgb24")
     return bool(
         np.array_equal(rgb[..., 0], rgb[..., 1])
