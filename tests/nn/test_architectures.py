@@ -369,3 +369,19 @@ def test_edge_settings_build(backbone: dict) -> None:
     out = build_model(cfg, info)(images(1, 32, 32))
     for kind, tensor in out.items():
         assert tuple(tensor.shape) == expected_shape(kind, info, 1, 32, 32), kind
+
+
+def test_mixed_precision_outputs_stay_float32(tmp_path) -> None:
+    """Under a mixed policy (GPU training) the heads still output float32."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_model(tiny_config("unet"), make_info("centered_instance_id"))
+        x = images(1, 64, 64)
+        out = model(x)
+        model.save(tmp_path / "mp.keras")
+        again = load_model(tmp_path / "mp.keras")(x)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for kind, tensor in out.items():
+        assert tensor.dtype == "float32", kind
+        np.testing.assert_array_equal(np.asarray(tensor), np.asarray(again[kind]))
