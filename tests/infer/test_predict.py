@@ -251,3 +251,13 @@ def test_predict_reports_unreadable_frames(
     assert [lf.frame_idx for lf in labels.labeled_frames] == [0, 1, 3, 4]
     assert labels.provenance["napari_sleap.predict"]["bad_frames"] == [[0, 2]]
     topdown.bad_frames.clear()
+
+
+def test_empty_video_gets_a_clear_error(tmp_path, model_dirs, topdown):
+    import h5py
+
+    path = tmp_path / "empty.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("video", data=np.zeros((0, 32, 32, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"empty\.h5.*(no frames|empty or damaged)"):
+        predict(model_dirs, path, None, predictor=topdown)

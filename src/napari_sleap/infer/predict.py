@@ -36,10 +36,24 @@ class Job:
     source: str
 
 
+def _checked(open_fn: Any, what: Any):
+    """Open a video reader; any failure becomes an error naming the file."""
+    try:
+        return open_fn(what)
+    except (FileNotFoundError, ValueError):
+        raise
+    except Exception as err:  # decoders raise many types on bad files
+        name = getattr(what, "filename", what)
+        raise ValueError(
+            f"{name}: the video cannot be read ({type(err).__name__}: {err}); it "
+            "may be empty or damaged: check that it plays, or re-encode it"
+        ) from err
+
+
 def _open_reader(video: Any):
     from napari_sleap.io.video import open_sleap_video
 
-    reader = open_sleap_video(video)
+    reader = _checked(open_sleap_video, video)
     if reader.n_frames == 0:
         raise ValueError(f"{reader.path}: the video has no frames")
     return reader
@@ -75,7 +89,7 @@ def make_jobs(
         else:
             from napari_sleap.io.video import open_video
 
-            n = open_video(path).n_frames
+            n = _checked(open_video, path).n_frames
             if n == 0:
                 raise ValueError(f"{path}: the video has no frames")
             video = sio.Video.from_filename(str(path))
