@@ -19,7 +19,7 @@ from napari_sleap.io.video import (
     open_sleap_video,
     open_video,
 )
-from tests.fixtures.video import synthetic_frames
+from tests.fixtures.video import synthetic_frames, write_video
 
 
 def write_images(folder: Path, frames: np.ndarray, ext: str) -> list[Path]:
@@ -143,6 +143,56 @@ def test_embedded_pkg_slp_keeps_source_frame_numbers(pkg_slp: Path) -> None:
 def test_labels_file_without_frames_says_what_to_open(clip_train_slp: Path) -> None:
     with pytest.raises(ValueError, match=r"clip_train\.slp holds labels but no"):
         open_video(clip_train_slp)
+
+
+@pytest.mark.parametrize("order", ["RGB", "BGR"])
+def test_embedded_color_channel_order(tmp_path, order) -> None:
+    """'RGB': a standard image file; 'BGR': SLEAP 1.x encoded RGB arrays with OpenCV."""
+    frames = synthetic_frames(n=3, color=True)
+    path = tmp_path / "emb.h5"
+    with h5py.File(path, "w") as f:
+        rows = []
+        for frame in frames:
+            array = frame[..., ::-1] if order == "RGB" else frame
+            ok, buf = cv2.imencode(".png", np.ascontiguousarray(array))
+            assert ok
+            rows.append(buf.ravel())
+        ds = f.create_dataset(
+            "video0/video",
+            data=np.stack([np.pad(r, (0, 9000 - r.size)) for r in rows]).view(np.int8),
+        )
+        ds.attrs["format"] = "png"
+        ds.attrs["channel_order"] = order
+        f["video0/frame_numbers"] = np.array([2, 5, 11])
+    reader = open_video(path)
+    assert reader.embedded and reader.shape == (12, 64, 96, 3)
+    for row, idx in enumerate([2, 5, 11]):
+        np.testing.assert_array_equal(reader.read(idx), frames[row])
+
+
+def test_embedded_color_package_round_trip(tmp_path) -> None:
+    frames = synthetic_frames(n=8, color=True)
+    video = sio.Video.from_filename(
+        str(write_video(tmp_path / "c.mkv", frames, codec="ffv1"))
+    )
+    skeleton = sio.Skeleton(["a", "b"])
+    points = np.array([[10.0, 10.0], [20.0, 20.0]])
+    labels = sio.Labels(
+        labeled_frames=[
+            sio.LabeledFrame(
+                video=video,
+                frame_idx=i,
+                instances=[sio.Instance.from_numpy(points, skeleton=skeleton)],
+            )
+            for i in (1, 6)
+        ],
+        videos=[video],
+        skeletons=[skeleton],
+    )
+    labels.save(str(tmp_path / "c.pkg.slp"), embed="user")
+    reader = open_sleap_video(sio.load_slp(str(tmp_path / "c.pkg.slp")).videos[0])
+    for i in (1, 6):  # ffv1 and png are lossless: the very frames written
+        np.testing.assert_array_equal(reader.read(i), frames[i])
 
 
 def test_open_sleap_video_media(clip_train_slp: Path) -> None:
