@@ -11,29 +11,14 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "napari_sleap"
 GUI = ("napari", "qtpy", "magicgui", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy")
 TF = ("tensorflow", "keras")
 CORE = [
-    "config",
-    "io",
-    "nn",
-    "train",
-    "infer",
-    "track",
-    "evaluate",
-    "cli",
-    "convert.py",
-    "styles.py",
-    "progress.py",
-    "sample.py",
+    *("config", "io", "nn", "train", "infer", "track", "evaluate", "export", "cli"),
+    *("jobs", "labeling", "distributed", "convert.py", "convert_edits.py"),
+    *("styles.py", "progress.py", "sample.py", "skeleton_io.py"),
 ]
 TF_FREE = [
-    "config",
-    "io",
-    "track",
-    "evaluate",
-    "convert.py",
-    "styles.py",
-    "progress.py",
-    "sample.py",
-    "nn/model_info.py",
+    *("config", "io", "track", "evaluate", "export", "labeling"),
+    *("convert.py", "convert_edits.py", "styles.py", "progress.py", "sample.py"),
+    *("skeleton_io.py", "nn/model_info.py"),
 ]
 
 
