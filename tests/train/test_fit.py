@@ -10,7 +10,7 @@ import pytest
 from napari_sleap.nn.model_info import ModelInfo
 from napari_sleap.progress import Cancelled
 from napari_sleap.train.fit import fit, training_status
-from tests.fixtures.training import tiny_config
+from tests.fixtures.training import TINY, tiny_config
 
 
 def _log(model_dir):
@@ -47,10 +47,30 @@ def test_centered_instance_trains_and_loss_falls(small_labels, tmp_path):
     assert not (out / "resume" / "last.keras").exists()
 
 
-def test_best_model_loads_safely_with_outputs_by_kind(small_labels, tmp_path):
+def test_pipeline_job_trains_bottom_up_with_events_and_a_safe_model(
+    small_labels, tmp_path
+):
+    """The GUI/CLI entry point: events stream out, the model folder loads safely."""
     import keras
 
-    out = fit(tiny_config("bottom_up"), small_labels, tmp_path / "bu")
+    from napari_sleap.train.pipeline import train_pipeline
+
+    events = []
+    result = train_pipeline(
+        small_labels,
+        "bottom-up",
+        tmp_path / "models",
+        overrides=TINY,
+        emit=lambda kind, value: events.append((kind, value)),
+    )
+    out = tmp_path / "models" / "bottom_up"
+    assert result == {"bottom_up": str(out)}
+    assert ("model", "bottom_up") in events
+    epochs = [v for k, v in events if k == "epoch"]
+    assert [e["epoch"] for e in epochs] == [0, 1]
+    assert {"loss", "val_loss", "pafs_loss", "lr", "epoch_time_s"} <= set(epochs[0])
+    assert any(k == "log" and "best model" in v for k, v in events)
+
     model = keras.models.load_model(out / "best.keras", safe_mode=True)
     info = ModelInfo.load(out)
     assert info.input_scale == 0.125  # 1024 px -> max_input_size 128

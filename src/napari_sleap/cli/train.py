@@ -58,66 +58,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train; returns the exit code."""
-    from napari_sleap.config.training import pipeline_configs, read_overrides
     from napari_sleap.progress import Cancelled, TerminalProgress
-    from napari_sleap.train.fit import check_out_dir, fit_prepared
-    from napari_sleap.train.prepare import load_training_labels, prepare
+    from napari_sleap.train.pipeline import train_pipeline
 
     if args.max_minutes is not None and args.max_minutes <= 0:
         raise ValueError("--max-minutes must be > 0")
-    overrides = read_overrides(args.config) if args.config else None
-    configs = pipeline_configs(
-        args.pipeline,
-        overrides,
-        seed=args.seed,
-        max_minutes=args.max_minutes,
-        source=str(args.config or "overrides"),
-    )
-    labels = load_training_labels(args.labels)
-    out = Path(args.out)
-    prepared = {}
-    plan = {}
-    for role, cfg in configs.items():
-        prepared[role] = prepare(cfg, labels, args.labels)
-        plan[role] = check_out_dir(out / role, prepared[role].config, args.restart)
-    cache: dict = {}
-    say = (lambda *a: None) if args.quiet else _say
-    todo = [t for role, t in prepared.items() if plan[role] != "done"]
-    if todo:
-        n = len({s.key for t in todo for s in (*t.train, *t.val)})
-        say(f"decoding {n} labeled frames")
-    for tset in todo:
-        tset.load_frames(cache)
+    bars: dict[str, TerminalProgress] = {}
+    current = {"role": "train"}
 
-    for role, tset in prepared.items():
-        model_dir = out / role
-        if plan[role] == "done":
-            say(f"{role}: already trained in {model_dir} (use --restart to retrain)")
-            continue
-        c = tset.config
-        say(
-            f"{role}: {'resuming' if plan[role] == 'resume' else 'training'} -> "
-            f"{model_dir} ({len(tset.train)} train / {len(tset.val)} val frames, "
-            f"input scale {c.data.input_scale:g}"
-            + (f", crop {c.data.crop_size}" if c.data.crop_size else "")
-            + ")"
+    def emit(kind: str, value) -> None:
+        if kind == "log":
+            print(value, file=sys.stderr, flush=True)
+        elif kind == "model":
+            current["role"] = value
+
+    def progress(done: int, total: int) -> None:
+        role = current["role"]
+        bars.setdefault(role, TerminalProgress(role))(done, total)
+
+    try:
+        train_pipeline(
+            args.labels,
+            args.pipeline,
+            args.out,
+            overrides=args.config,
+            seed=args.seed,
+            max_minutes=args.max_minutes,
+            restart=args.restart,
+            progress=None if args.quiet else progress,
+            emit=None if args.quiet else emit,
+            verbose=not args.quiet,
         )
-        progress = None if args.quiet else TerminalProgress(role)
-        try:
-            fit_prepared(
-                tset,
-                model_dir,
-                progress=progress,
-                restart=args.restart,
-                verbose=not args.quiet,
-                frame_cache=cache,
-            )
-        except Cancelled as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 130
-        say(f"{role}: best model in {model_dir}")
+    except Cancelled as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 130
     return 0
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -56,6 +57,7 @@ def fit(
     stop: StopFlag | None = None,
     restart: bool = False,
     verbose: bool = False,
+    on_epoch: Callable[[int, dict], None] | None = None,
 ) -> Path:
     """Train the model ``config.role`` on ``labels`` into ``out_dir``.
 
@@ -68,6 +70,8 @@ def fit(
             the best model so far stays and :class:`Cancelled` is raised.
         restart: ignore an interrupted run in ``out_dir`` and start over.
         verbose: print a line per epoch on stderr.
+        on_epoch: called with ``(epoch, logs)`` after each epoch (losses,
+            ``lr``, ``epoch_time_s``), e.g. to draw loss curves in the GUI.
 
     Returns:
         ``out_dir``.
@@ -78,7 +82,13 @@ def fit(
         labels = load_training_labels(labels_path)
     tset = prepare(config, labels, labels_path)
     return fit_prepared(
-        tset, out_dir, progress=progress, stop=stop, restart=restart, verbose=verbose
+        tset,
+        out_dir,
+        progress=progress,
+        stop=stop,
+        restart=restart,
+        verbose=verbose,
+        on_epoch=on_epoch,
     )
 
 
@@ -91,8 +101,12 @@ def fit_prepared(
     restart: bool = False,
     verbose: bool = False,
     frame_cache: dict | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
 ) -> Path:
-    """Train a prepared :class:`TrainingSet` (see :func:`fit`)."""
+    """Train a prepared :class:`TrainingSet` (see :func:`fit`).
+
+    ``frame_cache`` shares decoded frames between the models of a pipeline.
+    """
     import keras
     import tensorflow as tf
 
@@ -190,6 +204,12 @@ def fit_prepared(
     ]
     if verbose:
         callbacks.append(cb.EpochPrinter(o.epochs))
+    if on_epoch is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda e, logs: on_epoch(e, dict(logs or {}))
+            )
+        )
     if initial_epoch < o.epochs and not control.out_of_time:
         model.fit(
             train_ds,
