@@ -385,3 +385,26 @@ def test_mixed_precision_outputs_stay_float32(tmp_path) -> None:
     for kind, tensor in out.items():
         assert tensor.dtype == "float32", kind
         np.testing.assert_array_equal(np.asarray(tensor), np.asarray(again[kind]))
+
+
+def test_encoder_preprocessing_matches_imagenet_conventions(tmp_path) -> None:
+    from napari_sleap.nn.architectures.common import image_input
+    from napari_sleap.nn.architectures.encoders import preprocess
+
+    pixel = np.array([0.2, 0.5, 0.8], np.float32)
+    rgb = np.broadcast_to(pixel, (1, 2, 2, 3)).copy()
+    inp = image_input(3)
+    caffe = keras.Model(inp, preprocess(inp, "resnet50"))
+    want = 255 * pixel[::-1] - np.array([103.939, 116.779, 123.68])
+    np.testing.assert_allclose(np.asarray(caffe(rgb))[0, 0, 0], want, rtol=1e-5)
+    caffe.save(tmp_path / "pre.keras")
+    again = load_model(tmp_path / "pre.keras")
+    np.testing.assert_allclose(np.asarray(again(rgb))[0, 0, 0], want, rtol=1e-5)
+
+    gray = image_input(1)
+    tf_style = keras.Model(gray, preprocess(gray, "mobilenet_v2"))
+    out = np.asarray(tf_style(np.full((1, 2, 2, 1), 0.75, np.float32)))
+    assert out.shape == (1, 2, 2, 3)
+    np.testing.assert_allclose(out, 0.5)
+    with pytest.raises(ValueError, match="1 or 3 input channels"):
+        preprocess(image_input(2), "efficientnet_b0")

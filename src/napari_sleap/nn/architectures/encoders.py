@@ -15,6 +15,7 @@ import warnings
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 from napari_sleap.config.model import EncoderConfig
@@ -102,6 +103,9 @@ def load_encoder(name: str, pretrained: bool) -> tuple[keras.Model, bool]:
 
 def preprocess(x: Any, name: str) -> Any:
     """[0, 1] images -> the 3-channel input scaling encoder ``name`` expects."""
+    style = ENCODER_APPS[name][1]
+    if x.shape[-1] == 3 and style == "caffe":
+        return _rgb_to_caffe_bgr(x)
     if x.shape[-1] == 1:
         x = layers.Concatenate(name="gray_to_rgb")([x, x, x])
     elif x.shape[-1] != 3:
@@ -109,7 +113,6 @@ def preprocess(x: Any, name: str) -> Any:
             f"model.backbone.encoder: {name} needs 1 or 3 input channels, "
             f"got {x.shape[-1]}; convert the video to grayscale or RGB"
         )
-    style = ENCODER_APPS[name][1]
     if style == "caffe":
         # The caffe ResNets take BGR minus the channel means; gray is order-free.
         offset = [-m for m in _CAFFE_MEAN_RGB[::-1]]
@@ -117,6 +120,22 @@ def preprocess(x: Any, name: str) -> Any:
     if style == "tf":
         return layers.Rescaling(2.0, offset=-1.0, name="imagenet_scale")(x)
     return layers.Rescaling(255.0, name="imagenet_scale")(x)
+
+
+def _rgb_to_caffe_bgr(x: Any) -> Any:
+    """RGB in [0, 1] -> BGR in [0, 255] minus the ImageNet means.
+
+    A frozen 1x1 convolution does the channel swap and scaling in one
+    standard (serializable) layer.
+    """
+    conv = layers.Conv2D(3, 1, trainable=False, name="imagenet_scale")
+    y = conv(x)
+    kernel = np.zeros((1, 1, 3, 3), np.float32)
+    for out_ch, in_ch in enumerate((2, 1, 0)):
+        kernel[0, 0, in_ch, out_ch] = 255.0
+    bias = -np.array(_CAFFE_MEAN_RGB[::-1], np.float32)
+    conv.set_weights([kernel, bias])
+    return y
 
 
 def build_encoder(x: Any, cfg: EncoderConfig, on_stack: Any = None) -> Features:
