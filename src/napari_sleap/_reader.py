@@ -91,7 +91,7 @@ def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
         labels = load_labels(path, missing_videos="ignore")
     layers: list[LayerDataTuple] = []
     missing = {id(v) for v in find_missing_videos(labels)}
-    for video in labels.videos:
+    for vi, video in enumerate(labels.videos):
         if id(video) in missing:
             continue  # already reported above
         try:
@@ -100,12 +100,15 @@ def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
             warnings.warn(f"{path}: {err}", stacklevel=2)
             continue
         name = Path(str(reader.source if hasattr(reader, "source") else video.filename))
-        layers.append(_image_layer(as_dask(reader), name.name))
+        meta = {META_KEY: {"role": "video", "video_index": vi, "source": str(path)}}
+        layers.append(_image_layer(as_dask(reader), name.name, meta))
     for data, kwargs, kind in labels_to_layers(labels):
         kwargs["metadata"][META_KEY]["source"] = str(path)
         if kind == "tracks":
             kwargs = _tracks_colormap(kwargs)
         layers.append((data, kwargs, kind))
+    for _, kwargs, _ in layers:  # several videos share the frame axis: show one
+        kwargs["visible"] = kwargs["metadata"][META_KEY]["video_index"] == 0
     _link_in_current_viewer()
     return layers
 
@@ -113,6 +116,7 @@ def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
 def _link_in_current_viewer() -> None:
     """Have edge lines follow points once the layers land in the viewer."""
     import napari
+
     from napari_sleap.widgets.skeleton_link import install
 
     install(napari.current_viewer())

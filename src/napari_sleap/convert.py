@@ -366,7 +366,13 @@ def edges_layer(
             "edge_width": style.edges.width,
             "opacity": style.edges.opacity,
             "vector_style": "line",
-            "metadata": {META_KEY: {"role": "edges", "link": meta["link"]}},
+            "metadata": {
+                META_KEY: {
+                    "role": "edges",
+                    "link": meta["link"],
+                    "video_index": meta["video_index"],
+                }
+            },
         },
         "vectors",
     )
@@ -442,6 +448,7 @@ def labels_to_tracks(
             "metadata": {
                 META_KEY: {
                     "role": "tracks",
+                    "video_index": vi,
                     "link": link,
                     "track_colors": style.tracks.track_colors(n_tracks),
                 }

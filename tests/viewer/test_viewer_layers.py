@@ -313,3 +313,41 @@ def test_pkg_slp_opens_with_embedded_frames(
     again = load_labels(out)
     assert len(compare_labels(small, again)) == 1
     assert np.array_equal(again.videos[0][frame], small.videos[0][frame])
+
+
+def test_several_videos_open_one_shown(
+    make_napari_viewer, clip_train_slp: Path, sleap1_models_dir: Path, tmp_path: Path
+) -> None:
+    import sleap_io as sio
+
+    from napari_sleap.io.labels import save_labels
+
+    clip = load_labels(clip_train_slp)
+    robot = load_labels(
+        sleap1_models_dir / "minimal_robot.UNet.single_instance.labels_gt.train.slp"
+    )
+    lf = robot.labeled_frames[0]
+    inst = sio.Instance.from_numpy(np.full((13, 2), 50.0), skeleton=clip.skeletons[0])
+    both = sio.Labels(
+        [
+            *clip.labeled_frames[:2],
+            sio.LabeledFrame(robot.videos[0], lf.frame_idx, [inst]),
+        ],
+        videos=[clip.videos[0], robot.videos[0]],
+        skeletons=clip.skeletons,
+        tracks=clip.tracks,
+    )
+    slp = save_labels(both, tmp_path / "two_videos.slp")
+    viewer = make_napari_viewer()
+    viewer.open(str(slp), plugin=PLUGIN)
+    assert len(_by_type(viewer, "Image")) == 2 and len(_by_type(viewer, "Points")) == 2
+    shown = [layer.name for layer in viewer.layers if layer.visible]
+    assert all("clip.mp4" in name for name in shown), shown
+    robot_points = [p for p in _by_type(viewer, "Points") if not p.visible][0]
+    moved = robot_points.data.copy()
+    moved[0, 1:] += 1.0
+    robot_points.data = moved
+    out = tmp_path / "saved.slp"
+    viewer.layers.save(str(out), plugin=PLUGIN)
+    diffs = compare_labels(both, load_labels(out))
+    assert len(diffs) == 1 and "video 1" in diffs[0], diffs
