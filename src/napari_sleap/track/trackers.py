@@ -295,7 +295,8 @@ def track_labels(
             of the median instance box diagonal.
         cull_iou: Box overlap above which a lower-scoring detection is dropped.
         min_score: Detections scoring below this are dropped; None keeps all.
-        remove_culled: Delete culled predicted instances from the output.
+        remove_culled: Delete culled predicted instances from the output (the
+            identity tracker leaves extra instances in place, untracked).
         connect_breaks: Mend one-frame track fragments after the pass.
         identity_switch_cost: Identity tracker only: identity score a motion
             track must gather against its identity before it is relabeled
