@@ -164,3 +164,19 @@ def test_same_config_and_seed_give_the_same_model(small_labels, tmp_path):
         weights.append(keras.models.load_model(out / "best.keras").get_weights())
     for w1, w2 in zip(*weights, strict=True):
         np.testing.assert_array_equal(w1, w2)
+
+
+def test_single_instance_trains_on_rgb_video_without_validation(tmp_path):
+    """SLEAP's one-frame robot labels: RGB, one animal, nothing left to validate."""
+    from tests.fixtures.shared_data import shared_file
+
+    labels = shared_file(
+        "sleap1_models/minimal_robot.UNet.single_instance.labels_gt.train.slp"
+    )
+    cfg = tiny_config("single_instance")
+    out = fit(cfg, labels, tmp_path / "single")
+    info = ModelInfo.load(out)
+    assert info.input_channels == 3 and info.node_names == ["A", "B"]
+    rows = _log(out)
+    assert len(rows) == 2 and rows[0].get("val_loss", "NA") == "NA"
+    assert json.loads((out / "split.json").read_text())["val"] == []
