@@ -263,7 +263,7 @@ def test_get_reader_declines_other_files(tmp_path: Path) -> None:
 
 def test_manifest_valid_and_plugin_listed() -> None:
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "npe2"), "validate", PLUGIN],
+        [str(Path(sys.executable).parent / "npe2"), "validate", PLUGIN, "--imports"],
         capture_output=True,
         text=True,
     )
