@@ -78,9 +78,10 @@ class Runner:
             out = model(prepare(x), training=False)
             return {k: tf.cast(v, tf.float32) for k, v in out.items()}
 
-        self._forward = tf.function(
-            forward, jit_compile=jit_compile, reduce_retracing=True
-        )
+        # One trace per concrete input shape (batches are padded to a few
+        # sizes); relaxed shapes would make H and W unknown, which Keras'
+        # UpSampling2D cannot trace.
+        self._forward = tf.function(forward, jit_compile=jit_compile)
 
     def __call__(self, x: Any, pad_to: int | None = None) -> dict[str, np.ndarray]:
         """Run on a batch; ``pad_to`` pads the batch (with zeros) to limit retraces.
