@@ -178,8 +178,11 @@ def _save_npz(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def _fingerprint(model_dirs, jobs: list[Job], options: PredictorOptions) -> str:
+def _fingerprint(
+    model_dirs, jobs: list[Job], options: PredictorOptions, chunk_frames: int
+) -> str:
     spec = {
+        "chunk_frames": chunk_frames,
         "models": [str(Path(d).resolve()) for d in model_dirs],
         "jobs": [(j.source, j.frames) for j in jobs],
         "options": {k: str(v) for k, v in asdict(options).items() if k != "prefetch"},
@@ -254,7 +257,8 @@ def predict(
 
     parts = None
     if output is not None:
-        parts = _parts_dir(output, _fingerprint(model_dirs, jobs, options))
+        fingerprint = _fingerprint(model_dirs, jobs, options, chunk_frames)
+        parts = _parts_dir(output, fingerprint)
     chunks = []  # (job index, chunk index, frame list)
     for vi, job in enumerate(jobs):
         for k in range(0, len(job.frames), chunk_frames):
@@ -264,30 +268,32 @@ def predict(
     done = 0
     memory: dict[tuple[int, int], dict] = {}
     readers: dict[int, Any] = {}
-    for vi, ci, inds in todo:
-        if vi not in readers:
-            readers[vi] = _open_reader(jobs[vi].video)
-        poses: list[FramePoses] = []
-        got: list[int] = []
+    try:
+        for vi, ci, inds in todo:
+            if vi not in readers:
+                readers[vi] = _open_reader(jobs[vi].video)
+            poses: list[FramePoses] = []
+            got: list[int] = []
 
-        def step(d: int, _t: int, base: int = done) -> None:
-            if progress:
-                progress(base + d, total)
+            def step(d: int, _t: int, base: int = done) -> None:
+                if progress:
+                    progress(base + d, total)
 
-        for f, p in predictor.run(readers[vi], inds, progress=step, stop=stop):
-            got.extend(f)
-            poses.extend(p)
-        done += len(inds)
-        data = _pack(got, poses, n_nodes)
-        # Unreadable frames were reported by the predictor; keep them with the
-        # part so a resumed run still reports them.
-        data["skipped"] = np.asarray(sorted(set(inds) - set(got)), np.int64)
-        if parts is not None:
-            _save_npz(parts / _part_name((vi, ci, inds)), data)
-        else:
-            memory[(vi, ci)] = data
-    for r in readers.values():
-        r.close()
+            for f, p in predictor.run(readers[vi], inds, progress=step, stop=stop):
+                got.extend(f)
+                poses.extend(p)
+            done += len(inds)
+            data = _pack(got, poses, n_nodes)
+            # Unreadable frames were reported by the predictor; keep them with the
+            # part so a resumed run still reports them.
+            data["skipped"] = np.asarray(sorted(set(inds) - set(got)), np.int64)
+            if parts is not None:
+                _save_npz(parts / _part_name((vi, ci, inds)), data)
+            else:
+                memory[(vi, ci)] = data
+    finally:
+        for r in readers.values():
+            r.close()
 
     tracks = [sio.Track(name) for name in predictor.class_names] or None
     frames_out = []
