@@ -219,3 +219,32 @@ def test_whole_degraded_clip_with_flow(
     m = evaluate_tracking(clip_gt, out)
     assert m.frames == 1250
     assert m.id_switches == 0 and m.idf1 >= 0.95 and m.pred_tracks == 2
+
+
+@pytest.mark.parametrize("tracker", ["simple", "kalman"])
+def test_four_animals_with_gaps_keep_identities(tracker: str) -> None:
+    paths = [
+        ((0, 0), (4, 0)),
+        ((240, 30), (-4, 0)),
+        ((0, 120), (4, 1)),
+        ((120, 0), (0, 4)),
+    ]
+    gt, det = scene(paths, frames=60, jitter=1.5, seed=4)
+    rng = np.random.default_rng(1)
+    for lf in det.labeled_frames[5:]:
+        if rng.random() < 0.2:  # now and then an animal is missed
+            del lf.instances[int(rng.integers(len(lf.instances)))]
+    m = evaluate_tracking(gt, track_labels(det, tracker, 4))
+    assert m.id_switches == 0 and m.pred_tracks == 4
+
+
+def test_alternating_misses_of_two_animals_are_not_a_break() -> None:
+    _, det = scene([((0, 0), (1, 0)), ((200, 0), (1, 0))], frames=5, shuffle=False)
+    a, b = sio.Track(name="a"), sio.Track(name="b")
+    for lf in det.labeled_frames:
+        lf.instances[0].track, lf.instances[1].track = a, b
+    for t in (1, 3):  # b missed in frames 1 and 3, a missed in frame 2
+        del det.labeled_frames[t].instances[1]
+    del det.labeled_frames[2].instances[0]
+    assert connect_single_breaks(det.labeled_frames) == 0
+    assert det.labeled_frames[2].instances[0].track is b

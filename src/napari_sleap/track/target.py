@@ -53,7 +53,8 @@ def connect_single_breaks(frames: Sequence[sio.LabeledFrame]) -> int:
     """Give one-frame track fragments back to the track they interrupted.
 
     Where frame t lacks exactly one track present in frames t-1 and t+1 and holds
-    exactly one track absent from both, the latter is the former broken for a frame.
+    exactly one track that has no other instance anywhere, the latter is the
+    former broken for a frame.
 
     Args:
         frames: Labeled frames of one video, sorted by frame index.
@@ -61,6 +62,11 @@ def connect_single_breaks(frames: Sequence[sio.LabeledFrame]) -> int:
     Returns:
         Number of instances reassigned.
     """
+    counts: dict[int, int] = {}
+    for lf in frames:
+        for inst in lf.instances:
+            if inst.track is not None:
+                counts[id(inst.track)] = counts.get(id(inst.track), 0) + 1
     fixed = 0
     for prev, cur, nxt in zip(frames, frames[1:], frames[2:], strict=False):
         if not (prev.frame_idx + 1 == cur.frame_idx == nxt.frame_idx - 1):
@@ -69,11 +75,12 @@ def connect_single_breaks(frames: Sequence[sio.LabeledFrame]) -> int:
         after = {i.track for i in nxt.instances if i.track is not None}
         here = {i.track for i in cur.instances if i.track is not None}
         lost = (before & after) - here
-        fresh = here - before - after
+        fresh = {t for t in here - before - after if counts[id(t)] == 1}
         if len(lost) == 1 and len(fresh) == 1:
             old, new = lost.pop(), fresh.pop()
             for inst in cur.instances:
                 if inst.track is new:
                     inst.track = old
                     fixed += 1
+                    counts[id(old)] += 1
     return fixed
