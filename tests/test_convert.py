@@ -322,3 +322,20 @@ def test_labeling_from_scratch() -> None:
     assert list(lf.instances[1].points["visible"]) == [True, False]
     assert labels.tracks == [] and lf.instances[1].track is None
     assert len(empty) == 0  # the original stays empty
+
+
+def test_from_predicted_link_survives_an_edit(tmp_path: Path) -> None:
+    from napari_sleap.io.labels import save_labels
+
+    labels = _labels()
+    pred = labels[0].instances[1]
+    labels[0].instances[0].from_predicted = pred
+    data, kwargs, _ = labels_to_points(labels)
+    data = data.copy()
+    data[3, 1] += 2.0  # a node of that prediction
+    again = points_to_labels(data, kwargs["features"], kwargs["metadata"])
+    assert again[0].instances[0].from_predicted is again[0].instances[1]
+    assert labels[0].instances[0].from_predicted is pred  # original untouched
+    saved = load_labels(save_labels(again, tmp_path / "x.slp"), missing_videos="ignore")
+    assert saved[0].instances[0].from_predicted is saved[0].instances[1]
+    assert len(compare_labels(labels, again)) == 1

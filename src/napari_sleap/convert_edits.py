@@ -52,6 +52,8 @@ class _Edits:
     """Edits of one layer, resolved against a copy, applied after all layers."""
 
     remove: list[tuple[sio.LabeledFrame, sio.Instance]]
+    #: id(original instance) -> its edited copy
+    replaced: dict[int, sio.Instance]
 
 
 def _apply_points(
@@ -101,7 +103,7 @@ def _apply_points(
     retracked = np.nonzero(has_row & (new_names != old_names))[0]
 
     frames = copy.labeled_frames
-    edits = _Edits(remove=[])
+    edits = _Edits(remove=[], replaced={})
     for i in np.union1d(changed_inst, retracked):
         lf = frames[tab.lf[i]]
         inst = lf.instances[tab.pos[i]]
@@ -109,8 +111,9 @@ def _apply_points(
             edits.remove.append((lf, inst))
             continue
         # copy on write: the original Labels shares every unchanged instance
-        inst = attrs.evolve(inst, points=inst.points.copy())
-        lf.instances[tab.pos[i]] = inst
+        new = attrs.evolve(inst, points=inst.points.copy())
+        edits.replaced[id(inst)] = new
+        lf.instances[tab.pos[i]] = inst = new
         s, e = tab.start[i], tab.start[i] + tab.n_nodes[i]
         inst.points["xy"][:] = xy[s:e]
         inst.points["visible"][:] = visible[s:e]
@@ -182,6 +185,27 @@ def _fork(labels: sio.Labels) -> sio.Labels:
     )
 
 
+def _relink_from_predicted(
+    labels: sio.Labels, replaced: dict[int, sio.Instance]
+) -> None:
+    """Point ``from_predicted`` at the edited copies of replaced predictions.
+
+    Otherwise sleap-io would not find the old prediction when saving and would
+    drop the link between a user instance and the prediction it came from.
+    """
+    if not replaced:
+        return
+    copies = {id(v) for v in replaced.values()}
+    for lf in labels.labeled_frames:
+        for j, inst in enumerate(lf.instances):
+            source = inst.from_predicted
+            if source is not None and id(source) in replaced:
+                if id(inst) not in copies:
+                    inst = attrs.evolve(inst)  # shared with the original: copy
+                    lf.instances[j] = inst
+                inst.from_predicted = replaced[id(source)]
+
+
 def points_to_labels(
     data: np.ndarray, features: Mapping[str, Any], metadata: Mapping[str, Any]
 ) -> sio.Labels:
@@ -229,8 +253,12 @@ def layers_to_labels(layers: Iterable[LayerDataTuple]) -> sio.Labels:
     ((key, items),) = groups.items()
     copy = _fork(originals[key])
     removals: list[tuple[sio.LabeledFrame, sio.Instance]] = []
+    replaced: dict[int, sio.Instance] = {}
     for data, features, meta in items:
-        removals.extend(_apply_points(copy, data, features, meta).remove)
+        edits = _apply_points(copy, data, features, meta)
+        removals.extend(edits.remove)
+        replaced.update(edits.replaced)
+    _relink_from_predicted(copy, replaced)
     emptied = set()
     for lf, inst in removals:
         lf.instances = [i for i in lf.instances if i is not inst]

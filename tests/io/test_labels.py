@@ -67,6 +67,7 @@ def _rich_labels(video_paths: list[Path]) -> sio.Labels:
                 track=tracks[1],
                 tracking_score=0.5,
             )
+            user.from_predicted = pred  # a user instance made from a prediction
             lfs.append(
                 sio.LabeledFrame(video=video, frame_idx=frame, instances=[user, pred])
             )
@@ -95,6 +96,7 @@ def test_round_trip_everything(tmp_path: Path, clip_mp4: Path) -> None:
     preds = [i for i in again.instances if isinstance(i, sio.PredictedInstance)]
     assert preds and all(p.score == pytest.approx(0.75) for p in preds)
     user = [i for i in again.instances if type(i) is sio.Instance]
+    assert all(isinstance(u.from_predicted, sio.PredictedInstance) for u in user)
     assert not user[0].points["visible"][2] and np.isnan(user[0].numpy()[2]).all()
 
 

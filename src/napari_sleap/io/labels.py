@@ -248,10 +248,12 @@ def save_labels(
 def _instance_rows(labels: sio.Labels) -> list[tuple]:
     """One comparable record per instance, in file order."""
     video_index = {id(v): i for i, v in enumerate(labels.videos)}
+    order = {id(i): k for k, i in enumerate(j for lf in labels for j in lf.instances)}
     rows = []
     for lf in labels.labeled_frames:
         for inst in lf.instances:
             pred = isinstance(inst, sio.PredictedInstance)
+            source = inst.from_predicted
             rows.append(
                 (
                     video_index[id(lf.video)],
@@ -262,6 +264,7 @@ def _instance_rows(labels: sio.Labels) -> list[tuple]:
                     inst.points,
                     float(inst.score) if pred else None,
                     inst.tracking_score,
+                    -1 if source is None else order.get(id(source), -2),
                 )
             )
     return rows
@@ -282,9 +285,9 @@ def _skeleton_record(skel: sio.Skeleton) -> tuple:
 def compare_labels(a: sio.Labels, b: sio.Labels) -> list[str]:
     """List the differences between two Labels (empty when nothing was lost).
 
-    Compares skeletons (nodes, edges, symmetries), video names and shapes, track
-    names, suggestions, and every instance's type, track, points (xy, visibility,
-    completeness, point scores) and scores, frame by frame.
+    Compares skeletons (nodes, edges, symmetries), video names, track names,
+    suggestions, and every instance's type, track, points (xy, visibility,
+    completeness, point scores), scores and from_predicted link, frame by frame.
     """
     diffs: list[str] = []
     sa = [_skeleton_record(s) for s in a.skeletons]
@@ -319,6 +322,8 @@ def compare_labels(a: sio.Labels, b: sio.Labels) -> list[str]:
         ty = np.nan if y[7] is None else y[7]
         if not np.allclose(tx, ty, equal_nan=True):
             diffs.append(f"{where}: tracking score {x[7]} != {y[7]}")
+        if x[8] != y[8]:
+            diffs.append(f"{where}: from_predicted link {x[8]} != {y[8]}")
         if len(diffs) > 20:
             diffs.append("... (stopped after 20 differences)")
             break
