@@ -63,6 +63,15 @@ def test_reader_builds_lazy_layers(make_napari_viewer, clip_train_slp: Path) -> 
     assert viewer.dims.range[0].stop >= 1499
 
 
+def test_napari_picks_this_reader_for_slp(
+    make_napari_viewer, clip_train_slp: Path
+) -> None:
+    """File > Open (no plugin named): the .slp goes to napari-sleap by itself."""
+    viewer = make_napari_viewer()
+    viewer.open(str(clip_train_slp), plugin=None)
+    assert [type(x).__name__ for x in viewer.layers][-1] == "Points"
+
+
 def test_edges_follow_a_dragged_point(make_napari_viewer, clip_train_slp: Path) -> None:
     viewer = make_napari_viewer()
     points, edges = _open_slp(viewer, clip_train_slp)
