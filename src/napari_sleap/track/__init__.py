@@ -1,9 +1,12 @@
 """Identity tracking and track proofreading (numpy/scipy; no TensorFlow).
 
 ``track_labels(labels, tracker=..., max_tracks=...)`` is the one entry point; the
-modules beside it hold its parts: poses as arrays, candidates (window, optical
-flow, Kalman), similarities, matching, the target animal count, identity-model
-tracks, and undoable proofreading edits (:mod:`.proofread`).
+modules beside it hold its parts: poses as arrays (:mod:`.poses`), candidates
+(window, optical flow, Kalman: :mod:`.candidates`, :mod:`.kalman`,
+:mod:`.frames`), similarities (:mod:`.similarity`), matching (:mod:`.matching`),
+the target animal count (:mod:`.target`), identity-model tracks (:mod:`.identity`,
+steadied by motion in :mod:`.identity_motion`), and undoable proofreading edits
+(:mod:`.proofread`). Tracking metrics live in :mod:`napari_sleap.evaluate.tracking`.
 """
 
 from napari_sleap.track.trackers import TRACKERS, track_labels
