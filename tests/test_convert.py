@@ -339,3 +339,12 @@ def test_from_predicted_link_survives_an_edit(tmp_path: Path) -> None:
     saved = load_labels(save_labels(again, tmp_path / "x.slp"), missing_videos="ignore")
     assert saved[0].instances[0].from_predicted is saved[0].instances[1]
     assert len(compare_labels(labels, again)) == 1
+
+
+def test_writer_needs_napari_sleap_layers() -> None:
+    with pytest.raises(ValueError, match=r"open a \.slp file"):
+        layers_to_labels([(np.zeros((1, 3)), {"metadata": {}}, "points")])
+    a = labels_to_points(_labels())
+    b = labels_to_points(_labels())
+    with pytest.raises(ValueError, match="several .slp files"):
+        layers_to_labels([a, b])

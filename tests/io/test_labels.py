@@ -220,3 +220,30 @@ def test_save_rejects_bad_target(tmp_path: Path, clip_train_slp: Path) -> None:
         save_labels(labels, tmp_path / "labels.h5")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_labels(labels, tmp_path / "nope" / "labels.slp")
+
+
+def test_moved_image_sequence_is_found(tmp_path: Path) -> None:
+    import imageio.v3 as iio
+
+    first = tmp_path / "first"
+    first.mkdir()
+    names = []
+    for i in range(3):
+        iio.imwrite(first / f"f{i}.png", np.full((8, 10), 40 * i, np.uint8))
+        names.append(str(first / f"f{i}.png"))
+    video = sio.Video.from_filename(names)
+    skel = sio.Skeleton(["a"])
+    inst = sio.Instance.from_numpy(np.array([[1.0, 2.0]]), skeleton=skel)
+    labels = sio.Labels(
+        [sio.LabeledFrame(video=video, frame_idx=1, instances=[inst])],
+        videos=[video],
+        skeletons=[skel],
+    )
+    slp = save_labels(labels, tmp_path / "seq.slp")
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    with pytest.raises(MissingVideoError, match="f0.png"):
+        load_labels(slp)
+    found = load_labels(slp, video_search_paths=[moved])
+    assert [Path(n).parent for n in found.videos[0].filename] == [moved] * 3
+    assert found.videos[0][2].mean() == pytest.approx(80)
