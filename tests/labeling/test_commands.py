@@ -19,6 +19,7 @@ from napari_sleap.labeling import (
     find_frame,
     set_node_visible,
 )
+from napari_sleap.labeling.commands import used_predictions
 from tests.labeling.helpers import add_prediction, sample_labels
 
 
@@ -119,7 +120,8 @@ def test_accept_prediction_keeps_points_and_track() -> None:
     cmd = stack.push(AcceptPrediction(labels, instances=[pred]))
     (user,) = cmd.accepted
     lf = find_frame(labels, labels.videos[0], 3)
-    assert lf.instances == [user] and type(user) is sio.Instance
+    assert lf.instances == [user, pred] and type(user) is sio.Instance
+    assert used_predictions(lf) == {id(pred)}
     assert np.allclose(user.numpy(), pred.numpy()) and user.track is pred.track
     assert user.from_predicted is pred
     stack.undo()

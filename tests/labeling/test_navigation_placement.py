@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap.labeling import FrameSets, default_layout, mean_pose, place_instance
+from napari_sleap.labeling import (
+    AcceptPrediction,
+    FrameSets,
+    UndoStack,
+    default_layout,
+    mean_pose,
+    place_instance,
+)
 from napari_sleap.labeling.commands import previous_labeled_frame
 from tests.labeling.helpers import add_prediction, sample_labels
 
@@ -27,6 +34,11 @@ def test_step_through_each_kind() -> None:
     assert sets.step("unlabeled", 29) is None
     with pytest.raises(ValueError, match="frame kind 'bogus'"):
         sets.step("bogus", 0)
+    # an accepted prediction is no longer a low-score (or predicted) frame
+    lf12 = next(lf for lf in labels.labeled_frames if lf.frame_idx == 12)
+    UndoStack().push(AcceptPrediction(labels, instances=[lf12.instances[0]]))
+    sets = FrameSets.from_labels(labels, score_threshold=0.5)
+    assert sets.step("low_score", 0) is None and sets.step("labeled", 10) == 12
 
 
 def test_unlabeled_jumps_runs_fast() -> None:

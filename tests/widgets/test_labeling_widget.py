@@ -186,13 +186,18 @@ def test_predictions_hollow_accept_and_low_score(
     assert widget.go("low_score", 1) is None and widget.frame == 25
     preds = list(find_frame(labels, labels.videos[0], 25).instances)
     _key(qtbot, viewer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    users = find_frame(labels, labels.videos[0], 25).instances
-    assert [type(u) for u in users] == [sio.Instance, sio.Instance]
+    lf25 = find_frame(labels, labels.videos[0], 25)
+    users = lf25.user_instances
+    assert len(users) == 2 and len(lf25.instances) == 4  # predictions are kept
     for u, p in zip(users, preds, strict=True):
         assert np.allclose(u.numpy(), p.numpy()) and u.from_predicted is p
     rows = widget.sync.instance_rows(users[0])
     assert {str(s) for s in points.symbol[rows]} == {"disc"}
     assert not points.features["predicted"].iloc[rows].any()
+    # the used predictions are no longer drawn, and their edges neither
+    hidden = widget.sync.instance_rows(preds[0])
+    assert not points.shown[hidden].any()
+    assert points.features["visible"].iloc[hidden].all()  # their data is kept
     # labeled-frame navigation now stops at 25
     widget.set_frame(21)
     _key(qtbot, viewer, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
@@ -203,6 +208,7 @@ def test_predictions_hollow_accept_and_low_score(
     assert widget.frame == 21  # unlabeled
     widget.undo()
     assert find_frame(labels, labels.videos[0], 25).instances == preds
+    assert points.shown[widget.sync.instance_rows(preds[0])].all()
     _saved_equals_live(points)
 
 

@@ -34,6 +34,18 @@ def frame_of(labels: sio.Labels, instance: sio.Instance) -> sio.LabeledFrame:
     raise ValueError("the instance is in none of the labels' frames")
 
 
+def _frame(
+    labels: sio.Labels,
+    inst: sio.Instance,
+    hints: list[sio.LabeledFrame] | None,
+    j: int,
+) -> sio.LabeledFrame:
+    """The frame of ``inst``: the caller's hint if it holds it, else a search."""
+    if hints is not None and any(i is inst for i in hints[j].instances):
+        return hints[j]
+    return frame_of(labels, inst)
+
+
 @dataclass
 class LabelCommand(Command):
     """A proofreading command that can also add instances and change points."""
@@ -187,7 +199,6 @@ class SetPoints(LabelCommand):
     def _apply(self) -> None:
         if self.instance is None:
             raise ValueError("set points: no instance given")
-        frame_of(self.labels, self.instance)
         self._set_points(self.instance, self.xy, self.visible)
 
     def merge(self, later: SetPoints) -> None:
@@ -221,9 +232,14 @@ def set_node_visible(
 
 @dataclass
 class DeleteInstances(LabelCommand):
-    """Delete instances (user or predicted); emptied frames stay as empty frames."""
+    """Delete instances (user or predicted); emptied frames stay as empty frames.
+
+    ``frames`` (the frame of each instance, when the caller knows them) saves a
+    search through every labeled frame.
+    """
 
     instances: list[sio.Instance] = field(default_factory=list)
+    frames: list[sio.LabeledFrame] | None = None
 
     @property
     def label(self) -> str:
@@ -232,19 +248,22 @@ class DeleteInstances(LabelCommand):
         return "delete instance" if n == 1 else f"delete {n} instances"
 
     def _apply(self) -> None:
-        for inst in self.instances:
-            self._remove(frame_of(self.labels, inst), inst)
+        for j, inst in enumerate(self.instances):
+            self._remove(_frame(self.labels, inst, self.frames, j), inst)
 
 
 @dataclass
 class AcceptPrediction(LabelCommand):
-    """Turn predicted instances into user instances that keep their points and track.
+    """Make user instances from predictions: same points, same track.
 
-    The user instance replaces the prediction at the same place in its frame and
-    remembers it in ``from_predicted``, as SLEAP does.
+    As in SLEAP, the user instance goes just before the prediction in its frame
+    and names it in ``from_predicted``; the prediction stays in the file (it is
+    then a *used* prediction, which viewers hide). ``frames`` as in
+    :class:`DeleteInstances`.
     """
 
     instances: list[sio.Instance] = field(default_factory=list)
+    frames: list[sio.LabeledFrame] | None = None
     accepted: list[sio.Instance] = field(default_factory=list, init=False)
 
     @property
@@ -262,8 +281,21 @@ class AcceptPrediction(LabelCommand):
                 )
                 user.from_predicted = pred
                 self.accepted.append(user)
-        for pred, user in zip(self.instances, self.accepted, strict=True):
-            self._replace(frame_of(self.labels, pred), pred, user)
+        pairs = zip(self.instances, self.accepted, strict=True)
+        for j, (pred, user) in enumerate(pairs):
+            lf = _frame(self.labels, pred, self.frames, j)
+            index = next(k for k, i in enumerate(lf.instances) if i is pred)
+            lf.instances.insert(index, user)
+            self._added.append((lf, user))
+
+
+def used_predictions(lf: sio.LabeledFrame) -> set[int]:
+    """Ids of the frame's predictions that a user instance was made from."""
+    return {
+        id(i.from_predicted)
+        for i in lf.instances
+        if i.from_predicted is not None and not isinstance(i, sio.PredictedInstance)
+    }
 
 
 def previous_labeled_frame(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap.labeling.commands import used_predictions
+
 #: The kinds of frames one can step through.
 KINDS = ("labeled", "unlabeled", "suggested", "predicted", "low_score")
 
@@ -22,9 +24,9 @@ class FrameSets:
 
     Attributes:
         labeled: Frames with at least one user instance.
-        predicted: Frames with at least one predicted instance.
+        predicted: Frames with at least one predicted instance not yet accepted.
         suggested: Suggested frames.
-        low_score: Frames with a predicted instance scoring below the threshold.
+        low_score: Frames with such a prediction scoring below the threshold.
         n_frames: Frames in the video (for "unlabeled"); 0 when unknown.
     """
 
@@ -50,8 +52,11 @@ class FrameSets:
             if lf.video is not video:
                 continue
             user = pred_low = pred = False
+            used = used_predictions(lf)
             for inst in lf.instances:
                 if isinstance(inst, sio.PredictedInstance):
+                    if id(inst) in used:
+                        continue  # a user instance was made from it
                     pred = True
                     pred_low |= bool(float(inst.score) < score_threshold)
                 else:

@@ -26,6 +26,7 @@ import sleap_io as sio
 
 from napari_sleap.convert import META_KEY, InstanceTable
 from napari_sleap.labeling import LabelCommand, SetPoints, UndoStack
+from napari_sleap.labeling.commands import used_predictions
 from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
 from napari_sleap.track.proofread import Command
 
@@ -48,6 +49,7 @@ class _Block:
     n_nodes: np.ndarray
     xy: np.ndarray  # (R, 2) display (finite) coordinates
     visible: np.ndarray
+    shown: np.ndarray  # visible, and not a prediction already accepted
     score: np.ndarray
     node: np.ndarray
     node_name: np.ndarray
@@ -219,12 +221,14 @@ class InstancesSync:
 
     # ------------------------------------------------------------ row updates
 
-    def _block(self, lf: sio.LabeledFrame, alive: bool) -> _Block:
-        insts = list(lf.instances) if alive else []
+    def _block(self, lf: sio.LabeledFrame) -> _Block:
+        # a frame dropped by undo was emptied first, so its instances say it all
+        insts = list(lf.instances)
         track_idx = {id(t): i for i, t in enumerate(self.labels.tracks)}
         skel_idx = {id(s): i for i, s in enumerate(self.labels.skeletons)}
-        xy, vis, score, node, names = [], [], [], [], []
+        xy, vis, score, node, names, shown = [], [], [], [], [], []
         n_nodes, track, pred, skel = [], [], [], []
+        used = used_predictions(lf)
         for inst in insts:
             pts = inst.points
             is_pred = isinstance(inst, sio.PredictedInstance)
@@ -234,6 +238,7 @@ class InstancesSync:
                 p[~good] = p[good].mean(axis=0) if good.any() else 0.0
             xy.append(p)
             vis.append(np.array(pts["visible"], dtype=bool) & good)
+            shown.append(vis[-1] & (id(inst) not in used))
             score.append(
                 np.array(pts["score"], float) if is_pred else np.full(len(p), np.nan)
             )
@@ -255,6 +260,7 @@ class InstancesSync:
             n_nodes=np.asarray(n_nodes, dtype=np.int64),
             xy=cat(xy, (0, 2), np.float64),
             visible=cat(vis, (0,), bool),
+            shown=cat(shown, (0,), bool),
             score=cat(score, (0,), np.float64),
             node=cat(node, (0,), np.int64),
             node_name=cat(names, (0,), object),
@@ -265,14 +271,13 @@ class InstancesSync:
         frames = list(frames)
         if not frames:
             return
-        alive = {id(lf) for lf in self.labels.labeled_frames} if frames else set()
         self._syncing = True
         try:
             removed_rows: list[np.ndarray] = []
             added: list[sio.Instance] = []
             moved_only: list[np.ndarray] = []
             for lf in frames:
-                block = self._block(lf, id(lf) in alive)
+                block = self._block(lf)
                 k = self._block_of.get(id(lf))
                 same = k is not None and np.array_equal(
                     block.n_nodes, self.table.n_nodes[slice(*self._inst_range(k))]
@@ -287,7 +292,8 @@ class InstancesSync:
                 else:
                     removed_rows.append(self._replace(lf, k, block))
                     added.extend(block.instances)
-            self.layer.refresh()
+            # extent and thumbnail are O(rows) each and barely change with one edit
+            self.layer.refresh(extent=False, thumbnail=False)
             if moved_only:
                 self._move_edges(np.concatenate(moved_only))
             if removed_rows or added:
@@ -313,9 +319,21 @@ class InstancesSync:
         return names[np.where(track < 0, len(self.labels.tracks), track)]
 
     def _write_rows(
-        self, rows: np.ndarray, block: _Block, frame: int, first_id: int
+        self,
+        rows: np.ndarray,
+        block: _Block,
+        frame: int,
+        first_id: int,
+        *,
+        same_rows: bool = False,
+        same_track: bool = False,
     ) -> None:
-        """Write a block's values into existing layer rows (no resize)."""
+        """Write a block's values into existing layer rows (no resize).
+
+        ``same_rows`` (rows already hold these instances' nodes) and
+        ``same_track`` skip the columns that cannot have changed: pandas
+        re-validates every string it is given.
+        """
         layer = self.layer
         row_pred = np.repeat(block.predicted, block.n_nodes)
         layer.data[rows, 0] = frame
@@ -332,13 +350,18 @@ class InstancesSync:
             "predicted": row_pred,
             "score": block.score,
         }
+        if same_rows:
+            for col in ("frame", "instance", "node"):
+                del values[col]
+        if same_track:
+            del values["track"]
         for col, vals in values.items():
             if col in feats.columns:
                 feats.iloc[rows, feats.columns.get_loc(col)] = vals
         face, border = self._colors(block)
         layer.face_color[rows] = face
         layer.border_color[rows] = border
-        layer.shown[rows] = block.visible
+        layer.shown[rows] = block.shown
         layer.symbol[rows] = _symbols(row_pred)
 
     def _rewrite(self, k: int, block: _Block) -> tuple[np.ndarray, bool]:
@@ -350,9 +373,10 @@ class InstancesSync:
         tab = self.table
         i0, i1 = self._inst_range(k)
         rows = self._rows_of(i0, i1)
+        same_track = np.array_equal(tab.track[i0:i1], block.track)
         structure = (
-            not np.array_equal(self.layer.shown[rows], block.visible)
-            or not np.array_equal(tab.track[i0:i1], block.track)
+            not np.array_equal(self.layer.shown[rows], block.shown)
+            or not same_track
             or not np.array_equal(tab.predicted[i0:i1], block.predicted)
             or any(
                 a is not b
@@ -364,7 +388,14 @@ class InstancesSync:
         self.inst_objs[i0:i1] = block.instances
         for inst in block.instances:
             self._inst_frame[id(inst)] = self.blocks[k]
-        self._write_rows(rows, block, self.blocks[k].frame_idx, i0)
+        self._write_rows(
+            rows,
+            block,
+            self.blocks[k].frame_idx,
+            i0,
+            same_rows=True,
+            same_track=same_track,
+        )
         return rows, structure
 
     def _take_rows(self, n: int) -> int:
@@ -433,15 +464,8 @@ class InstancesSync:
         if k is not None:
             i0, i1 = self._inst_range(k)
         else:  # a frame new to this layer: its place in labels order
-            order = {id(f): i for i, f in enumerate(self.labels.labeled_frames)}
-            mine = order[id(lf)]
-            pos = 0
-            for kk, other in enumerate(self.blocks):
-                if order.get(id(other), -1) > mine:
-                    break
-                pos = kk + 1
-            i0 = i1 = int(self.block_ninst[:pos].sum())
-            k = pos
+            k = self._new_block_position(lf)
+            i0 = i1 = int(self.block_ninst[:k].sum())
         freed = self._rows_of(i0, i1)
         for i in range(i0, i1):
             self.free.setdefault(int(tab.n_nodes[i]), []).append(int(self.row_start[i]))
@@ -476,24 +500,27 @@ class InstancesSync:
         self.row_start = splice(self.row_start, np.asarray(starts, np.int64))
         self.inst_objs[i0:i1] = block.instances
         was_block = k < len(self.blocks) and self.blocks[k] is lf
+        at_end = k >= len(self.blocks) - (1 if was_block else 0)
         if was_block and n_new:
             self.block_ninst[k] = n_new
         elif was_block:
             del self.blocks[k]
             self.block_ninst = np.delete(self.block_ninst, k)
+            self._block_of.pop(id(lf), None)
         elif n_new:
             self.blocks.insert(k, lf)
             self.block_ninst = np.insert(self.block_ninst, k, n_new)
-        self._block_of = {id(b): j for j, b in enumerate(self.blocks)}
+        if not at_end:  # block indices after k moved
+            self._block_of = {id(b): j for j, b in enumerate(self.blocks)}
+        elif n_new:
+            self._block_of[id(lf)] = k
         for inst in block.instances:
             self._inst_frame[id(inst)] = lf
-        order = {id(f): i for i, f in enumerate(self.labels.labeled_frames)}
-        block_lf = np.array([order[id(b)] for b in self.blocks], dtype=np.int64)
         pos = np.arange(len(n_nodes)) - np.repeat(
             np.cumsum(self.block_ninst) - self.block_ninst, self.block_ninst
         )
         layer.metadata[META_KEY]["table"] = InstanceTable(
-            lf=np.repeat(block_lf, self.block_ninst),
+            lf=self._frame_indices(tab, i0, i1, lf, n_new),
             pos=pos.astype(np.int64),
             frame=splice(tab.frame, np.full(n_new, lf.frame_idx)),
             track=splice(tab.track, block.track),
@@ -503,6 +530,39 @@ class InstancesSync:
             n_nodes=n_nodes,
         )
         return freed
+
+    def _new_block_position(self, lf: sio.LabeledFrame) -> int:
+        """Where a frame's block goes: after the blocks of earlier label frames."""
+        frames = self.labels.labeled_frames
+        if frames and frames[-1] is lf:  # new frames are appended: the usual case
+            return len(self.blocks)
+        order = {id(f): i for i, f in enumerate(frames)}
+        mine = order[id(lf)]
+        block_lf = np.array([order.get(id(b), -1) for b in self.blocks])
+        return int(np.searchsorted(block_lf, mine, side="right"))
+
+    def _frame_indices(
+        self, tab: InstanceTable, i0: int, i1: int, lf: sio.LabeledFrame, n_new: int
+    ) -> np.ndarray:
+        """``table.lf`` after a splice; recomputed in full only if frames shifted."""
+        frames = self.labels.labeled_frames
+        mine = len(frames) - 1 if frames and frames[-1] is lf else -1
+        if n_new and mine < 0 and i1 > i0:
+            mine = int(tab.lf[i0])
+        if n_new == 0 or mine >= 0:
+            out = np.concatenate(
+                [tab.lf[:i0], np.full(n_new, max(mine, 0), np.int64), tab.lf[i1:]]
+            )
+            ends = [0, len(out) - 1] if len(out) else []
+            if all(
+                out[e] < len(frames)
+                and any(self.inst_objs[e] is x for x in frames[out[e]].instances)
+                for e in ends
+            ):
+                return out.astype(np.int64)
+        order = {id(f): i for i, f in enumerate(frames)}
+        block_lf = np.array([order[id(b)] for b in self.blocks], dtype=np.int64)
+        return np.repeat(block_lf, self.block_ninst)
 
     # ------------------------------------------------------------------ edges
 

@@ -52,6 +52,7 @@ from napari_sleap.labeling import (
 )
 from napari_sleap.labeling import suggestions as sg
 from napari_sleap.labeling.autosave import discard
+from napari_sleap.labeling.commands import used_predictions
 from napari_sleap.widgets.instances import InstancesSync
 from napari_sleap.widgets.shortcuts import SHORTCUTS, help_text
 
@@ -402,7 +403,8 @@ class LabelingWidget(QWidget):
         insts = self.selected_instances()
         if not insts:
             raise ValueError("delete: select a node of the instance first")
-        sync.push(DeleteInstances(self.labels, instances=insts))
+        frames = [sync._inst_frame[id(i)] for i in insts]
+        sync.push(DeleteInstances(self.labels, instances=insts, frames=frames))
 
     def accept_selected(self) -> None:
         """Accept the selected predictions (or every prediction on this frame)."""
@@ -416,9 +418,13 @@ class LabelingWidget(QWidget):
                 for i in sync.frame_instances(self.frame)
                 if isinstance(i, sio.PredictedInstance)
             ]
+        if insts:
+            used = used_predictions(sync._inst_frame[id(insts[0])])
+            insts = [i for i in insts if id(i) not in used]
         if not insts:
             raise ValueError(f"accept: no predictions on frame {self.frame}")
-        sync.push(AcceptPrediction(self.labels, instances=insts))
+        frames = [sync._inst_frame[id(i)] for i in insts]
+        sync.push(AcceptPrediction(self.labels, instances=insts, frames=frames))
         self.status.setText(f"Accepted {len(insts)} prediction(s)")
 
     def _selected_nodes(self) -> list[tuple[sio.Instance, int]]:
