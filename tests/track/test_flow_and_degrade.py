@@ -143,3 +143,27 @@ def test_flow_moves_each_group_on_shared_or_separate_crops(far: bool) -> None:
     moved = model._flow_groups(img0, img1, [a, b])
     for before, after in zip((a, b), moved, strict=True):
         np.testing.assert_allclose(after - before, [[3, 2], [3, 2]], atol=0.3)
+
+
+def test_an_undecodable_frame_is_reported_and_tracked_without_flow(
+    clip_gt: sio.Labels, degraded_clip
+) -> None:
+    from napari_sleap.evaluate.tracking import evaluate_tracking
+    from napari_sleap.track import track_labels
+
+    reader = open_frames(clip_gt.video)
+
+    def frames(idx: int) -> np.ndarray:
+        if idx == 1020:
+            raise ValueError(f"clip.mp4: frame {idx} could not be decoded")
+        return reader(idx)
+
+    rng = (1000, 1060)
+    det = degraded_clip(seed=3, frame_range=rng)
+    try:
+        with pytest.warns(UserWarning, match="frame 1020.*without optical flow"):
+            out = track_labels(det, "flow", 2, frames=frames)
+    finally:
+        reader.close()
+    m = evaluate_tracking(clip_gt, out, frame_range=rng)
+    assert m.id_switches == 0 and m.frames == 60

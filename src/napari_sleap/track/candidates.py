@@ -15,6 +15,7 @@ count), so their motion history restarts there instead of being bent toward it.
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 
 import numpy as np
@@ -191,25 +192,34 @@ class FlowCandidates:
         return [self._flow(img0, img1, g) for g in groups]
 
     def predict(self, frame_idx: int) -> tuple[np.ndarray, np.ndarray]:
-        """Flow-shifted pose of every track at ``frame_idx``."""
-        img = self.frames(frame_idx)
+        """Flow-shifted pose of every track at ``frame_idx``.
+
+        A frame that cannot be decoded is reported (a warning) and tracked without
+        flow, as is the frame after it.
+        """
+        try:
+            img = self.frames(frame_idx)
+        except ValueError as err:
+            warnings.warn(f"{err}; tracking it without optical flow", stacklevel=2)
+            img = None
         self._shifted = dict(self._pose)
         active = [
             t
             for t, pose in self._pose.items()
             if frame_idx - self._seen[t] <= self.window
         ]
-        if self._prev is not None and active and self._prev[0] != frame_idx:
+        prev = self._prev
+        if img is not None and prev is not None and active and prev[0] != frame_idx:
             seen = [t for t in active if not np.isnan(self._pose[t][:, 0]).all()]
             if seen:
                 masks = [~np.isnan(self._pose[t][:, 0]) for t in seen]
                 groups = [self._pose[t][m] for t, m in zip(seen, masks, strict=True)]
-                moved = self._flow_groups(self._prev[1], img, groups)
+                moved = self._flow_groups(prev[1], img, groups)
                 for t, m, pts in zip(seen, masks, moved, strict=True):
                     shifted = self._pose[t].copy()
                     shifted[m] = pts
                     self._shifted[t] = shifted
-        self._prev = (frame_idx, img)
+        self._prev = None if img is None else (frame_idx, img)
         owners = list(self._shifted)
         return _stack([self._shifted[t] for t in owners], owners, self.nodes)
 

@@ -14,6 +14,7 @@ import sleap_io as sio
 
 #: Forward jumps up to this many frames are decoded through rather than seeked.
 READ_ON_LIMIT = 64
+_UNKNOWN = 2**62  # a read position past any frame, so the next read seeks
 _CV2_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".webm"}
 
 
@@ -127,6 +128,7 @@ class SequentialVideoReader:
             self._pos += 1
         frame = self._read()
         if frame is None:
+            self._pos = _UNKNOWN  # where the decoder stands is unknown: seek next
             raise ValueError(f"{self.path}: frame {idx} could not be decoded")
         self._pos = idx + 1
         if self.luma and frame.shape[:2] != self._size:
