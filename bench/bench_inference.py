@@ -138,6 +138,38 @@ def bench(
     }
 
 
+def bench_stream(dirs: list[Path], n_frames: int, forced: bool, tmp: Path) -> dict:
+    """predict() over a long run with parts on disk: time and peak memory."""
+    from napari_sleap.infer.predict import predict
+    from napari_sleap.infer.predictor import PredictorOptions
+
+    opts = PredictorOptions(batch_size=4, max_instances=2)
+    if forced:
+        opts.peak_threshold = -1e9
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    out = tmp / "stream.slp"
+    labels = predict(
+        dirs,
+        DATA / "clip.mp4",
+        out,
+        frames=f"0-{n_frames - 1}",
+        options=opts,
+        chunk_frames=250,
+    )
+    elapsed = time.perf_counter() - t0
+    return {
+        "pipeline": "top-down predict() to .slp",
+        "frames": n_frames,
+        "seconds": elapsed,
+        "fps": n_frames / elapsed,
+        "instances": sum(len(lf.instances) for lf in labels.labeled_frames),
+        "slp_mb": out.stat().st_size / 2**20,
+        "peak_rss_mb_before": rss0,
+        "peak_rss_mb_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write bench/results/inference-<time>.json."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -150,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sleap1", action="store_true", help="add SLEAP 1.x models")
     ap.add_argument("--quick", action="store_true", help="40 frames, 10 samples")
     ap.add_argument("--xla", action="store_true", help="compile with XLA")
+    ap.add_argument(
+        "--stream", type=int, default=0, help="also predict() N frames to .slp"
+    )
     ap.add_argument("--only", help="run only pipelines whose name starts so")
     args = ap.parse_args(argv)
     if not (DATA / "clip.mp4").exists():
@@ -210,6 +245,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['instances_per_frame']:.1f} inst/frame",
                     flush=True,
                 )
+        if args.stream:
+            dirs, forced = models["top-down"]
+            r = bench_stream(dirs, args.stream, forced, Path(tmp))
+            runs.append(r)
+            print(
+                f"predict() {args.stream} frames -> .slp: {r['fps']:.1f} frames/s, "
+                f"peak RSS {r['peak_rss_mb_before']:.0f} -> "
+                f"{r['peak_rss_mb_after']:.0f} MB",
+                flush=True,
+            )
     out = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": platform.node(),
