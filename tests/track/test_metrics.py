@@ -103,3 +103,8 @@ def test_matching_by_oks() -> None:
     assert evaluate_tracking(gt, pred, min_oks=0.5).misses == 0
     with pytest.raises(ValueError, match="min_oks"):
         evaluate_tracking(gt, pred, min_oks=1.5)
+    for lf in pred.labeled_frames:
+        for inst in lf.instances:
+            inst.track = None
+    with pytest.raises(ValueError, match="no tracked instances"):
+        evaluate_tracking(pred, gt)

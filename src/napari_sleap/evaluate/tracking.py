@@ -165,6 +165,11 @@ def evaluate_tracking(
     """
     if min_oks is not None and not 0.0 < min_oks <= 1.0:
         raise ValueError(f"min_oks={min_oks}: must be in (0, 1]")
+    if not any(i.track is not None for lf in gt.labeled_frames for i in lf.instances):
+        raise ValueError(
+            "ground truth has no tracked instances: tracking is scored against "
+            "labels whose instances carry identities (tracks)"
+        )
     videos = _pair_videos(gt, pred)
     pred_frames = {(id(lf.video), lf.frame_idx): lf for lf in pred.labeled_frames}
     pairs = []
