@@ -187,3 +187,21 @@ def test_missing_and_broken_files(tmp_path) -> None:
     broken.write_bytes(b"not a video at all" * 10)
     with pytest.raises(ValueError, match="broken.mp4"):
         open_video(broken)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("centered_pair_low_quality.mp4", (1100, 384, 384, 1)),
+        ("small_robot.mp4", (166, 320, 560, 3)),  # color, a single keyframe
+    ],
+)
+def test_sleap_test_videos_exact(sleap1_models_dir: Path, name, shape) -> None:
+    path = sleap1_models_dir / name
+    reader = open_video(path, use_cache=False)
+    assert reader.shape == shape
+    reference = ffmpeg_decode(path, gray=shape[3] == 1)
+    assert len(reference) == shape[0]
+    picks = np.random.default_rng(11).choice(shape[0], 12, replace=False)
+    for i in [*picks, shape[0] - 1, 0]:
+        np.testing.assert_array_equal(reader.read(int(i)), reference[i])
