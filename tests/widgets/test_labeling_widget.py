@@ -293,3 +293,49 @@ def test_help_lists_every_shortcut(make_napari_viewer, project) -> None:
     from napari_sleap.widgets.shortcuts import markdown_table
 
     assert markdown_table() in doc.read_text()
+
+
+def _link_index_is_exact(link) -> None:
+    """The incrementally kept edge indexes equal a fresh sort of every edge."""
+    got = (
+        np.lexsort((link._order, link._sorted_rows)),
+        link._order.copy(),
+        link._sorted_rows.copy(),
+        link._by_frame.copy(),
+        link._sorted_frames.copy(),
+    )
+    link._index()
+    pairs_got = sorted(zip(got[2].tolist(), got[1].tolist(), strict=True))
+    pairs_new = sorted(
+        zip(link._sorted_rows.tolist(), link._order.tolist(), strict=True)
+    )
+    assert pairs_got == pairs_new
+    assert np.array_equal(got[4], link._sorted_frames)
+    assert sorted(zip(got[4].tolist(), got[3].tolist(), strict=True)) == sorted(
+        zip(link._sorted_frames.tolist(), link._by_frame.tolist(), strict=True)
+    )
+
+
+def test_edges_kept_exact_through_edits(make_napari_viewer, project) -> None:
+    from napari_sleap.widgets.skeleton_link import link_layers
+
+    viewer, widget, points, edges = _setup(make_napari_viewer, project)
+    labels = labels_of(points)
+    link = link_layers(points, edges)
+    widget.add_instance(40.0, 40.0, frame=3)
+    widget.add_instance(80.0, 60.0, frame=3)
+    widget.set_frame(10)
+    first = labels.labeled_frames[1].instances[0]
+    points.selected_data = {int(widget.sync.instance_rows(first)[0])}
+    widget.toggle_visibility()
+    widget.delete_selected()
+    widget.set_frame(25)
+    widget.accept_selected()
+    _link_index_is_exact(link)
+    for _ in range(3):
+        widget.undo()
+    _link_index_is_exact(link)
+    # what is drawn on frame 3 is exactly its two new instances' edges
+    widget.set_frame(3)
+    assert len(edges.data) == 2 * 9
+    _saved_equals_live(points)

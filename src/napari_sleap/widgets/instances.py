@@ -473,6 +473,8 @@ class InstancesSync:
         # hide freed rows; they stop naming an instance
         feats = layer.features
         if len(freed):
+            if layer.selected_data:  # freed rows must not stay selected
+                layer.selected_data = set(layer.selected_data) - set(freed.tolist())
             feats.iloc[freed, feats.columns.get_loc("instance")] = -1
             feats.iloc[freed, feats.columns.get_loc("visible")] = False
             layer.shown[freed] = False
@@ -500,7 +502,9 @@ class InstancesSync:
         self.row_start = splice(self.row_start, np.asarray(starts, np.int64))
         self.inst_objs[i0:i1] = block.instances
         was_block = k < len(self.blocks) and self.blocks[k] is lf
-        at_end = k >= len(self.blocks) - (1 if was_block else 0)
+        # block indices after k move only when a block comes or goes mid-list
+        stays = was_block == bool(n_new)
+        at_end = stays or k >= len(self.blocks) - (1 if was_block else 0)
         if was_block and n_new:
             self.block_ninst[k] = n_new
         elif was_block:
@@ -602,10 +606,18 @@ class InstancesSync:
             return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
         colors = self.style.tracks.colors_for(cat(trk_new), len(self.labels.tracks))
-        link.src = np.concatenate([link.src[keep], cat(src_new)])
-        link.dst = np.concatenate([link.dst[keep], cat(dst_new)])
+        src, dst = cat(src_new), cat(dst_new)
+        try:
+            _patch_link_index(link, keep, src, dst, np.asarray(self.layer.data))
+            patched = True
+        except AttributeError:  # another link layout: sort everything again
+            patched = False
+        link.src = np.concatenate([link.src[keep], src])
+        link.dst = np.concatenate([link.dst[keep], dst])
         link.colors = np.concatenate([link.colors[keep], colors])
-        link._index()
+        if not patched:
+            link._index()
+        link._n_rows = len(self.layer.data)
         link.show()
 
     def reload(self) -> None:
@@ -691,6 +703,45 @@ class InstancesSync:
             self.stack.listeners.remove(self._on_command)
         if self._end_drag_on_release in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._end_drag_on_release)
+
+
+def _patch_link_index(
+    link: Any, keep: np.ndarray, src: np.ndarray, dst: np.ndarray, data: np.ndarray
+) -> None:
+    """Update a skeleton link's sorted edge indexes without sorting every edge.
+
+    The link keeps its edge ends sorted by row and its edges sorted by frame;
+    dropping edges keeps both orders, and the few new edges are inserted at
+    their places (one ``searchsorted`` each), instead of two full argsorts.
+    Call before replacing ``link.src``/``link.dst``.
+    """
+    m = len(link.src)
+    kept = int(keep.sum())
+    total = kept + len(src)
+    remap = np.cumsum(keep) - 1
+    # edge ends: positions in concat([src, dst]) (dst of edge e sits at m + e)
+    order, rows = link._order, link._sorted_rows
+    is_dst = order >= m
+    edge = np.where(is_dst, order - m, order)
+    alive = keep[edge] if m else np.zeros(0, bool)
+    order = remap[edge[alive]] + np.where(is_dst[alive], total, 0)
+    rows = rows[alive]
+    new_pos = kept + np.arange(len(src))
+    new_order = np.concatenate([new_pos, new_pos + total])
+    new_rows = np.concatenate([src, dst])
+    o = np.argsort(new_rows, kind="stable")
+    at = np.searchsorted(rows, new_rows[o], side="right")
+    link._order = np.insert(order, at, new_order[o])
+    link._sorted_rows = np.insert(rows, at, new_rows[o])
+    # edges by frame
+    by_frame, frames = link._by_frame, link._sorted_frames
+    alive = keep[by_frame] if m else np.zeros(0, bool)
+    by_frame, frames = remap[by_frame[alive]], frames[alive]
+    new_frames = np.rint(data[src, 0]).astype(np.int64) if len(src) else src
+    o = np.argsort(new_frames, kind="stable")
+    at = np.searchsorted(frames, new_frames[o], side="right")
+    link._by_frame = np.insert(by_frame, at, new_pos[o])
+    link._sorted_frames = np.insert(frames, at, new_frames[o])
 
 
 def _spare_column(name: str, dtype: Any, n: int) -> np.ndarray:

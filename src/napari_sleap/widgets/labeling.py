@@ -391,7 +391,10 @@ class LabelingWidget(QWidget):
         """Instances with a selected node, in row order."""
         sync = self._require()
         out: list[sio.Instance] = []
+        ids = np.asarray(sync.layer.features["instance"])
         for row in sorted(sync.layer.selected_data):
+            if ids[row] < 0:
+                continue  # a spare row
             inst = sync.instance_at_row(row)
             if all(inst is not i for i in out):
                 out.append(inst)
