@@ -252,7 +252,7 @@ class MediaReader(VideoReader):
         self._pos = -1
 
     def _drop_handles(self, state: dict) -> None:
-        for key in ("_container", "_stream", "_packets"):
+        for key in ("_container", "_stream", "_packets", "_first"):
             state[key] = None
         state["_pending"] = deque()
         state["_pos"] = -1
