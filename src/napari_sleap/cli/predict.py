@@ -23,7 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="MODEL_DIR... INPUT")
     p.add_argument("-o", "--output", required=True, metavar="OUT.slp")
     p.add_argument("--frames", metavar="SPEC", help="e.g. 1000-1499,1600 (per video)")
-    p.add_argument("--batch-size", type=int, default=4, help="frames per batch (4)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help="frames per batch (default: 1 on a CPU, 8 on a GPU)",
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
         "--only-labeled-frames",
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     if len(args.paths) < 2:
         raise ValueError("give at least one MODEL_DIR and then the INPUT video/.slp")
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise ValueError(f"--batch-size {args.batch_size}: must be at least 1")
     if args.chunk_frames < 1:
         raise ValueError(f"--chunk-frames {args.chunk_frames}: must be at least 1")
@@ -101,7 +105,5 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         shown = ", ".join(f"video {v} frame {f}" for v, f in bad[:20])
         more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
-        print(
-            f"skipped {len(bad)} unreadable frame(s): {shown}{more}", file=sys.stderr
-        )
+        print(f"skipped {len(bad)} unreadable frame(s): {shown}{more}", file=sys.stderr)
     return 0

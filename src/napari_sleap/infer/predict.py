@@ -185,7 +185,12 @@ def _fingerprint(
         "chunk_frames": chunk_frames,
         "models": [str(Path(d).resolve()) for d in model_dirs],
         "jobs": [(j.source, j.frames) for j in jobs],
-        "options": {k: str(v) for k, v in asdict(options).items() if k != "prefetch"},
+        # Batching and prefetching do not change results; a resume may vary them.
+        "options": {
+            k: str(v)
+            for k, v in asdict(options).items()
+            if k not in ("prefetch", "batch_size")
+        },
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
@@ -252,6 +257,7 @@ def predict(
             raise FileNotFoundError(f"{output}: folder {output.parent} does not exist")
     jobs, src_labels = make_jobs(source, frames, only_labeled, only_suggested)
     predictor = predictor or Predictor.from_model_dirs(model_dirs, options)
+    options = predictor.options
     _check_labels_skeleton(src_labels, predictor)
     n_nodes = len(predictor.info.node_names)
 

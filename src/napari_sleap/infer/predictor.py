@@ -43,7 +43,9 @@ class PredictorOptions:
     """How to run the models.
 
     Attributes:
-        batch_size: frames per forward pass (4).
+        batch_size: frames per forward pass; None picks 1 on a CPU (batches
+            were slower than single frames on the 2-core box, see
+            docs/benchmarks.md) and 8 when TensorFlow sees a GPU (None).
         peak_threshold: minimum confidence of a peak (0.2).
         refinement: sub-pixel refinement without an offsets head ("integral").
         max_instances: most animals per frame (None: no cap).
@@ -53,7 +55,7 @@ class PredictorOptions:
         mixed_precision: float16 compute (GPU option).
     """
 
-    batch_size: int = 4
+    batch_size: int | None = None
     peak_threshold: float = 0.2
     refinement: str = "integral"
     max_instances: int | None = None
@@ -61,6 +63,13 @@ class PredictorOptions:
     prefetch: int = 2
     jit_compile: bool = False
     mixed_precision: bool = False
+
+
+def auto_batch_size() -> int:
+    """8 frames per batch on a GPU, 1 on a CPU (measured faster there)."""
+    import tensorflow as tf
+
+    return 8 if tf.config.list_physical_devices("GPU") else 1
 
 
 def _pipeline_of(models: list[LoadedModel]) -> str:
@@ -136,6 +145,8 @@ class Predictor:
         if not model_dirs:
             raise ValueError("give at least one model folder")
         models = [load_model(d) for d in model_dirs]
+        if options.batch_size is None:
+            options = replace(options, batch_size=auto_batch_size())
         pipeline = _pipeline_of(models)
         # The instance-level model goes last.
         models.sort(key=lambda m: m.role != "centroid")
