@@ -38,14 +38,16 @@ def _drag(points, row: int, delta: tuple[float, float]) -> None:
 
 
 def test_reader_builds_lazy_layers(make_napari_viewer, clip_train_slp: Path) -> None:
-    import dask.array as da
+    from napari_sleap.io.video_base import LazyFrames
 
     viewer = make_napari_viewer()
     viewer.open(str(clip_train_slp), plugin=PLUGIN)
     kinds = [type(layer).__name__ for layer in viewer.layers]
     assert kinds == ["Image", "Tracks", "Vectors", "Points"]
     image = viewer.layers[0]
-    assert isinstance(image.data, da.Array) and image.data.shape == (1500, 1024, 1024)
+    assert isinstance(image.data, LazyFrames) and image.data.shape == (1500, 1024, 1024)
+    # only the frames on screen were decoded, not the video
+    assert 0 < image.data.reader.reads <= 3
     points = viewer.layers[-1]
     assert points.data.shape == (100 * 2 * 13, 3)
     assert set(points.features.columns) >= {
@@ -215,14 +217,16 @@ def test_predictions_stay_predicted(
 
 
 def test_video_alone_opens_as_lazy_image(make_napari_viewer, clip_mp4: Path) -> None:
-    import dask.array as da
+    from napari_sleap.io.video_base import LazyFrames
 
     viewer = make_napari_viewer()
     viewer.open(str(clip_mp4), plugin=PLUGIN)
     (image,) = viewer.layers
-    assert isinstance(image.data, da.Array) and image.data.shape == (1500, 1024, 1024)
+    assert isinstance(image.data, LazyFrames) and image.data.shape == (1500, 1024, 1024)
+    # only the frames on screen were decoded, not the video
+    assert 0 < image.data.reader.reads <= 3
     viewer.dims.set_point(0, 700)
-    assert image.data[700].compute().shape == (1024, 1024)
+    assert image.data[700].shape == (1024, 1024)
 
 
 def test_zarr_store_and_image_folder_open(make_napari_viewer, tmp_path: Path) -> None:
