@@ -9,6 +9,7 @@ the process boundary. TensorFlow is imported inside the functions only.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_sleap.progress import ProgressFn, StopFlag, check_stop
+from napari_sleap.progress import Cancelled, ProgressFn, StopFlag, check_stop
 
 Emit = Callable[[str, Any], None]
 
@@ -58,6 +59,14 @@ def train(
             }
         emit(name, value)
 
+    def steps(done: int, total: int) -> None:
+        # The job's progress raises Cancelled once stop is set; inside Keras that
+        # would abort fit() mid-batch. fit() watches ``stop`` itself and ends
+        # cleanly (best model kept, state marked stopped), so swallow it here.
+        if progress is not None:
+            with contextlib.suppress(Cancelled):
+                progress(done, total)
+
     models = train_pipeline(
         labels,
         pipeline,
@@ -66,7 +75,7 @@ def train(
         seed=seed,
         max_minutes=max_minutes,
         restart=restart,
-        progress=progress,
+        progress=steps,
         stop=stop,
         emit=forward,
     )

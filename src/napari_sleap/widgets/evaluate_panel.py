@@ -43,6 +43,7 @@ class EvaluatePanel(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.result: dict[str, Any] | None = None
+        self._pred_auto = True
         self._build()
         napari_viewer.layers.events.inserted.connect(lambda e: self._guess())
         self._guess()
@@ -57,6 +58,7 @@ class EvaluatePanel(QWidget):
         )
         self.pred_edit = QLineEdit()
         self.pred_edit.setPlaceholderText("predictions (.slp)")
+        self.pred_edit.textEdited.connect(lambda *_: setattr(self, "_pred_auto", False))
         form.addRow(
             "Predictions", _with_browse(self.pred_edit, self._pick(self.pred_edit))
         )
@@ -104,9 +106,9 @@ class EvaluatePanel(QWidget):
             return None
 
     def _guess(self) -> None:
-        """Predictions default to the newest instances layer's file."""
+        """Predictions follow the newest instances layer's file until typed in."""
         source = labels_source(self.viewer)
-        if source and not self.pred_edit.text() and source != self.gt_edit.text():
+        if source and self._pred_auto and source != self.gt_edit.text():
             self.pred_edit.setText(source)
 
     def out_dir(self, pred: Path) -> Path:

@@ -397,6 +397,7 @@ class ProofreadPanel(QWidget):
             layer.visible = False
             return layer
         layer.visible = True
+        layer.color_by = "track_id"  # the old color column goes with the old data
         layer.data = data
         layer.properties = kwargs["properties"]
         if "colormaps_dict" in kwargs:
