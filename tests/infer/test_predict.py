@@ -261,3 +261,21 @@ def test_empty_video_gets_a_clear_error(tmp_path, model_dirs, topdown):
         f.create_dataset("video", data=np.zeros((0, 32, 32, 1), np.uint8))
     with pytest.raises(ValueError, match=r"empty\.h5.*(no frames|empty or damaged)"):
         predict(model_dirs, path, None, predictor=topdown)
+
+
+def test_cli_only_suggested_frames(tmp_path, model_dirs, sleap1_models_dir):
+    import sleap_io as sio
+
+    from napari_sleap.cli import main
+
+    labels = sio.load_slp(str(sleap1_models_dir / f"{CENTERED}.labels_gt.train.slp"))
+    video = labels.videos[0]
+    labels.suggestions = [sio.SuggestionFrame(video, 7), sio.SuggestionFrame(video, 3)]
+    src = tmp_path / "project.slp"
+    labels.save(str(src))
+    out = tmp_path / "sugg.slp"
+    args = ["predict", *map(str, model_dirs), str(src), "-o", str(out)]
+    assert main([*args, "--only-suggested-frames", "--max-instances", "2"]) == 0
+    back = sio.load_slp(str(out))
+    assert [lf.frame_idx for lf in back.labeled_frames] == [3, 7]
+    assert all(len(lf.instances) == 2 for lf in back.labeled_frames)
