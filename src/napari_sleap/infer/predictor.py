@@ -131,6 +131,8 @@ class Predictor:
     ) -> None:
         self.layer = layer
         self.pipeline = pipeline
+        if options.batch_size is None:
+            options = replace(options, batch_size=auto_batch_size())
         self.options = options
         self.info: ModelInfo = layer.info
         self.skeleton = skeleton_of(self.info)
