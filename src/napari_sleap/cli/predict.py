@@ -57,15 +57,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mixed-precision", action="store_true", help="float16 (GPU)")
     p.add_argument("--xla", action="store_true", help="compile with XLA")
+    from napari_sleap.cli.predict_batch import add_batch_arguments
+
+    add_batch_arguments(p)  # several videos / -o a folder: dask batch mode
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Predict and save; prints a one-line summary."""
+    from napari_sleap.cli.predict_batch import run_batch, wants_batch
     from napari_sleap.infer.predict import predict
     from napari_sleap.infer.predictor import PredictorOptions
     from napari_sleap.progress import TerminalProgress
 
+    if wants_batch(args):
+        return run_batch(args)
     if len(args.paths) < 2:
         raise ValueError("give at least one MODEL_DIR and then the INPUT video/.slp")
     if args.batch_size is not None and args.batch_size < 1:
