@@ -73,6 +73,18 @@ ALLOWED_LAYERS = frozenset(
 _DROP_KEYS = {"Conv2DTranspose": ("groups",), "*": ("batch_input_shape",)}
 
 
+def _keras3_config(cls_name: str, cfg: dict) -> dict:
+    """Adapt a Keras 2 layer config to what Keras 3's ``from_config`` accepts."""
+    cfg = dict(cfg)
+    for key in _DROP_KEYS.get(cls_name, ()) + _DROP_KEYS["*"]:
+        cfg.pop(key, None)
+    if cls_name == "BatchNormalization" and isinstance(cfg.get("axis"), list):
+        if len(cfg["axis"]) != 1:
+            raise ValueError(f"BatchNormalization over axes {cfg['axis']}")
+        cfg["axis"] = cfg["axis"][0]
+    return cfg
+
+
 def is_sleap1_folder(path: str | Path) -> bool:
     """True if ``path`` looks like a SLEAP 1.x model folder."""
     path = Path(path)
@@ -253,8 +265,18 @@ def _inbound_names(layer: dict) -> list[str]:
     if len(nodes) > 1:
         raise ValueError(f"layer {layer['name']!r} is shared; not supported")
     node = nodes[0]
-    if isinstance(node, dict):  # Keras 3 style
-        return [a["config"]["keras_history"][0] for a in node.get("args", [])]
+    if isinstance(node, dict):  # Keras 3 style: tensors nested in the call args
+        names: list[str] = []
+
+        def walk(item: Any) -> None:
+            if isinstance(item, dict) and "keras_history" in item.get("config", {}):
+                names.append(item["config"]["keras_history"][0])
+            elif isinstance(item, (list, tuple)):
+                for sub in item:
+                    walk(sub)
+
+        walk(node.get("args", []))
+        return names
     return [entry[0] for entry in node]
 
 
@@ -326,8 +348,7 @@ def build_keras_model(
             channels = input_channels or shape[-1]
             tensors[name] = keras.Input(shape=(None, None, channels), name=name)
             continue
-        for key in _DROP_KEYS.get(cls_name, ()) + _DROP_KEYS["*"]:
-            cfg.pop(key, None)
+        cfg = _keras3_config(cls_name, cfg)
         cfg["name"] = rename.get(name, name)
         layer = getattr(keras.layers, cls_name).from_config(cfg)
         args = [tensors[n] for n in _inbound_names(ly)]
