@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from imageio.v3 import imwrite
 
 from napari_sleap.sample import make_sample
@@ -22,7 +21,6 @@ from tests.widgets.helpers import labels_of, open_labels, with_predictions
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
-@pytest.mark.slow
 def test_screenshots(make_napari_viewer, qtbot, tmp_path) -> None:
     paths = make_sample(tmp_path, n_frames=60, size=384)
     project = with_predictions(paths.train, paths.gt, tmp_path / "p.slp", [31, 33])

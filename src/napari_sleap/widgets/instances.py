@@ -72,6 +72,8 @@ class InstancesSync:
         edges: Its Vectors layer of skeleton edges (optional).
         stack: Undo stack shared with the other panels (default: a new one).
         style: Layer looks.
+        dims: The viewer's dims, so that an edge link made here draws only the
+            current frame's edges (as the viewer's own link does).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class InstancesSync:
         edges: Vectors | None = None,
         stack: UndoStack | None = None,
         style: LayerStyle = DEFAULT_STYLE,
+        dims: Any = None,
     ) -> None:
         meta = points.metadata[META_KEY]
         self.layer = points
@@ -88,6 +91,7 @@ class InstancesSync:
         self.video: sio.Video = self.labels.videos[meta["video_index"]]
         self.stack = stack or UndoStack()
         self.style = style
+        self.dims = dims
         self._syncing = False
         self._open_move: SetPoints | None = None
         #: Called after every change of the Labels (commands and drag steps).
@@ -573,7 +577,9 @@ class InstancesSync:
     def _link(self) -> Any:
         from napari_sleap.widgets.skeleton_link import link_layers
 
-        return None if self.edges is None else link_layers(self.layer, self.edges)
+        if self.edges is None:
+            return None
+        return link_layers(self.layer, self.edges, self.dims)
 
     def _move_edges(self, rows: np.ndarray) -> None:
         link = self._link()

@@ -273,7 +273,9 @@ class LabelingWidget(QWidget):
             return
         if self.sync is not None:
             self.sync.disconnect()
-        self.sync = InstancesSync(points, self._edges_layer(points), self.stack)
+        self.sync = InstancesSync(
+            points, self._edges_layer(points), self.stack, dims=self.viewer.dims
+        )
         self.sync.edited.append(self._on_edit)
         points.bind_key("Delete", self._key_handler("hide_selected"), overwrite=True)
         points.bind_key("Backspace", self._key_handler("hide_selected"), overwrite=True)
