@@ -33,6 +33,18 @@ def test_swap_between_two_walkers_ranks_first():
     assert describe(events[0], tp.names).startswith("frame 40  a / b")
 
 
+def test_two_swaps_far_apart_are_both_found_once():
+    a = _walk(300, (10, 10), (1, 0.2))
+    b = _walk(300, (10, 160), (1, -0.2))
+    pos = np.stack([a, b])
+    pos[:, 60:] = pos[::-1, 60:]
+    pos[:, 250:] = pos[::-1, 250:]
+    tp = TrackPositions(np.arange(300), pos, np.full((2, 300), 0.9), ["a", "b"])
+    events = rank_swaps(tp)
+    assert sorted(e.frame for e in events) == [60, 250]
+    assert all(e.kinds[:2] == ("swap", "jump") for e in events)
+
+
 def test_jump_and_low_score_are_reported():
     a = _walk(60, (0, 0), (1, 0))
     a[30:] += 50  # one track teleports

@@ -187,22 +187,25 @@ def _merge(
     merge_frames: int,
 ) -> list[SwapEvent]:
     """Join events of overlapping tracks within ``merge_frames`` of each other."""
-    raw = sorted(raw, key=lambda r: frames[r[0]])
+    # pairs first within a frame, so single-track jumps join their pair's group
+    raw = sorted(raw, key=lambda r: (frames[r[0]], -len(r[1])))
     groups: list[dict] = []
     for col, tracks, kind, s in raw:
         frame = int(frames[col])
         weighted = KIND_WEIGHT[kind] * s
+        group = None
         for g in reversed(groups):
             if frame - g["last"] > merge_frames:
-                break
+                break  # groups are in time order: none further back can match
             if set(tracks) & g["tracks"]:
-                g["tracks"] |= set(tracks)
-                g["kinds"].setdefault(kind, s)
-                g["kinds"][kind] = max(g["kinds"][kind], s)
-                g["last"] = frame
-                if weighted > g["best"]:
-                    g["best"], g["frame"] = weighted, frame
+                group = g
                 break
+        if group is not None:
+            group["tracks"] |= set(tracks)
+            group["kinds"][kind] = max(group["kinds"].get(kind, s), s)
+            group["last"] = frame
+            if weighted > group["best"]:
+                group["best"], group["frame"] = weighted, frame
         else:
             groups.append(
                 {

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qtpy.QtCore import Qt
 from qtpy.QtGui import QFont, QPixmap
 from qtpy.QtWidgets import (
     QFileDialog,
@@ -160,4 +161,9 @@ class EvaluatePanel(QWidget):
             f"\n       {r['plot_path']}"
         )
         pixmap = QPixmap(r["plot_path"])
+        width = max(self.width() - 40, 300)
+        if pixmap.width() > width:  # fit the dock; the PNG keeps full size
+            pixmap = pixmap.scaledToWidth(
+                width, Qt.TransformationMode.SmoothTransformation
+            )
         self.plot.setPixmap(pixmap)

@@ -1,0 +1,216 @@
+"""Proofreading at scale: 100,000 predicted frames of two animals in a real viewer.
+
+``xvfb-run -a .venv/bin/python bench/bench_viewer_scale.py --frames 100000``
+synthesizes tracked predictions (the sample's two-animal motion, 10 nodes, with
+one identity swap planted), then measures, in a shown napari viewer:
+
+- open: Labels -> layers -> viewer (instances, edges, tracks), with the
+  proofreading dock attached;
+- frame change: jumping to random frames and stepping to the next one (wall,
+  including the draw);
+- edits through the proofreading dock, each with its Tracks layer update:
+  assign one instance, delete one frame's predictions, swap two tracks from
+  a frame on, and their undos; the ranked likely-swap list;
+- the alternative the numbers point to: a Points layer holding only the
+  current frame's rows, refilled from the arrays on every step.
+
+Writes ``bench/results/viewer_scale_<frames>.json``; add the row to
+docs/benchmarks.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sleap_io as sio
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+RESULTS = ROOT / "bench" / "results"
+MACHINE = "cpu2 (2-core dev box, shared/busy)"
+
+
+def synthetic(n_frames: int, swap_at: int) -> sio.Labels:
+    """Tracked predictions of the sample's motion, identities swapped at one frame."""
+    from napari_sleap.sample import make_skeleton, simulate_poses
+
+    poses = simulate_poses(n_frames, 1024, seed=0)
+    skeleton = make_skeleton()
+    video = sio.Video(filename="synthetic_100k.mp4", open_backend=False)
+    tracks = [sio.Track("animal_0"), sio.Track("animal_1")]
+    scores = np.full(poses.shape[2], 0.9)
+    frames = []
+    for f in range(n_frames):
+        order = (1, 0) if f >= swap_at else (0, 1)
+        frames.append(
+            sio.LabeledFrame(
+                video=video,
+                frame_idx=f,
+                instances=[
+                    sio.PredictedInstance.from_numpy(
+                        poses[f, a],
+                        skeleton=skeleton,
+                        point_scores=scores,
+                        score=0.9,
+                        track=tracks[order[a]],
+                        tracking_score=0.8,
+                    )
+                    for a in range(2)
+                ],
+            )
+        )
+    return sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=tracks)
+
+
+def _settle(app, seconds: float = 0.0) -> None:
+    end = time.monotonic() + seconds
+    app.processEvents()
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _timed(app, fn, *args) -> tuple[float, float]:
+    """Wall and CPU seconds of ``fn(*args)`` plus the redraw it causes."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn(*args)
+    app.processEvents()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def _steps(app, viewer, frames: list[int]) -> dict:
+    walls, cpus = [], []
+    for f in frames:
+        w, c = _timed(app, viewer.dims.set_current_step, 0, f)
+        walls.append(w * 1e3)
+        cpus.append(c * 1e3)
+    return {
+        "median_ms": round(statistics.median(walls), 1),
+        "p90_ms": round(float(np.percentile(walls, 90)), 1),
+        "cpu_median_ms": round(statistics.median(cpus), 1),
+    }
+
+
+def run(n_frames: int) -> dict:
+    import napari
+    from napari.layers import Layer
+    from qtpy.QtWidgets import QApplication
+
+    from napari_sleap._reader import _tracks_colormap
+    from napari_sleap.convert import labels_to_layers
+    from napari_sleap.widgets.proofread_panel import ProofreadPanel
+    from napari_sleap.widgets.skeleton_link import install
+
+    out: dict = {"frames": n_frames}
+    swap_at = n_frames // 2 + 7
+    t = time.perf_counter()
+    labels = synthetic(n_frames, swap_at)
+    out["synthesize_s"] = round(time.perf_counter() - t, 2)
+    viewer = napari.Viewer(show=True)
+    app = QApplication.instance()
+    _settle(app, 0.5)
+
+    w0, c0 = time.perf_counter(), time.process_time()
+    layers = labels_to_layers(labels)
+    out["convert_s"] = round(time.perf_counter() - w0, 2)
+    for data, kwargs, kind in layers:
+        if kind == "tracks":
+            kwargs = _tracks_colormap(kwargs)
+        viewer.add_layer(Layer.create(data, kwargs, kind))
+    install(viewer)
+    panel = ProofreadPanel(viewer)
+    viewer.window.add_dock_widget(panel, name="Proofread")
+    app.processEvents()
+    out["open_s"] = round(time.perf_counter() - w0, 2)
+    out["open_cpu_s"] = round(time.process_time() - c0, 2)
+    points = panel.sync.layer
+    out["points_rows"] = len(points.data)
+    print(f"open {out['open_s']} s ({out['points_rows']} rows)", flush=True)
+
+    rng = np.random.default_rng(0)
+    jumps = [int(f) for f in rng.integers(0, n_frames, 15)]
+    out["frame_jump"] = _steps(app, viewer, jumps)
+    start = n_frames // 3
+    out["frame_next"] = _steps(app, viewer, list(range(start, start + 15)))
+    print(f"frame change {out['frame_jump']} / {out['frame_next']}", flush=True)
+
+    edits = {}
+    viewer.dims.set_current_step(0, start)
+    inst = panel.sync.frame_instances(start)[0]
+    edits["assign_one_instance"] = _timed(app, panel.assign, inst, "animal_new")
+    edits["undo_assign"] = _timed(app, panel.undo)
+    edits["delete_one_frame"] = _timed(app, panel.delete_range, start, start, "")
+    edits["undo_delete"] = _timed(app, panel.undo)
+    t = time.perf_counter()
+    ranked = panel.find_swaps()
+    out["likely_swaps_s"] = round(time.perf_counter() - t, 2)
+    out["likely_swaps_top_frame"] = ranked[0].frame if ranked else None
+    out["planted_swap_frame"] = swap_at
+    panel.go_to_swap(0)
+    edits["swap_from_frame"] = _timed(app, panel.swap_from_here)
+    edits["undo_swap"] = _timed(app, panel.undo)
+    out["edits"] = {
+        k: {"wall_s": round(w, 3), "cpu_s": round(c, 3)} for k, (w, c) in edits.items()
+    }
+    t = time.perf_counter()
+    panel.update_tracks_layer()
+    out["tracks_layer_update_s"] = round(time.perf_counter() - t, 3)
+    print(f"edits {out['edits']}", flush=True)
+
+    # The alternative: the Points layer holds one frame; a step refills it.
+    from napari_sleap.convert import display_xy, flatten
+
+    flat = flatten(labels, 0)
+    rows_frame = np.repeat(flat.table.frame, flat.table.n_nodes)
+    order = np.argsort(rows_frame, kind="stable")
+    xy = display_xy(flat)[order]
+    sorted_frames = rows_frame[order]
+    for layer in list(viewer.layers):
+        layer.visible = False
+    window = viewer.add_points(np.zeros((0, 3)), name="one frame", size=8)
+
+    def show_frame(f: int) -> None:
+        lo, hi = np.searchsorted(sorted_frames, [f, f + 1])
+        data = np.column_stack([np.full(hi - lo, f), xy[lo:hi, 1], xy[lo:hi, 0]])
+        window.data = data
+
+    viewer.dims.events.current_step.connect(
+        lambda e: show_frame(int(viewer.dims.current_step[0]))
+    )
+    out["one_frame_layer_jump"] = _steps(app, viewer, jumps)
+    out["one_frame_layer_next"] = _steps(app, viewer, list(range(start, start + 15)))
+    print(f"one-frame layer {out['one_frame_layer_jump']}", flush=True)
+    viewer.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=100_000)
+    args = ap.parse_args()
+    result = run(args.frames)
+    result.update(
+        date=time.strftime("%Y-%m-%d"),
+        machine=MACHINE,
+        loadavg=list(os.getloadavg()),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        python=platform.python_version(),
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"viewer_scale_{args.frames}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
