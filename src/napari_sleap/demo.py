@@ -1,10 +1,17 @@
 """``make demo``: the project's main job, step by step, on its own synthetic sample.
 
 Run as ``python -m napari_sleap.demo --out out/demo`` (under ``xvfb-run`` on a
-headless machine). Each step is a function of a shared :class:`DemoContext` that
-returns a one-line summary; model steps (train, predict, track, evaluate) slot in
-before ``view`` and run in job processes (:mod:`napari_sleap.jobs`), because this
-process holds a napari viewer and must never import TensorFlow.
+headless machine). The steps: make the sample, train a small top-down model on
+its training frames, predict the held-out frames, track them, score poses and
+tracks against the ground truth, draw a picture of the tracked poses, and show
+the result in napari (screenshots). Each step is a function of a shared
+:class:`DemoContext` returning a one-line summary; the model steps themselves
+live in :mod:`napari_sleap.demo_steps`.
+
+A step whose outputs exist is skipped on a rerun (``--fresh`` redoes all), unless
+a step before it was redone. TensorFlow and a napari viewer must not share a
+process (software OpenGL), so once TensorFlow is loaded the ``view`` step runs
+in a child process of this module.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +33,8 @@ from napari_sleap.progress import TerminalProgress
 from napari_sleap.sample import NODES, SamplePaths, ensure_sample
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Sample size of ``--quick`` (frames, side): seconds, not minutes, end to end.
+QUICK_SAMPLE = (60, 192)
 
 
 @dataclass
@@ -32,13 +42,17 @@ class DemoContext:
     """What the steps share: where things go and what earlier steps made.
 
     Attributes:
-        out: Folder for the demo's results (screenshots, summary).
+        out: Folder for the demo's results (models, predictions, pictures).
         sample_dir: Folder the sample is made in.
         n_frames: Frames in the sample.
         size: Frame side in pixels.
+        quick: Tiny model and few steps (tests): checks the loop, not accuracy.
+        fresh: Redo every step even where its outputs exist.
+        max_train_minutes: Wall-clock cap on training (None: no cap).
         sample: The sample's files, once the ``sample`` step ran.
-        labels_to_show: The ``.slp`` the ``view`` step opens (a later step can
-            point it at predictions).
+        labels_to_show: The ``.slp`` the ``view`` step opens (the ``track``
+            step points it at the tracked predictions).
+        dirty: Set once a step really ran, so that later steps redo too.
         results: Anything a step wants in ``summary.json``, by step name.
     """
 
@@ -46,28 +60,55 @@ class DemoContext:
     sample_dir: Path
     n_frames: int = 400
     size: int = 384
+    quick: bool = False
+    fresh: bool = False
+    max_train_minutes: float | None = None
     sample: SamplePaths | None = None
     labels_to_show: Path | None = None
+    dirty: bool = False
     results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def models_dir(self) -> Path:
+        """Folder of the trained model folders (one per role)."""
+        return self.out / "models"
+
+    @property
+    def predictions(self) -> Path:
+        """Untracked predictions on the held-out frames."""
+        return self.out / "predictions.slp"
+
+    @property
+    def tracked(self) -> Path:
+        """The predictions with tracks."""
+        return self.out / "tracked.slp"
 
 
 @dataclass(frozen=True)
 class Step:
-    """One demo step: a name and a function returning its one-line summary."""
+    """One demo step: a name, its function and the files it makes.
+
+    The function returns the step's one-line summary; a rerun skips the step
+    while its files all exist.
+    """
 
     name: str
     run: Callable[[DemoContext], str]
+    outputs: Callable[[DemoContext], list[Path]] | None = None
 
 
 def step_sample(ctx: DemoContext) -> str:
     """Make (or reuse) the synthetic sample."""
+    stamp = ctx.sample_dir / "sample.json"
+    before = stamp.stat().st_mtime_ns if stamp.exists() else None
     ctx.sample = ensure_sample(
         ctx.sample_dir,
         n_frames=ctx.n_frames,
         size=ctx.size,
         progress=TerminalProgress("sample"),
     )
-    ctx.labels_to_show = ctx.sample.gt
+    if stamp.stat().st_mtime_ns != before:
+        ctx.dirty = True  # a new sample: everything after it is redone
     import sleap_io as sio
 
     gt = sio.load_slp(str(ctx.sample.gt))
@@ -75,8 +116,11 @@ def step_sample(ctx: DemoContext) -> str:
     ctx.results["sample"] = {
         "video": str(ctx.sample.video),
         "frames": len(gt),
+        "size": ctx.size,
         "instances": sum(len(lf) for lf in gt),
         "train_frames": len(train),
+        "train_instances": sum(len(lf) for lf in train),
+        "last_train_frame": max(lf.frame_idx for lf in train),
         "tracks": [t.name for t in gt.tracks],
         "nodes": len(gt.skeleton.nodes),
     }
@@ -95,11 +139,14 @@ def _showcase(labels_path: Path) -> tuple[int, np.ndarray, float]:
     import sleap_io as sio
 
     labels = sio.load_slp(str(labels_path), open_videos=False)
-    best, best_score = (0, np.zeros(2), 100.0), np.inf
+    first = min((lf.frame_idx for lf in labels), default=0)
+    best, best_score = (first, np.zeros(2), 100.0), np.inf
     for lf in labels:
         if len(lf) < 2:
             continue
         pts = np.stack([inst.numpy() for inst in lf.instances[:2]])
+        if np.isnan(pts).all(axis=(1, 2)).any():
+            continue
         length = np.nanmax(np.ptp(pts[0], axis=0))
         gap = np.linalg.norm(np.nanmean(pts[0], 0) - np.nanmean(pts[1], 0))
         score = abs(gap - 1.4 * length)
@@ -120,29 +167,63 @@ def _settle() -> None:
         time.sleep(0.05)
 
 
-def step_view(ctx: DemoContext) -> str:
-    """Open the labels in a shown napari viewer with our reader; save screenshots.
+def _view_in_child(ctx: DemoContext, show: Path) -> str:
+    """Run the ``view`` step in a fresh process (this one has TensorFlow)."""
+    record = ".view_summary.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "napari_sleap.demo",
+        *("--out", str(ctx.out), "--sample-dir", str(ctx.sample_dir)),
+        *("--frames", str(ctx.n_frames), "--size", str(ctx.size)),
+        *("--steps", "view", "--show", str(show), "--summary", record),
+    ]
+    done = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, text=True)
+    path = ctx.out / record
+    if done.returncode != 0 or not path.exists():
+        raise RuntimeError(
+            f"the view step failed in its own process (exit {done.returncode}): "
+            f"{done.stdout[-2000:]}; run `xvfb-run -a python -m napari_sleap.demo "
+            f"--out {ctx.out} --steps view` to see why"
+        )
+    ctx.results["view"] = json.loads(path.read_text())["results"]["view"]
+    path.unlink()
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("[view]")]
+    summary = lines[-1][len("[view] ") :] if lines else "done"
+    return summary.rsplit(" (", 1)[0] + " (own process)"
 
-    ``sample.png`` shows the whole frame, ``sample_zoom.png`` the two animals.
+
+def step_view(ctx: DemoContext) -> str:
+    """Open the result in a shown napari viewer with our reader; save screenshots.
+
+    ``view.png`` shows the whole frame, ``view_zoom.png`` the two animals. It
+    opens the tracked predictions when they exist, else the sample's ground truth.
     """
+    show = ctx.labels_to_show
+    if show is None and ctx.tracked.exists():
+        show = ctx.tracked
+    if show is None:
+        if ctx.sample is None:
+            step_sample(ctx)
+        show = ctx.sample.gt
+    if "tensorflow" in sys.modules:
+        return _view_in_child(ctx, show)
     import napari
 
-    if ctx.labels_to_show is None:
-        step_sample(ctx)
     viewer = napari.Viewer(show=True, title="napari-sleap demo")
     side = 768
     try:
-        layers = viewer.open(str(ctx.labels_to_show), plugin="napari-sleap")
-        frame, centre, extent = _showcase(ctx.labels_to_show)
+        layers = viewer.open(str(show), plugin="napari-sleap")
+        frame, centre, extent = _showcase(show)
         viewer.dims.set_current_step(0, frame)
         viewer.reset_view()
         _settle()
-        shot = ctx.out / "sample.png"
+        shot = ctx.out / "view.png"
         image = viewer.screenshot(str(shot), size=(side, side), canvas_only=True)
         viewer.scene.camera.center = tuple(float(c) for c in centre)
         viewer.scene.camera.zoom = side / extent
         _settle()
-        zoom_shot = ctx.out / "sample_zoom.png"
+        zoom_shot = ctx.out / "view_zoom.png"
         viewer.screenshot(str(zoom_shot), size=(side, side), canvas_only=True)
         names = [f"{layer.name} ({type(layer).__name__})" for layer in layers]
         points = [lay for lay in layers if type(lay).__name__ == "Points"]
@@ -150,6 +231,7 @@ def step_view(ctx: DemoContext) -> str:
     finally:
         viewer.close()
     ctx.results["view"] = {
+        "labels": str(show),
         "screenshots": [str(shot), str(zoom_shot)],
         "frame": frame,
         "layers": names,
@@ -160,28 +242,84 @@ def step_view(ctx: DemoContext) -> str:
     return f"{len(layers)} layers ({n_points} points), frame {frame} -> {shot}"
 
 
-#: The demo's steps in order; model steps go before ``view``.
-STEPS: list[Step] = [
-    Step("sample", step_sample),
-    Step("view", step_view),
-]
+def _steps() -> list[Step]:
+    from napari_sleap import demo_steps as ds
+
+    return [
+        Step("sample", step_sample),
+        Step("train", ds.step_train, ds.train_outputs),
+        Step("predict", ds.step_predict, lambda c: [c.predictions]),
+        Step("track", ds.step_track, lambda c: [c.tracked]),
+        Step("evaluate", ds.step_evaluate, ds.evaluate_outputs),
+        Step("render", ds.step_render, lambda c: [c.out / "tracks.png"]),
+        Step("view", step_view),
+    ]
 
 
-def run_demo(ctx: DemoContext, steps: list[Step] | None = None) -> dict[str, Any]:
-    """Run the steps in order, printing one line each; returns the summary."""
+#: The demo's steps in order.
+STEPS: list[Step] = _steps()
+
+
+def _record(ctx: DemoContext, name: str) -> Path:
+    return ctx.out / "steps" / f"{name}.json"
+
+
+def _skippable(ctx: DemoContext, step: Step) -> bool:
+    """Whether a step's outputs (and its saved results) are all there."""
+    if ctx.fresh or ctx.dirty or step.outputs is None:
+        return False
+    paths = [*step.outputs(ctx), _record(ctx, step.name)]
+    return all(p.exists() for p in paths)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial.json")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def run_demo(
+    ctx: DemoContext,
+    steps: list[Step] | None = None,
+    summary_name: str = "summary.json",
+) -> dict[str, Any]:
+    """Run the steps in order, printing one line each; returns the summary.
+
+    A step with outputs that all exist (and whose results were saved in
+    ``out/steps/``) is skipped and its saved results reused, unless ``fresh`` is
+    set or an earlier step was redone.
+    """
     ctx.out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"steps": []}
     for step in steps or STEPS:
         start = time.monotonic()
-        line = step.run(ctx)
+        if _skippable(ctx, step):
+            saved = json.loads(_record(ctx, step.name).read_text())
+            ctx.results[step.name] = saved["results"]
+            line, skipped = f"skipped: outputs exist ({saved['line']})", True
+        else:
+            line, skipped = step.run(ctx), False
+            if step.outputs is not None:
+                ctx.dirty = True
+                _write_json(
+                    _record(ctx, step.name),
+                    {"line": line, "results": ctx.results.get(step.name)},
+                )
         seconds = time.monotonic() - start
         print(f"[{step.name}] {line} ({seconds:.1f} s)", flush=True)
-        summary["steps"].append({"name": step.name, "seconds": round(seconds, 2)})
+        summary["steps"].append(
+            {"name": step.name, "seconds": round(seconds, 2), "skipped": skipped}
+        )
     summary["results"] = ctx.results
     summary["nodes"] = list(NODES)
-    tmp = ctx.out / ".summary.partial.json"
-    tmp.write_text(json.dumps(summary, indent=1, default=str))
-    os.replace(tmp, ctx.out / "summary.json")
+    summary["settings"] = {
+        "quick": ctx.quick,
+        "frames": ctx.n_frames,
+        "size": ctx.size,
+        "load_average": list(os.getloadavg()),
+    }
+    _write_json(ctx.out / summary_name, summary)
     return summary
 
 
@@ -192,27 +330,59 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sample-dir",
         type=Path,
-        default=REPO_ROOT / "sample_data",
-        help="where the sample is made (default: sample_data/ in the repository)",
+        help="where the sample is made (default: sample_data/ in the repository; "
+        "OUT/sample with --quick)",
     )
-    parser.add_argument("--frames", type=int, default=400)
-    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--frames", type=int, help="sample frames (default 400)")
+    parser.add_argument("--size", type=int, help="sample frame side (default 384)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a 60-frame 192-px sample and a tiny model trained a few steps: "
+        "checks the whole loop in about a minute (the figures mean nothing)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="redo every step, even where done"
+    )
+    parser.add_argument(
+        "--max-train-minutes",
+        type=float,
+        default=15.0,
+        help="wall-clock cap on training (default 15; the demo trains in ~4)",
+    )
     parser.add_argument(
         "--steps",
         default=",".join(s.name for s in STEPS),
         help="comma-separated steps to run (default: all)",
     )
+    parser.add_argument("--show", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--summary", default="summary.json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.steps.split(",") if s.strip()]
     known = {s.name: s for s in STEPS}
     unknown = [name for name in chosen if name not in known]
     if unknown:
         parser.error(f"--steps: unknown {unknown}; choose from {list(known)}")
+    frames, size = QUICK_SAMPLE if args.quick else (400, 384)
+    sample_dir = args.sample_dir or (
+        args.out / "sample" if args.quick else REPO_ROOT / "sample_data"
+    )
     ctx = DemoContext(
-        out=args.out, sample_dir=args.sample_dir, n_frames=args.frames, size=args.size
+        out=args.out,
+        sample_dir=sample_dir,
+        n_frames=args.frames or frames,
+        size=args.size or size,
+        quick=args.quick,
+        fresh=args.fresh,
+        max_train_minutes=args.max_train_minutes,
+        labels_to_show=args.show,
     )
     start = time.monotonic()
-    run_demo(ctx, [known[name] for name in chosen])
+    summary = run_demo(ctx, [known[name] for name in chosen], args.summary)
+    if args.summary == "summary.json":
+        from napari_sleap.demo_steps import format_summary
+
+        print(format_summary(summary))
     print(f"demo done in {time.monotonic() - start:.1f} s; results in {args.out}")
     return 0
 
