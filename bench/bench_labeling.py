@@ -4,7 +4,7 @@ Opens synthetic predictions in a real (hidden) napari viewer with the labeling
 dock, then times each edit end to end (command + in-place layer update + edge
 update): drag step, accept prediction, assign track, hide node, add instance on
 an unlabeled frame, delete instance, undo, redo; plus frame navigation steps.
-Writes bench/results/labeling.json. Run under Xvfb:
+Writes bench/results/labeling_<frames>.json. Run under Xvfb:
 `xvfb-run -a .venv/bin/python bench/bench_labeling.py [--frames 100000]`.
 """
 
@@ -167,7 +167,7 @@ def main() -> None:
     out["python"] = platform.python_version()
     out["napari"] = napari.__version__
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "labeling.json"
+    path = RESULTS / f"labeling_{args.frames}.json"
     path.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
     viewer.close()
