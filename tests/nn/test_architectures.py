@@ -408,3 +408,79 @@ def test_encoder_preprocessing_matches_imagenet_conventions(tmp_path) -> None:
     np.testing.assert_allclose(out, 0.5)
     with pytest.raises(ValueError, match="1 or 3 input channels"):
         preprocess(image_input(2), "efficientnet_b0")
+
+
+@pytest.mark.parametrize(
+    ("backbone", "expected"),
+    [
+        # 1 + conv 2 + pool 1 + conv 4 + pool 2 + middle conv 8
+        ({"unet": {"max_stride": 4, "output_stride": 4, "convs_per_block": 1}}, 18),
+        (
+            {
+                "leap": {
+                    "max_stride": 4,
+                    "output_stride": 2,
+                    "upsampling": "interpolate",
+                }
+            },
+            62,
+        ),
+        ({"leap": {"max_stride": 8}}, 154),
+        ({"encoder": {"name": "resnet50"}}, None),
+    ],
+)
+def test_receptive_field_from_config(backbone: dict, expected) -> None:
+    from napari_sleap.nn.architectures.receptive_field import receptive_field
+
+    cfg = from_dict(ModelConfig, {"backbone": backbone})
+    assert receptive_field(cfg.backbone) == expected
+
+
+def test_receptive_field_matches_input_gradients() -> None:
+    """The config figure equals the extent of the input gradient of one output."""
+    import tensorflow as tf
+
+    from napari_sleap.nn.architectures.receptive_field import receptive_field
+
+    cfg = from_dict(
+        ModelConfig,
+        {
+            "backbone": {
+                "unet": {
+                    "filters": 4,
+                    "max_stride": 4,
+                    "output_stride": 4,
+                    "convs_per_block": 1,
+                }
+            }
+        },
+    )
+    model = build_model(cfg, make_info("single_instance"))
+    # Max pooling passes gradient to one pixel per window: a batch of random
+    # images reaches every pixel that can matter.
+    x = tf.constant(images(16, 64, 64, seed=5))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x)["confmaps"]
+        target = tf.reduce_sum(y[:, 8, 8, :])
+    seen = np.abs(np.asarray(tape.gradient(target, x))).sum(axis=(0, 3)) > 0
+    rows, cols = np.where(seen.any(1))[0], np.where(seen.any(0))[0]
+    assert rows[-1] - rows[0] + 1 == receptive_field(cfg.backbone)
+    assert cols[-1] - cols[0] + 1 == receptive_field(cfg.backbone)
+
+
+def test_receptive_field_module_loads_without_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from napari_sleap.nn.architectures import receptive_field as r;"
+        "from napari_sleap.config.model import ModelConfig;"
+        "print(r.receptive_field(ModelConfig().backbone),"
+        "[k for k in ('tensorflow', 'keras') if k in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    size, heavy = out.stdout.strip().split(" ", 1)
+    assert int(size) > 100 and heavy == "[]"

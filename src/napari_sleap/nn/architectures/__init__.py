@@ -1,15 +1,19 @@
 """Backbones: functions that build Keras functional graphs from a backbone config.
 
 Each takes the input tensor, its config and an optional per-stack callback and
-returns :class:`~napari_sleap.nn.architectures.common.Features`.
+returns :class:`~napari_sleap.nn.architectures.common.Features`. This package
+module imports Keras only when a backbone is built, so the TF-free parts
+(:mod:`.receptive_field`) load without TensorFlow.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from napari_sleap.config.model import BackboneConfig
-from napari_sleap.nn.architectures.common import Features, StackCallback
+
+if TYPE_CHECKING:
+    from napari_sleap.nn.architectures.common import Features, StackCallback
 
 
 def build_backbone(
@@ -34,4 +38,4 @@ def build_backbone(
     return build_encoder(x, cfg.encoder, on_stack)
 
 
-__all__ = ["Features", "StackCallback", "build_backbone"]
+__all__ = ["build_backbone"]
