@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     train.advanced_btn.setChecked(True)
     train.advanced.setPlainText(yaml.safe_dump(full, sort_keys=False))
     train.out_edit.setText(str(args.out / "models"))
+    train.restart_check.setChecked(True)
     t = time.monotonic()
     train.train()
     _wait(train, 1200)

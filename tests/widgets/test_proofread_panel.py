@@ -65,6 +65,19 @@ def _track_names_at(labels: sio.Labels, frame: int) -> list[str]:
     return [i.track.name for i in lf.instances]
 
 
+def _check_rows(panel, frame: int) -> None:
+    """The layer rows of a frame name and color their instance's current track."""
+    sync = panel.sync
+    colors = sync.layer.metadata[META_KEY]["track_colors"]
+    for inst in sync.frame_instances(frame):
+        rows = sync.instance_rows(inst)
+        assert set(sync.layer.features["track"].iloc[rows]) == {inst.track.name}
+        k = [t.name for t in panel.labels.tracks].index(inst.track.name)
+        np.testing.assert_allclose(
+            sync.layer.border_color[rows], np.tile(colors[k], (len(rows), 1)), atol=1e-6
+        )
+
+
 def _click(qtbot, panel, text: str) -> None:
     from qtpy.QtWidgets import QPushButton
 
@@ -101,8 +114,10 @@ def test_swap_list_key_and_swap_fix_the_identities(opened, qtbot):
     assert all(
         not (e.frame == SWAP_AT and "swap" in e.kinds) for e in panel.find_swaps()
     )
+    _check_rows(panel, SWAP_AT + 5)
     _click(qtbot, panel, "Undo")
     assert _track_names_at(labels, SWAP_AT) == before
+    _check_rows(panel, SWAP_AT + 5)
     np.testing.assert_allclose(tracks.data, old)
 
 

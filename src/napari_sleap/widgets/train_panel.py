@@ -131,6 +131,8 @@ class TrainPanel(QWidget):
         self.aug_check = QCheckBox("augmentation")
         self.aug_check.setChecked(True)
         form.addRow("", self.aug_check)
+        self.restart_check = QCheckBox("start over (else resume or skip finished)")
+        form.addRow("", self.restart_check)
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("folder for the model folders")
         form.addRow("Output", _with_browse(self.out_edit, self._browse_out))
@@ -298,6 +300,7 @@ class TrainPanel(QWidget):
                 "pipeline": pipeline,
                 "out_dir": str(out),
                 "overrides": overrides,
+                "restart": self.restart_check.isChecked(),
             },
             on_end=self._on_end,
             what="training",
