@@ -52,6 +52,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="start over instead of continuing an interrupted training in -o",
     )
+    p.add_argument(
+        "--gpus",
+        metavar="all|N",
+        help="train on N (or all) GPUs with tf.distribute.MirroredStrategy, batch "
+        "scaled by N; without a GPU it trains on the CPU as before",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
@@ -59,6 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Train; returns the exit code."""
     from napari_sleap.progress import Cancelled, TerminalProgress
+    from napari_sleap.train.distribute import gpu_setup
     from napari_sleap.train.pipeline import train_pipeline
 
     if args.max_minutes is not None and args.max_minutes <= 0:
@@ -76,19 +83,29 @@ def run(args: argparse.Namespace) -> int:
         role = current["role"]
         bars.setdefault(role, TerminalProgress(role))(done, total)
 
+    overrides, gpus = gpu_setup(
+        args.gpus,
+        args.pipeline,
+        args.config,
+        seed=args.seed,
+        max_minutes=args.max_minutes,
+    )
+    if gpus.message:
+        print(gpus.message, file=sys.stderr, flush=True)
     try:
-        train_pipeline(
-            args.labels,
-            args.pipeline,
-            args.out,
-            overrides=args.config,
-            seed=args.seed,
-            max_minutes=args.max_minutes,
-            restart=args.restart,
-            progress=None if args.quiet else progress,
-            emit=None if args.quiet else emit,
-            verbose=not args.quiet,
-        )
+        with gpus.scope():  # several GPUs: MirroredStrategy
+            train_pipeline(
+                args.labels,
+                args.pipeline,
+                args.out,
+                overrides=overrides,
+                seed=args.seed,
+                max_minutes=args.max_minutes,
+                restart=args.restart,
+                progress=None if args.quiet else progress,
+                emit=None if args.quiet else emit,
+                verbose=not args.quiet,
+            )
     except Cancelled as err:
         print(f"error: {err}", file=sys.stderr)
         return 130
