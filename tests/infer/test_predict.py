@@ -279,3 +279,38 @@ def test_cli_only_suggested_frames(tmp_path, model_dirs, sleap1_models_dir):
     back = sio.load_slp(str(out))
     assert [lf.frame_idx for lf in back.labeled_frames] == [3, 7]
     assert all(len(lf.instances) == 2 for lf in back.labeled_frames)
+
+
+def test_streamed_slp_tables_equal_sleap_io_writer(
+    tmp_path, model_dirs, sleap1_models_dir, topdown
+):
+    """The part-by-part writer produces the tables sleap-io itself writes."""
+    import h5py
+    import sleap_io as sio
+
+    from napari_sleap.infer.predict import Written
+
+    src = sleap1_models_dir / VIDEO
+    ref = predict(model_dirs, src, None, frames="0-9", predictor=topdown)
+    sio.save_slp(ref, str(tmp_path / "ref.slp"))
+    res = predict(
+        model_dirs,
+        src,
+        tmp_path / "s.slp",
+        frames="0-9",
+        chunk_frames=3,
+        predictor=topdown,
+        return_labels=False,
+    )
+    assert isinstance(res, Written) and res.frames == 10 and res.instances == 20
+    with h5py.File(tmp_path / "ref.slp") as a, h5py.File(tmp_path / "s.slp") as b:
+        for table in ("frames", "instances", "pred_points"):
+            x, y = a[table][()], b[table][()]
+            assert x.dtype == y.dtype and x.shape == y.shape
+            for field in x.dtype.names:
+                if x[field].dtype.kind == "f":  # batch make-up moves float32 ulps
+                    np.testing.assert_allclose(x[field], y[field], atol=1e-4)
+                else:
+                    np.testing.assert_array_equal(x[field], y[field], err_msg=field)
+    back = sio.load_slp(str(tmp_path / "s.slp"))
+    assert back.provenance["napari_sleap.predict"]["pipeline"] == "top-down"

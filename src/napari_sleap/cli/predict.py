@@ -66,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict and save; prints a one-line summary."""
     from napari_sleap.cli.predict_batch import run_batch, wants_batch
-    from napari_sleap.infer.predict import predict
+    from napari_sleap.infer.predict import Written, predict
     from napari_sleap.infer.predictor import PredictorOptions
     from napari_sleap.progress import TerminalProgress
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         mixed_precision=args.mixed_precision,
     )
     start = time.monotonic()
-    labels = predict(
+    result = predict(
         models,
         source,
         args.output,
@@ -100,13 +100,19 @@ def run(args: argparse.Namespace) -> int:
         max_tracks=args.max_tracks,
         chunk_frames=args.chunk_frames,
         progress=TerminalProgress("predict"),
+        return_labels=False,
     )
-    info = labels.provenance.get("napari_sleap.predict", {})
-    bad = info.get("bad_frames", [])
-    n_inst = sum(len(lf.instances) for lf in labels.labeled_frames)
+    if isinstance(result, Written):
+        n_frames, n_inst = result.frames, result.instances
+        bad, pipeline = result.bad_frames, result.pipeline
+    else:  # tracked: the labels were built in memory
+        info = result.provenance.get("napari_sleap.predict", {})
+        bad, pipeline = info.get("bad_frames", []), info.get("pipeline")
+        n_frames = len(result.labeled_frames)
+        n_inst = sum(len(lf.instances) for lf in result.labeled_frames)
     print(
-        f"{args.output}: {len(labels.labeled_frames)} frames, {n_inst} instances "
-        f"({info.get('pipeline')}) in {time.monotonic() - start:.1f} s"
+        f"{args.output}: {n_frames} frames, {n_inst} instances "
+        f"({pipeline}) in {time.monotonic() - start:.1f} s"
     )
     if bad:
         shown = ", ".join(f"video {v} frame {f}" for v, f in bad[:20])

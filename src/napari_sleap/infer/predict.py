@@ -28,6 +28,17 @@ MANIFEST = "manifest.json"
 
 
 @dataclass
+class Written:
+    """What :func:`predict` wrote when asked not to return the Labels."""
+
+    path: Path
+    frames: int
+    instances: int
+    bad_frames: list[list[int]]
+    pipeline: str
+
+
+@dataclass
 class Job:
     """Frames of one video to predict."""
 
@@ -227,6 +238,7 @@ def predict(
     progress: ProgressFn | None = None,
     stop: StopFlag | None = None,
     predictor: Predictor | None = None,
+    return_labels: bool = True,
 ):
     """Predict poses and return them as sleap-io Labels (also saved to ``output``).
 
@@ -245,6 +257,13 @@ def predict(
         stop: stop flag; the parts written so far are kept for resuming.
         predictor: reuse an already loaded predictor (``model_dirs`` still
             names the run for resuming).
+        return_labels: with ``output`` and no tracker, False returns a
+            :class:`Written` summary instead of reading the file back, so a
+            long video's poses are never all in memory.
+
+    Returns:
+        The predicted Labels, or a :class:`Written` summary (see
+        ``return_labels``).
     """
     import sleap_io as sio
 
@@ -302,16 +321,49 @@ def predict(
             r.close()
 
     tracks = [sio.Track(name) for name in predictor.class_names] or None
-    frames_out = []
+
+    def part(chunk: tuple) -> Any:
+        vi, ci, _ = chunk
+        if parts is None:
+            return memory[(vi, ci)]
+        return np.load(parts / _part_name(chunk))  # lazy: arrays load on access
+
     bad: list[list[int]] = []
-    for vi, ci, inds in chunks:
-        data = (
-            dict(np.load(parts / _part_name((vi, ci, inds))))
-            if parts is not None
-            else memory[(vi, ci)]
+    for chunk in chunks:
+        bad.extend([chunk[0], int(f)] for f in part(chunk)["skipped"])
+    provenance = {
+        "napari_sleap.predict": {
+            "models": [str(d) for d in model_dirs],
+            "pipeline": predictor.pipeline,
+            "bad_frames": bad,  # [video index, frame index] pairs
+        }
+    }
+    if output is not None and not tracker:
+        from napari_sleap.infer.slp_stream import write_predictions
+
+        totals = write_predictions(
+            output,
+            [j.video for j in jobs],
+            predictor.skeleton,
+            tracks or [],
+            provenance,
+            ((c[0], dict(part(c))) for c in chunks),
         )
-        bad.extend([vi, int(f)] for f in data.get("skipped", ()))
-        for f, poses in _unpack(data):
+        shutil.rmtree(parts, ignore_errors=True)
+        if not return_labels:
+            return Written(
+                output,
+                totals["frames"],
+                totals["instances"],
+                bad,
+                predictor.pipeline,
+            )
+        return sio.load_slp(str(output))
+
+    frames_out = []
+    for chunk in chunks:
+        vi = chunk[0]
+        for f, poses in _unpack(dict(part(chunk))):
             lf = to_labeled_frame(poses, jobs[vi].video, f, predictor.skeleton, tracks)
             if lf is not None:
                 frames_out.append(lf)
@@ -321,11 +373,7 @@ def predict(
         skeletons=[predictor.skeleton],
         tracks=tracks or [],
     )
-    labels.provenance["napari_sleap.predict"] = {
-        "models": [str(d) for d in model_dirs],
-        "pipeline": predictor.pipeline,
-        "bad_frames": bad,  # [video index, frame index] pairs
-    }
+    labels.provenance.update(provenance)
     if tracker:
         from napari_sleap.track import track_labels
 
