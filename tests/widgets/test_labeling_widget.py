@@ -339,3 +339,30 @@ def test_edges_kept_exact_through_edits(make_napari_viewer, project) -> None:
     widget.set_frame(3)
     assert len(edges.data) == 2 * 9
     _saved_equals_live(points)
+
+
+def test_napari_own_point_edits_are_kept_consistent(
+    make_napari_viewer, qtbot, project
+) -> None:
+    """Delete key and napari's delete button hide nodes; add mode adds nothing."""
+    viewer, widget, points, _ = _setup(make_napari_viewer, project)
+    labels = labels_of(points)
+    widget.set_frame(10)
+    inst = labels.labeled_frames[1].instances[0]
+    n_live = _live(points)
+    # the Delete key on the layer hides the node (no row removed)
+    viewer.layers.selection.active = points
+    points.selected_data = {int(widget.sync.instance_rows(inst)[2])}
+    _key(qtbot, viewer, Qt.Key.Key_Delete)
+    assert not inst.points["visible"][2] and _live(points) == n_live
+    # napari's own "delete selected points" (layer controls button)
+    points.selected_data = {int(widget.sync.instance_rows(inst)[4])}
+    points.remove_selected()
+    assert not inst.points["visible"][4] and _live(points) == n_live
+    widget.undo()
+    assert inst.points["visible"][4]
+    # a lone point from napari's add mode is dropped again
+    points.add(np.array([[10.0, 30.0, 30.0]]))
+    assert _live(points) == n_live
+    assert "Add (click)" in widget.status.text()
+    _saved_equals_live(points)

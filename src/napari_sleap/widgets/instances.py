@@ -96,10 +96,13 @@ class InstancesSync:
         self._open_move: SetPoints | None = None
         #: Called after every change of the Labels (commands and drag steps).
         self.edited: list = []
+        #: Called with a message for the user (e.g. a raw napari edit was undone).
+        self.notices: list = []
+        self._removing: list[tuple[sio.Instance, int]] = []
         self._reindex()
         pred = np.asarray(points.features["predicted"], dtype=bool)
         if pred.any():
-            points.symbol = _symbols(pred)
+            _set_symbols(points, _symbols(pred))
         self.stack.listeners.append(self._on_command)
         points.events.data.connect(self._on_layer_data)
         points.mouse_drag_callbacks.append(self._end_drag_on_release)
@@ -647,7 +650,7 @@ class InstancesSync:
                 self.layer.face_color = kwargs["face_color"]
                 self.layer.border_color = kwargs["border_color"]
                 self.layer.shown = kwargs["shown"]
-                self.layer.symbol = _symbols(kwargs["features"]["predicted"])
+                _set_symbols(self.layer, _symbols(kwargs["features"]["predicted"]))
             self._reindex()
             self.layer.refresh()
             link = self._link()
@@ -662,12 +665,51 @@ class InstancesSync:
         if self._syncing:
             return
         action = str(getattr(event, "action", "")).lower()
-        if not action.endswith("changed"):
-            return
         rows = np.asarray(getattr(event, "data_indices", ()) or (), dtype=np.int64)
-        if not len(rows) or len(rows) == len(self.layer.data):
-            return
-        self._commit_moves(rows)
+        if action.endswith("removing"):
+            self._removing = self._nodes_at(rows)
+        elif action.endswith("removed"):
+            self._after_raw_remove()
+        elif action.endswith("added"):
+            self._after_raw_add()
+        elif action.endswith("changed") and 0 < len(rows) < len(self.layer.data):
+            self._commit_moves(rows)
+
+    def _nodes_at(self, rows: np.ndarray) -> list[tuple[sio.Instance, int]]:
+        """(instance, node) of layer rows, skipping spare rows."""
+        ids = np.asarray(self.layer.features["instance"])
+        out = []
+        for r in rows[(rows >= 0) & (rows < len(ids))]:
+            if ids[r] >= 0:
+                i = int(ids[r])
+                out.append((self.inst_objs[i], int(r - self.row_start[i])))
+        return out
+
+    def _after_raw_remove(self) -> None:
+        """Rows deleted by napari itself (layer controls) become hidden nodes.
+
+        The rows are gone, so the layer is rebuilt from the Labels (rare, O(rows))
+        and the deletion becomes one undoable "hide nodes" step per instance.
+        """
+        from napari_sleap.labeling import set_node_visible
+
+        removed, self._removing = getattr(self, "_removing", []), []
+        self.reload()
+        for inst, node in removed:
+            if inst.points["visible"][node]:
+                self.push(set_node_visible(self.labels, inst, node, False))
+        self._notice("Deleted points are kept as hidden nodes (H shows them again)")
+
+    def _after_raw_add(self) -> None:
+        """Drop points added in napari's add mode (instances come from the dock)."""
+        self.reload()
+        self._notice(
+            "Use Add (click) or Ctrl+I to add an instance; free points are not kept"
+        )
+
+    def _notice(self, text: str) -> None:
+        for callback in self.notices:
+            callback(text)
 
     def _commit_moves(self, rows: np.ndarray) -> None:
         """Moved rows -> SetPoints on their instances (one undo step per drag)."""
@@ -748,6 +790,20 @@ def _patch_link_index(
     at = np.searchsorted(frames, new_frames[o], side="right")
     link._by_frame = np.insert(by_frame, at, new_pos[o])
     link._sorted_frames = np.insert(frames, at, new_frames[o])
+
+
+def _set_symbols(layer: Any, symbols: np.ndarray) -> None:
+    """Set every point's marker from Symbol values, skipping napari's re-check.
+
+    napari validates each element through Python (~3 µs a point: seconds on a
+    long recording); ``symbols`` already holds valid Symbol members.
+    """
+    if hasattr(layer, "_symbol") and len(symbols) == len(layer.data):
+        layer._symbol = symbols
+        layer.events.symbol()
+        layer.refresh(extent=False, thumbnail=False)
+    else:
+        layer.symbol = symbols
 
 
 def _spare_column(name: str, dtype: Any, n: int) -> np.ndarray:

@@ -277,6 +277,7 @@ class LabelingWidget(QWidget):
             points, self._edges_layer(points), self.stack, dims=self.viewer.dims
         )
         self.sync.edited.append(self._on_edit)
+        self.sync.notices.append(self.status.setText)
         points.bind_key("Delete", self._key_handler("hide_selected"), overwrite=True)
         points.bind_key("Backspace", self._key_handler("hide_selected"), overwrite=True)
         source = points.metadata[META_KEY].get("source")
