@@ -170,3 +170,29 @@ def test_bad_inputs_are_reported_not_raised(make_napari_viewer, tmp_path):
     assert "no model" in predict.job.status.text()
     with pytest.raises(ValueError, match="no model here"):
         predict.add_models([str(tmp_path)])
+
+
+def test_key_settings_reach_every_model_config(make_napari_viewer):
+    from napari_sleap.config.training import pipeline_configs
+
+    train = TrainPanel(make_napari_viewer())
+    train.pipeline_combo.setCurrentText("top-down")
+    train.backbone_combo.setCurrentText("leap")
+    train.scale_spin.setValue(0.5)
+    train.sigma_spin.setValue(3.5)
+    train.crop_spin.setValue(160)
+    train.epochs_spin.setValue(7)
+    train.aug_check.setChecked(False)
+    configs = pipeline_configs("top-down", train.overrides())
+    for role, cfg in configs.items():
+        assert cfg.model.backbone.choice == "leap"
+        assert cfg.data.input_scale == 0.5 and cfg.optim.epochs == 7
+        assert cfg.model.heads.confmaps.sigma == 3.5
+        assert not cfg.augment.rotation and cfg.augment.flip_probability == 0
+        assert cfg.data.crop_size == (160 if role == "centered_instance" else None)
+    # the advanced view shows the same, and editing it wins over the fields
+    full = yaml.safe_load(train.advanced.toPlainText())
+    assert full["centered_instance"]["data"]["crop_size"] == 160
+    full["centroid"]["optim"]["epochs"] = 3
+    train.advanced.setPlainText(yaml.safe_dump(full))
+    assert pipeline_configs("top-down", train.overrides())["centroid"].optim.epochs == 3
