@@ -236,8 +236,15 @@ def test_suggestions_list_navigates(make_napari_viewer, qtbot, project) -> None:
     widget.set_frame(0)
     _key(qtbot, viewer, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
     assert widget.frame == 5
-    picks = widget.suggest("image_features", 3)
+    picks = widget.suggest("image_features", 3)  # worker thread, waited for
     assert 1 <= len(picks) <= 3 and widget.sugg_list.count() == len(picks)
+    # without waiting: the list fills when the worker returns
+    widget.method_combo.setCurrentText("image_features")
+    widget.count_spin.setValue(2)
+    assert widget.suggest(wait=False) is None
+    qtbot.waitUntil(lambda: widget._suggest_worker is None, timeout=60_000)
+    assert 1 <= widget.sugg_list.count() <= 2
+    widget.undo()
     widget.undo()
     assert [s.frame_idx for s in labels.suggestions] == [5, 15, 25, 35]
 

@@ -108,6 +108,8 @@ class LabelingWidget(QWidget):
         self.confirm: Callable[[str, str], bool] = self._ask
         self._placing = False
         self._recovering = False
+        self._suggest_worker: Any = None
+        self._suggest_stop: Any = None
         _WIDGETS.add(self)
         self._build()
         self._bind_keys()
@@ -517,22 +519,93 @@ class LabelingWidget(QWidget):
 
     # ---------------------------------------------------------- suggestions
 
-    def suggest(self, method: str | None = None, k: int | None = None) -> list[int]:
-        """Make suggestions for this video and list them."""
-        sync = self._require()
+    def suggest(
+        self, method: str | None = None, k: int | None = None, *, wait: bool = True
+    ) -> list[int] | None:
+        """Make suggestions for this video and list them.
+
+        Image-feature suggestions read hundreds of frames, so they run in a
+        worker thread with a progress bar and Stop (the Suggest button); with
+        ``wait`` the call returns once they are in. Returns the frames (None
+        while a worker still runs).
+        """
+        self._require()
         method = method or self.method_combo.currentText()
         k = k or self.count_spin.value()
-        n = int(self.viewer.dims.range[0].stop) + 1
-        frames = None
-        if method == "image_features":
-            frames = self._image_frames()
-            n = len(frames)
-        picks = sg.suggest(method, n, k, frames=frames)
+        if method != "image_features":
+            n = int(self.viewer.dims.range[0].stop) + 1
+            return self._apply_suggestions(sg.suggest(method, n, k), method)
+        if self._suggest_worker is not None:  # second press: stop it
+            self._suggest_stop.set()
+            return None
+        return self._suggest_in_thread(self._image_frames(), k, wait)
+
+    def _apply_suggestions(self, picks: list[int], method: str) -> list[int]:
+        sync = self._require()
         sync.push(
             SetSuggestions(self.labels, video=sync.video, frames=picks, method=method)
         )
         self._fill_suggestions()
+        self.status.setText(f"{len(picks)} {method.replace('_', ' ')} suggestions")
         return picks
+
+    def _suggest_in_thread(self, frames: Any, k: int, wait: bool) -> list[int] | None:
+        import threading
+
+        from napari.qt.threading import thread_worker
+        from napari.utils import progress
+
+        stop = threading.Event()
+        bar = progress(total=0, desc="Suggesting frames")
+        state = [0, 0]  # (done, total), written by the worker, drawn by a timer
+
+        def report(done: int, total: int) -> None:
+            state[:] = [done, total]
+
+        @thread_worker
+        def work() -> Any:
+            return sg.image_features(frames, k, stop=stop, progress=report)
+
+        def draw() -> None:
+            if state[1]:
+                bar.total = state[1]
+                bar.n = state[0]
+                bar.refresh()
+
+        timer = QTimer(self)
+        timer.setInterval(200)
+        timer.timeout.connect(draw)
+        timer.start()
+        worker = work()
+        self._suggest_stop, self._suggest_worker = stop, worker
+        out: dict[str, Any] = {}
+
+        def finished() -> None:
+            timer.stop()
+            bar.close()
+            self._suggest_worker = None
+
+        def returned(picks: list[int]) -> None:
+            out["picks"] = self._apply_suggestions(picks, "image_features")
+
+        def errored(err: Exception) -> None:
+            self.status.setText(f"suggestions stopped: {err}")
+
+        worker.returned.connect(returned)
+        worker.errored.connect(errored)
+        worker.finished.connect(finished)
+        self.status.setText("Reading frames for suggestions (press Suggest to stop)")
+        worker.start()
+        if not wait:
+            return None
+        import time
+
+        from qtpy.QtWidgets import QApplication
+
+        while self._suggest_worker is worker:
+            QApplication.processEvents()
+            time.sleep(0.02)
+        return out.get("picks")
 
     def _image_frames(self) -> Any:
         for layer in self.viewer.layers:
