@@ -147,7 +147,7 @@ def _showcase(labels_path: Path) -> tuple[int, np.ndarray, float]:
         pts = np.stack([inst.numpy() for inst in lf.instances[:2]])
         if np.isnan(pts).all(axis=(1, 2)).any():
             continue
-        length = np.nanmax(np.ptp(pts[0], axis=0))
+        length = np.max(np.nanmax(pts[0], axis=0) - np.nanmin(pts[0], axis=0))
         gap = np.linalg.norm(np.nanmean(pts[0], 0) - np.nanmean(pts[1], 0))
         score = abs(gap - 1.4 * length)
         if score < best_score:

@@ -172,10 +172,9 @@ def draw_poses(
                 )
         for node in np.flatnonzero(ok):
             centre = _px(pose[node], scale)
-            cv2.circle(
-                image, centre, node_radius + 1, (0, 0, 0), -1, cv2.LINE_AA, SHIFT
-            )
-            cv2.circle(image, centre, node_radius, color, -1, cv2.LINE_AA, SHIFT)
+            # OpenCV shifts the radius too: give it in fixed point as well.
+            for radius, col in ((node_radius + 1, (0, 0, 0)), (node_radius, color)):
+                cv2.circle(image, centre, radius << SHIFT, col, -1, cv2.LINE_AA, SHIFT)
     return image
 
 
