@@ -47,7 +47,7 @@ def load_model_info(folder: str | Path) -> ModelInfo:
     if (folder / INFO_FILE).exists():
         return ModelInfo.load(folder)
     if sleap1.is_sleap1_folder(folder):
-        cfg = sleap1._read_config(folder)
+        cfg = sleap1.read_config(folder)
         return sleap1.model_info_from_config(cfg, folder / sleap1.CONFIG_FILE)
     return ModelInfo.load(folder)  # raises the clear FileNotFoundError
 

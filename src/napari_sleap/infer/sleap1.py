@@ -91,7 +91,8 @@ def is_sleap1_folder(path: str | Path) -> bool:
     return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
-def _read_config(folder: Path) -> dict:
+def read_config(folder: Path) -> dict:
+    """The folder's training_config.json, checked to be a SLEAP 1.x config."""
     path = folder / CONFIG_FILE
     try:
         cfg = json.loads(path.read_text())
@@ -395,7 +396,7 @@ def load_sleap1(folder: str | Path) -> tuple[ModelInfo, Any]:
             f"{folder}: a SLEAP 1.x model folder needs {CONFIG_FILE} and "
             f"{WEIGHTS_FILE}; point at the folder SLEAP wrote for one model"
         )
-    cfg = _read_config(folder)
+    cfg = read_config(folder)
     info = model_info_from_config(cfg, folder / CONFIG_FILE)
     stride = info.heads["confmaps"].output_stride
     model = build_keras_model(folder / WEIGHTS_FILE, offsets_stride=stride)
