@@ -69,7 +69,10 @@ def test_crop_geometry_matches_pixel_slicing():
     c = np.array([[20.0, 30.0]])
     off = crop_offsets(c, 8)
     np.testing.assert_allclose(off, [[16.5, 26.5]])
-    box = crop_boxes(np.array([[20.5, 30.5]]), 8, 100, 200)
+    np.testing.assert_allclose(crop_offsets([[20.4, 30.6]], 8, "pixel"), [[16, 27]])
+    with pytest.raises(ValueError, match="convention"):
+        crop_offsets(c, 8, "bogus")
+    box = crop_boxes(crop_offsets(np.array([[20.5, 30.5]]), 8), 8, 100, 200)
     # top-left pixel (17, 27) -> normalised by (H-1, W-1)
     np.testing.assert_allclose(box[0], [27 / 99, 17 / 199, 34 / 99, 24 / 199])
     pts = np.array([[[1.0, 2.0], [5.0, np.nan], [3.0, 8.0]]])

@@ -102,17 +102,17 @@ def bucket(n: int, minimum: int = 1) -> int:
     return max(minimum, 1 << math.ceil(math.log2(max(n, 1))))
 
 
-def extract_crops(frames: Any, centers: np.ndarray, sample_inds: np.ndarray, size: int):
-    """Crops of ``size`` pixels centred on ``centers`` (float32 in [0, 1]).
+def extract_crops(frames: Any, offsets: np.ndarray, sample_inds: np.ndarray, size: int):
+    """Crops of ``size`` pixels from top-left ``offsets`` (float32 in [0, 1]).
 
-    Sub-pixel centres are sampled bilinearly; outside the frame is zero.
+    Fractional offsets are sampled bilinearly; outside the frame is zero.
     """
     from napari_sleap.infer.ops.crops import crop_boxes
 
     tf = _tf()
     h, w = int(frames.shape[1]), int(frames.shape[2])
     images = tf.cast(frames, tf.float32) / 255.0 if frames.dtype == np.uint8 else frames
-    boxes = crop_boxes(centers, size, h, w)
+    boxes = crop_boxes(offsets, size, h, w)
     return tf.image.crop_and_resize(
         images,
         boxes,

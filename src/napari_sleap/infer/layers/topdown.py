@@ -60,6 +60,8 @@ class TopDownLayer(InferenceLayer):
                 )
         self.info = instance.info
         self.centroid_info = centroid.info if centroid else None
+        # Crop the way the instance model was trained (see ops.crops).
+        self.crop_convention = "center" if self.info.source == "sleap1" else "pixel"
         if not self.info.crop_size:
             raise ValueError(f"{instance.folder}: model_info.crop_size is not set")
         self.max_instances = max_instances
@@ -107,9 +109,16 @@ class TopDownLayer(InferenceLayer):
             )
         else:
             pts, vals, s = self.find_centroids(x)
-        raw = {"n": n, "centers": pts, "center_vals": vals, "sample_inds": s}
+        offsets = crop_offsets(pts, self.info.crop_size, self.crop_convention)
+        raw = {
+            "n": n,
+            "centers": pts,
+            "offsets": offsets,
+            "center_vals": vals,
+            "sample_inds": s,
+        }
         if len(pts):
-            crops = extract_crops(x, pts, s, self.info.crop_size)
+            crops = extract_crops(x, offsets, s, self.info.crop_size)
             raw["instance"] = self.instance_runner(crops, pad_to=bucket(len(pts)))
         return raw
 
@@ -119,7 +128,7 @@ class TopDownLayer(InferenceLayer):
         if len(raw["centers"]) == 0:
             return empty(self.info, n)
         pts, vals = global_points(raw["instance"], self.info, self.peaks)
-        pts = pts + crop_offsets(raw["centers"], self.info.crop_size)[:, None, :]
+        pts = pts + raw["offsets"][:, None, :]
         vals = np.where(np.isnan(pts[..., 0]), 0.0, vals)
         vectors = raw["instance"].get("class_vectors")
         out = []
