@@ -373,3 +373,24 @@ def test_napari_own_point_edits_are_kept_consistent(
     assert _live(points) == n_live
     assert "Add (click)" in widget.status.text()
     _saved_equals_live(points)
+
+
+def test_real_clip_label_and_save(make_napari_viewer, qtbot, clip_train_slp, tmp_path):
+    """On the real two-fly labels: copy a frame, move a node, save, reopen."""
+    viewer = make_napari_viewer()
+    points, _ = open_labels(viewer, clip_train_slp)
+    widget = LabelingWidget(viewer)
+    labels = labels_of(points)
+    widget.set_frame(21)
+    _key(qtbot, viewer, Qt.Key.Key_C, Qt.KeyboardModifier.ShiftModifier)
+    lf = find_frame(labels, labels.videos[0], 21)
+    assert {i.track.name for i in lf.instances} == {"male", "female"}
+    inst = lf.instances[0]
+    row = int(widget.sync.instance_rows(inst)[0])
+    _drag(points, row, (3.0, 2.0))
+    assert widget.go("labeled", 1) == 40 and widget.go("unlabeled", -1) == 39
+    _saved_equals_live(points)
+    out = widget.save(tmp_path / "clip_edit.slp")
+    back = load_labels(out, video_search_paths=[clip_train_slp.parent])
+    assert compare_labels(back, labels) == []
+    assert len(back.labeled_frames) == 101

@@ -730,12 +730,28 @@ class InstancesSync:
                 self._syncing = True
                 try:
                     self._open_move.merge(cmd)
+                    self._recentre_unplaced(inst, s)
                 finally:
                     self._syncing = False
                 for callback in self.edited:
                     callback()
             else:
                 self._open_move = self.stack.push(cmd)
+
+    def _recentre_unplaced(self, inst: sio.Instance, start: int) -> None:
+        """Keep never-placed nodes' rows at the instance centre as nodes move.
+
+        They are drawn hidden at the mean of the placed nodes (as the converter
+        places them); left behind, the writer would read them as moved.
+        """
+        xy = np.asarray(inst.points["xy"], dtype=np.float64)
+        good = np.isfinite(xy).all(axis=1)
+        if good.all() or not good.any():
+            return
+        centre = xy[good].mean(axis=0)
+        rows = start + np.nonzero(~good)[0]
+        self.layer.data[rows, 1] = centre[1]
+        self.layer.data[rows, 2] = centre[0]
 
     def _end_drag_on_release(self, layer: Any, event: Any):
         """Close the open move when the mouse is released (next drag: new step)."""
