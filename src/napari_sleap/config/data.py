@@ -61,6 +61,8 @@ class DataConfig:
             always-visible node nearest the body centre; null uses the
             bounding-box centre of the visible nodes.
         split: train/validation split.
+        threads: threads making training examples; more keep a GPU fed. The
+            example stream depends on the seed and this number only.
     """
 
     input_scale: float | None = None
@@ -70,11 +72,14 @@ class DataConfig:
     crop_margin: int = 16
     anchor_node: str | None = "auto"
     split: SplitConfig = field(default_factory=SplitConfig)
+    threads: int = 2
 
     def __post_init__(self) -> None:
         if self.input_scale is not None and not 0 < self.input_scale <= 4:
             raise ConfigError("input_scale", f"{self.input_scale} is outside (0, 4]")
         if self.crop_size is not None and self.crop_size < 8:
             raise ConfigError("crop_size", f"{self.crop_size} is too small (>= 8)")
+        if not 1 <= self.threads <= 64:
+            raise ConfigError("threads", f"{self.threads} is outside 1..64")
         if self.max_input_size < 16:
             raise ConfigError("max_input_size", "must be >= 16")

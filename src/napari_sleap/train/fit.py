@@ -176,6 +176,7 @@ def fit_prepared(
         seed=cfg.seed,
         output_names=names,
         start_epoch=initial_epoch,
+        threads=cfg.data.threads,
     )
     val_ds = None
     monitor = "loss"

@@ -29,16 +29,26 @@ def example_stream(
     shuffle: bool,
     repeat: bool,
     start_epoch: int = 0,
+    shard: int = 0,
+    n_shards: int = 1,
 ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
-    """Yield ``(image, targets)`` examples, epoch after epoch when ``repeat``."""
+    """Yield ``(image, targets)`` examples, epoch after epoch when ``repeat``.
+
+    With ``n_shards`` > 1 this stream makes every ``n_shards``-th example of
+    each pass, starting at ``shard``, with its own random stream.
+    """
     items = maker.items(samples)
     if not items:
         raise ValueError("no examples to train on (no instance with a visible anchor)")
+    if shard >= len(items):  # nothing for this shard, ever: end, don't spin
+        return
     epoch = start_epoch
     while True:
-        rng = np.random.default_rng([seed, epoch])
-        order = rng.permutation(len(items)) if shuffle else range(len(items))
-        for k in order:
+        order = np.random.default_rng([seed, epoch]).permutation(len(items))
+        if not shuffle:
+            order = np.arange(len(items))
+        rng = np.random.default_rng([seed, epoch, shard])
+        for k in order[shard::n_shards]:
             i, inst = items[k]
             sample = samples[i]
             yield maker.make(sample, inst, frame_of(sample), rng if augment else None)
@@ -69,6 +79,7 @@ def make_dataset(
     repeat: bool = True,
     output_names: list[str] | None = None,
     start_epoch: int = 0,
+    threads: int = 1,
 ) -> tf.data.Dataset:
     """A batched dataset of ``(images, {output name: target})``.
 
@@ -85,9 +96,13 @@ def make_dataset(
             (``confmaps_stack0``) get the targets of their kind. Default: the
             head kinds.
         start_epoch: first epoch number (seeds), for resumed training.
+        threads: example-making threads, interleaved in a fixed order so the
+            stream depends on the seed and ``threads``, not on timing.
     """
+    signature = _signature(maker)
+    threads = max(1, min(int(threads), len(maker.items(samples))))
 
-    def gen():
+    def gen(shard=0):
         yield from example_stream(
             maker,
             samples,
@@ -97,9 +112,22 @@ def make_dataset(
             shuffle=shuffle,
             repeat=repeat,
             start_epoch=start_epoch,
+            shard=int(shard),
+            n_shards=threads,
         )
 
-    ds = tf.data.Dataset.from_generator(gen, output_signature=_signature(maker))
+    if threads == 1:
+        ds = tf.data.Dataset.from_generator(gen, output_signature=signature)
+    else:
+        ds = tf.data.Dataset.range(threads).interleave(
+            lambda i: tf.data.Dataset.from_generator(
+                gen, output_signature=signature, args=(i,)
+            ),
+            cycle_length=threads,
+            block_length=1,
+            num_parallel_calls=threads,
+            deterministic=True,
+        )
     names = list(output_names or maker.info.heads)
     if any(output_kind(n) != n for n in names):
         ds = ds.map(lambda x, y: (x, {n: y[output_kind(n)] for n in names}))
