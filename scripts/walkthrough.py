@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"predicted: {predict.summary.text()}", flush=True)
     viewer.dims.set_current_step(0, 40)
     for layer in before:  # the training labels' layers would crowd the picture
-        if (layer.metadata.get(META_KEY) or {}).get("role"):
+        role = (layer.metadata.get(META_KEY) or {}).get("role")
+        if role in ("instances", "edges", "tracks"):
             layer.visible = False
     _shot(viewer, args.images / "predict_panel.png")
 

@@ -41,7 +41,7 @@ class LossPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.series: dict[str, list[tuple[float, float]]] = {}
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
     def clear(self) -> None:
@@ -62,11 +62,14 @@ class LossPlot(QWidget):
         return QColor(COLORS[bases.index(base) % len(COLORS)])
 
     def paintEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
-        """Draw axes, curves and a legend."""
+        """Draw axes, curves and, below them, a legend."""
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("#262930"))
-        left, top, right, bottom = 52.0, 10.0, 10.0, 24.0
+        names = list(self.series)
+        legend_rows = (len(names) + 1) // 2
+        left, top, right = 66.0, 10.0, 12.0
+        bottom = 26.0 + 16.0 * legend_rows
         w = self.width() - left - right
         h = self.height() - top - bottom
         area = QRectF(left, top, w, h)
@@ -93,12 +96,13 @@ class LossPlot(QWidget):
                 top + (1 - (math.log10(y) - y0) / (y1 - y0)) * h,
             )
 
-        p.drawText(QRectF(0, top - 6, left - 4, 14), _right, f"{10**y1:.3g}")
-        p.drawText(QRectF(0, top + h - 8, left - 4, 14), _right, f"{10**y0:.3g}")
+        p.drawText(QRectF(0, top - 6, left - 6, 14), _right, f"{10**y1:.3g}")
+        p.drawText(QRectF(0, top + h - 8, left - 6, 14), _right, f"{10**y0:.3g}")
         p.drawText(QRectF(left, top + h + 4, 60, 16), _left, f"{x0:g}")
         p.drawText(QRectF(left + w - 80, top + h + 4, 80, 16), _right, f"epoch {x1:g}")
-        legend_y = top + 4
-        for name, pts in self.series.items():
+        col_w = (self.width() - 20) / 2
+        for k, name in enumerate(names):
+            pts = self.series[name]
             pen = QPen(self._color(name), 2)
             if name.startswith("val_") or "/val_" in name:
                 pen.setStyle(Qt.PenStyle.DashLine)
@@ -107,15 +111,13 @@ class LossPlot(QWidget):
             for pt in pts[1:]:
                 path.lineTo(to_px(*pt))
             p.drawPath(path)
-            for pt in pts[-1:]:
-                p.drawEllipse(to_px(*pt), 2.5, 2.5)
-            p.drawLine(
-                QPointF(left + w - 150, legend_y + 6),
-                QPointF(left + w - 128, legend_y + 6),
-            )
+            p.drawEllipse(to_px(*pts[-1]), 2.5, 2.5)
+            lx = 10 + (k % 2) * col_w
+            ly = top + h + 24 + 16 * (k // 2)
+            p.drawLine(QPointF(lx, ly + 7), QPointF(lx + 22, ly + 7))
             p.setPen(QColor("#dddddd"))
-            p.drawText(QRectF(left + w - 124, legend_y, 120, 14), _left, name)
-            legend_y += 15
+            label = name.replace("/val_loss", " (validation)").replace("/loss", "")
+            p.drawText(QRectF(lx + 28, ly, col_w - 30, 14), _left, label)
         p.end()
 
 
@@ -245,8 +247,10 @@ class JobView(QWidget):
     def _finish(self, handle: JobHandle) -> None:
         took = time.monotonic() - self._t0
         if handle.status == "done":
-            self.bar.setRange(0, 1)
-            self.bar.setValue(1)
+            done, total = handle.progress or (1, 1)
+            self.bar.setRange(0, max(total, 1))
+            self.bar.setValue(max(total, 1))
+            self.bar.setFormat("%v / %m")
             self.status.setText(f"{self._what} done in {took:.0f} s")
         elif handle.status in ("stopped", "killed"):
             self.bar.setRange(0, 1)
