@@ -20,11 +20,13 @@ import numpy as np
 import yaml
 
 from napari_sleap.progress import TerminalProgress
+from napari_sleap.sample import train_frames
 
 if TYPE_CHECKING:
     import sleap_io as sio
 
     from napari_sleap.demo import DemoContext
+    from napari_sleap.sample import SamplePaths
 
 #: The demo's pipeline and its training overrides on the built-in profiles,
 #: chosen by measuring on the default sample (400 frames of 384 px, animals
@@ -74,6 +76,15 @@ QUICK_TRAINING: dict[str, Any] = {
 N_ANIMALS = 2
 
 
+def _sample(ctx: DemoContext) -> SamplePaths:
+    """The sample's files, made first when a run starts after the sample step."""
+    if ctx.sample is None:
+        from napari_sleap.demo import step_sample
+
+        step_sample(ctx)
+    return ctx.sample
+
+
 def training_overrides(ctx: DemoContext) -> dict[str, Any]:
     """The overrides the demo trains with (quick or full)."""
     return QUICK_TRAINING if ctx.quick else TRAINING
@@ -116,9 +127,28 @@ def step_train(ctx: DemoContext) -> str:
     from napari_sleap.train.pipeline import train_pipeline
 
     overrides = training_overrides(ctx)
+    paths = _sample(ctx)
     ctx.out.mkdir(parents=True, exist_ok=True)
     # The overrides as a file, so a user can rerun them: napari-sleap train --config.
     (ctx.out / "train_overrides.yaml").write_text(yaml.safe_dump(overrides))
+    # What the models were trained from: when it changed (other settings, a new
+    # sample), the old models are retrained rather than resumed.
+    stamp = {
+        "pipeline": PIPELINE,
+        "overrides": overrides,
+        "max_minutes": ctx.max_train_minutes,
+        "sample": json.loads((paths.folder / "sample.json").read_text()),
+    }
+    stamp_path = ctx.models_dir / "demo_training.json"
+    try:
+        changed = json.loads(stamp_path.read_text()) != stamp
+    except (OSError, ValueError):
+        changed = ctx.models_dir.exists()
+    restart = ctx.fresh or ctx.dirty or changed
+    ctx.models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = stamp_path.with_name(".demo_training.partial.json")
+    tmp.write_text(json.dumps(stamp, indent=1))
+    os.replace(tmp, stamp_path)
     bars: dict[str, TerminalProgress] = {}
     role = {"now": PIPELINE}
 
@@ -133,12 +163,12 @@ def step_train(ctx: DemoContext) -> str:
 
     start, cpu = time.monotonic(), time.process_time()
     dirs = train_pipeline(
-        ctx.sample.train,
+        _sample(ctx).train,
         PIPELINE,
         ctx.models_dir,
         overrides=overrides,
         max_minutes=ctx.max_train_minutes,
-        restart=ctx.fresh,
+        restart=restart,
         progress=progress,
         emit=emit,
     )
@@ -152,7 +182,7 @@ def step_train(ctx: DemoContext) -> str:
         "cpu_seconds": round(cpu, 1),
         "models": models,
         "overrides": overrides,
-        "train_frames": ctx.results["sample"]["train_frames"],
+        "train_frames": len(train_frames(ctx.n_frames)),
         "load_average": list(os.getloadavg()),
     }
     parts = ", ".join(
@@ -165,8 +195,6 @@ def step_train(ctx: DemoContext) -> str:
 
 def held_out_frames(ctx: DemoContext) -> list[int]:
     """Frames after the training segment (the last quarter): never trained on."""
-    from napari_sleap.sample import train_frames
-
     n = ctx.n_frames
     start = max(int(round(0.75 * n)), int(train_frames(n).max()) + 1)
     return list(range(start, n))
@@ -181,7 +209,7 @@ def step_predict(ctx: DemoContext) -> str:
     start = time.monotonic()
     labels = predict(
         [str(p.parent) for p in train_outputs(ctx)],
-        ctx.sample.video,
+        _sample(ctx).video,
         ctx.predictions,
         frames=frames,
         options=PredictorOptions(max_instances=N_ANIMALS),
@@ -261,7 +289,7 @@ def step_evaluate(ctx: DemoContext) -> str:
     from napari_sleap.evaluate.report import format_report
     from napari_sleap.evaluate.tracking import evaluate_tracking
 
-    gt = sio.load_slp(str(ctx.sample.gt))
+    gt = sio.load_slp(str(_sample(ctx).gt))
     pred = sio.load_slp(str(ctx.tracked))
     frames = held_out_frames(ctx)
     poses = evaluate_poses(gt, pred, frames=frames)
@@ -329,7 +357,7 @@ def step_render(ctx: DemoContext) -> str:
     tracked = sio.load_slp(str(ctx.tracked), open_videos=False)
     table = pose_table(tracked)
     frames = _picture_frames(table, held_out_frames(ctx))
-    with open_video(ctx.sample.video, grayscale=True) as reader:
+    with open_video(_sample(ctx).video, grayscale=True) as reader:
         images = [reader.read(f) for f in frames]
     style = RenderStyle(scale=1.5 if ctx.size >= 384 else 2.0, trail_length=40)
     picture = render_montage(table, frames, images, columns=2, style=style)
