@@ -394,3 +394,14 @@ def test_real_clip_label_and_save(make_napari_viewer, qtbot, clip_train_slp, tmp
     back = load_labels(out, video_search_paths=[clip_train_slp.parent])
     assert compare_labels(back, labels) == []
     assert len(back.labeled_frames) == 101
+
+
+def test_closing_unsaved_writes_the_autosave(make_napari_viewer, project) -> None:
+    viewer, widget, points, _ = _setup(make_napari_viewer, project)
+    widget.add_instance(30.0, 30.0, frame=2)
+    side = autosave_path(project)
+    assert not side.exists()  # not due yet (30 s interval)
+    viewer.layers.remove(points)  # what closing the viewer does to the layers
+    assert side.exists() and widget.sync is None
+    back = load_labels(side)
+    assert find_frame(back, back.videos[0], 2) is not None

@@ -285,8 +285,9 @@ class LabelingWidget(QWidget):
         source = points.metadata[META_KEY].get("source")
         self.autosaver = None
         if source:
+            labels = self.sync.labels
             self.autosaver = Autosaver(
-                lambda: self.labels, source, interval=self.autosave_interval
+                lambda: labels, source, interval=self.autosave_interval
             )
         self._invalidate()
         self._fill_tracks()
@@ -298,6 +299,9 @@ class LabelingWidget(QWidget):
 
     def _on_removed(self, event: Any) -> None:
         if self.sync is not None and event.value is self.sync.layer:
+            if self.autosaver is not None:  # closing unsaved: keep the edits
+                self.autosave(force=True)
+                self.autosaver = None
             self.sync.disconnect()
             self.sync = None
             self.attach()
@@ -629,15 +633,25 @@ class LabelingWidget(QWidget):
     # -------------------------------------------------------- save, recover
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Save the labels to their file (or ``path``); the autosave is removed."""
+        """Save the labels to their file (or to ``path``, which becomes their file).
+
+        The autosave side file is removed: nothing unsaved is left.
+        """
         sync = self._require()
         meta = sync.layer.metadata[META_KEY]
         path = Path(path or meta.get("source") or "")
         if not path.name:
             return self.save_as()
         out = save_labels(self.labels, path)
-        if self.autosaver is not None and Path(self.autosaver.path) == out:
-            self.autosaver.saved()
+        if self.autosaver is not None:
+            self.autosaver.saved()  # the edits are safe: drop the old side file
+        if Path(meta.get("source") or "") != out:
+            # saved elsewhere: that file is the project from now on
+            meta["source"] = str(out)
+            labels = self.labels
+            self.autosaver = Autosaver(
+                lambda: labels, out, interval=self.autosave_interval
+            )
         self.status.setText(f"Saved {out.name}")
         return out
 
@@ -646,13 +660,13 @@ class LabelingWidget(QWidget):
         name, _ = QFileDialog.getSaveFileName(self, "Save labels", "", "SLEAP (*.slp)")
         return self.save(name) if name else None
 
-    def autosave(self) -> Path | None:
+    def autosave(self, force: bool = False) -> Path | None:
         """Write the autosave side file if there are unsaved edits and it is due."""
         if self.autosaver is None:
             return None
         try:
-            return self.autosaver.maybe_save()
-        except OSError as err:  # a full disk must not take the session down
+            return self.autosaver.maybe_save(force=force)
+        except Exception as err:  # a timer slot must never raise
             warnings.warn(f"autosave failed: {err}", stacklevel=2)
             return None
 
