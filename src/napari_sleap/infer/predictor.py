@@ -270,22 +270,25 @@ class Predictor:
         done = 0
         try:
             while True:
-                check_stop(stop)
                 item = batches.get()
                 if item is _END:
                     break
+                # Stop before starting new work; a run whose frames have all
+                # been read finishes (so a caller's chunk is complete).
+                check_stop(stop)
                 if isinstance(item, BaseException):
                     raise item
                 inds, imgs = item
                 raw = self.layer.forward(imgs)
                 future = post.submit(self.layer.postprocess, raw)
+                # Progress counts frames through the network (early feedback);
+                # their poses follow one batch later.
+                done = self._advance(done, inds, total, progress)
                 if pending is not None:
                     yield pending[0], pending[1].result()
-                    done = self._advance(done, pending[0], total, progress)
                 pending = (inds, future)
             if pending is not None:
                 yield pending[0], pending[1].result()
-                done = self._advance(done, pending[0], total, progress)
             if progress and done < total:  # skipped unreadable frames
                 progress(total, total)
         finally:
