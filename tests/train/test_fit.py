@@ -126,6 +126,7 @@ def test_stop_flag_cancels_then_rerun_resumes(small_labels, tmp_path):
     def progress(done, total):
         if done >= 6:  # in the middle of the second epoch
             stop.set()
+            raise Cancelled("as a job's progress does once stopped")
 
     cfg = tiny_config("centroid", {"optim": {"epochs": 3}})
     with pytest.raises(Cancelled):

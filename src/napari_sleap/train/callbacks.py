@@ -17,7 +17,7 @@ from pathlib import Path
 
 import keras
 
-from napari_sleap.progress import ProgressFn, StopFlag
+from napari_sleap.progress import Cancelled, ProgressFn, StopFlag
 
 STATE_FILE = "state.json"
 LAST_FILE = "last.keras"
@@ -72,7 +72,11 @@ class JobControl(keras.callbacks.Callback):
         """Progress, then stop if asked to or out of time."""
         if self.progress is not None:
             done = self.epoch * self.steps_per_epoch + batch + 1
-            self.progress(min(done, self.total_steps), self.total_steps)
+            try:
+                self.progress(min(done, self.total_steps), self.total_steps)
+            except Cancelled:  # a job's progress that checks the stop flag
+                self.cancelled = True
+                self.model.stop_training = True
         if self.stop is not None and self.stop.is_set():
             self.cancelled = True
             self.model.stop_training = True
