@@ -161,6 +161,12 @@ def step_train(ctx: DemoContext) -> str:
     def progress(done: int, total: int) -> None:
         bars.setdefault(role["now"], TerminalProgress(f"  {role['now']}"))(done, total)
 
+    def mtimes() -> list[int | None]:
+        return [
+            p.stat().st_mtime_ns if p.exists() else None for p in train_outputs(ctx)
+        ]
+
+    before = mtimes()
     start, cpu = time.monotonic(), time.process_time()
     dirs = train_pipeline(
         _sample(ctx).train,
@@ -176,6 +182,8 @@ def step_train(ctx: DemoContext) -> str:
     models = {r: {"folder": d, **_log_figures(Path(d))} for r, d in dirs.items()}
     ctx.results["train"] = {
         "pipeline": PIPELINE,
+        # False when every model was already trained by an earlier run.
+        "trained_now": mtimes() != before,
         "seconds": round(seconds, 1),
         # CPU time of all threads: on a quiet 2-core box the wall time is about
         # half of it; on a busy one the wall time says more about the others.
@@ -190,7 +198,8 @@ def step_train(ctx: DemoContext) -> str:
         f"{m['val_loss']:.2g})"
         for r, m in models.items()
     )
-    return f"{PIPELINE}: {parts}; {seconds:.0f} s in all"
+    when = "" if ctx.results["train"]["trained_now"] else " (already trained)"
+    return f"{PIPELINE}: {parts}; {seconds:.0f} s in all{when}"
 
 
 def held_out_frames(ctx: DemoContext) -> list[int]:
@@ -386,10 +395,13 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{r} {m['steps']} steps at {m['steps_per_s']} steps/s"
             for r, m in t["models"].items()
         )
-        cpu = f", {t['cpu_seconds']:.0f} s CPU" if "cpu_seconds" in t else ""
-        lines.append(
-            f"train     {t['pipeline']} in {t['seconds']:.0f} s{cpu}: {models}"
-        )
+        if t.get("trained_now", True):
+            cpu = f", {t['cpu_seconds']:.0f} s CPU" if "cpu_seconds" in t else ""
+            took = f"in {t['seconds']:.0f} s{cpu}"
+        else:  # an earlier run trained them: their logs know how long it took
+            logged = sum(m["seconds"] for m in t["models"].values())
+            took = f"(trained earlier, {logged:.0f} s of epochs)"
+        lines.append(f"train     {t['pipeline']} {took}: {models}")
     if "predict" in res:
         p = res["predict"]
         lines.append(
