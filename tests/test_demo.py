@@ -157,3 +157,23 @@ def test_quick_demo_end_to_end_then_resumes(sample_small, tmp_path):
     again = json.loads((out / "summary.json").read_text())
     assert [s["skipped"] for s in again["steps"]] == [True] * len(MODEL_STEPS)
     assert again["results"]["evaluate"] == ev
+
+
+def test_failed_step_keeps_what_ran(tmp_path):
+    """A failing step stops the demo, and summary.json says which one and why."""
+
+    def ok(ctx: DemoContext) -> str:
+        ctx.results["ok"] = {"value": 1}
+        return "fine"
+
+    def broken(ctx: DemoContext) -> str:
+        raise ValueError("sample.mp4: the video cannot be read")
+
+    ctx = DemoContext(out=tmp_path / "out", sample_dir=tmp_path)
+    with pytest.raises(ValueError, match="cannot be read"):
+        run_demo(ctx, [Step("ok", ok), Step("broken", broken)])
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [s["name"] for s in summary["steps"]] == ["ok"]
+    assert summary["results"]["ok"] == {"value": 1}
+    assert summary["failed"]["step"] == "broken"
+    assert "cannot be read" in summary["failed"]["error"]

@@ -292,35 +292,44 @@ def run_demo(
     """
     ctx.out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"steps": []}
-    for step in steps or STEPS:
-        start = time.monotonic()
-        if _skippable(ctx, step):
-            saved = json.loads(_record(ctx, step.name).read_text())
-            ctx.results[step.name] = saved["results"]
-            line, skipped = f"skipped: outputs exist ({saved['line']})", True
-        else:
-            line, skipped = step.run(ctx), False
-            if step.outputs is not None:
-                ctx.dirty = True
-                _write_json(
-                    _record(ctx, step.name),
-                    {"line": line, "results": ctx.results.get(step.name)},
-                )
-        seconds = time.monotonic() - start
-        print(f"[{step.name}] {line} ({seconds:.1f} s)", flush=True)
-        summary["steps"].append(
-            {"name": step.name, "seconds": round(seconds, 2), "skipped": skipped}
-        )
-    summary["results"] = ctx.results
-    summary["nodes"] = list(NODES)
-    summary["settings"] = {
-        "quick": ctx.quick,
-        "frames": ctx.n_frames,
-        "size": ctx.size,
-        "load_average": list(os.getloadavg()),
-    }
-    _write_json(ctx.out / summary_name, summary)
+    try:
+        for step in steps or STEPS:
+            summary["steps"].append(_run_step(ctx, step))
+    except BaseException as err:
+        # What ran is kept (the summary says which step failed); rerun to go on.
+        summary["failed"] = {"step": step.name, "error": f"{type(err).__name__}: {err}"}
+        raise
+    finally:
+        summary["results"] = ctx.results
+        summary["nodes"] = list(NODES)
+        summary["settings"] = {
+            "quick": ctx.quick,
+            "frames": ctx.n_frames,
+            "size": ctx.size,
+            "load_average": list(os.getloadavg()),
+        }
+        _write_json(ctx.out / summary_name, summary)
     return summary
+
+
+def _run_step(ctx: DemoContext, step: Step) -> dict[str, Any]:
+    """Run (or skip) one step, print its line; returns its entry in the summary."""
+    start = time.monotonic()
+    if _skippable(ctx, step):
+        saved = json.loads(_record(ctx, step.name).read_text())
+        ctx.results[step.name] = saved["results"]
+        line, skipped = f"skipped: outputs exist ({saved['line']})", True
+    else:
+        line, skipped = step.run(ctx), False
+        if step.outputs is not None:
+            ctx.dirty = True
+            _write_json(
+                _record(ctx, step.name),
+                {"line": line, "results": ctx.results.get(step.name)},
+            )
+    seconds = time.monotonic() - start
+    print(f"[{step.name}] {line} ({seconds:.1f} s)", flush=True)
+    return {"name": step.name, "seconds": round(seconds, 2), "skipped": skipped}
 
 
 def main(argv: list[str] | None = None) -> int:
