@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import sleap_io as sio
 
 from napari_sleap.convert import META_KEY, InstanceTable
@@ -29,6 +28,12 @@ from napari_sleap.labeling import LabelCommand, SetPoints, UndoStack
 from napari_sleap.labeling.commands import used_predictions
 from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
 from napari_sleap.track.proofread import Command
+from napari_sleap.widgets.layer_arrays import (
+    append_spare_rows,
+    patch_link_index,
+    set_symbols,
+    symbols_for,
+)
 
 if TYPE_CHECKING:
     from napari.layers import Points, Vectors
@@ -53,15 +58,6 @@ class _Block:
     score: np.ndarray
     node: np.ndarray
     node_name: np.ndarray
-
-
-def _symbols(predicted: np.ndarray) -> np.ndarray:
-    from napari.layers.points._points_constants import Symbol
-
-    out = np.empty(len(predicted), dtype=object)
-    out[:] = Symbol.DISC
-    out[np.asarray(predicted, bool)] = Symbol.RING
-    return out
 
 
 class InstancesSync:
@@ -102,7 +98,7 @@ class InstancesSync:
         self._reindex()
         pred = np.asarray(points.features["predicted"], dtype=bool)
         if pred.any():
-            _set_symbols(points, _symbols(pred))
+            set_symbols(points, symbols_for(pred))
         self.stack.listeners.append(self._on_command)
         points.events.data.connect(self._on_layer_data)
         points.mouse_drag_callbacks.append(self._end_drag_on_release)
@@ -369,7 +365,7 @@ class InstancesSync:
         layer.face_color[rows] = face
         layer.border_color[rows] = border
         layer.shown[rows] = block.shown
-        layer.symbol[rows] = _symbols(row_pred)
+        layer.symbol[rows] = symbols_for(row_pred)
 
     def _rewrite(self, k: int, block: _Block) -> tuple[np.ndarray, bool]:
         """Same instances and node counts: overwrite the rows in place.
@@ -414,52 +410,13 @@ class InstancesSync:
         return runs.pop()
 
     def _grow(self, n: int, count: int) -> None:
-        """Append ``count`` hidden spare runs of ``n`` rows in one resize.
-
-        Mirrors napari's own resize minus its per-point symbol re-validation,
-        which costs seconds on millions of rows.
-        """
-        layer = self.layer
-        old = len(layer.data)
-        extra = n * count
-        spare = np.zeros((extra, layer.data.shape[1]))
-        if old:
-            spare[:, 0] = layer.data[0, 0]
-        feats = layer.features
-        spare_feats = pd.DataFrame(
-            {c: _spare_column(c, feats[c].dtype, extra) for c in feats.columns}
-        )
-        try:
-            with layer.events.blocker_all():
-                layer._data = np.concatenate([layer._data, spare])
-                table = layer._feature_table
-                table._values = pd.concat(
-                    [table._values, spare_feats], ignore_index=True
-                )
-                zeros = np.zeros((extra, 4), dtype=np.float32)
-                layer._face.colors = np.concatenate([layer._face.colors, zeros])
-                layer._border.colors = np.concatenate([layer._border.colors, zeros])
-                layer._shown = np.concatenate([layer._shown, np.zeros(extra, bool)])
-                layer._size = np.concatenate(
-                    [layer._size, np.full(extra, layer.current_size)]
-                )
-                layer._border_width = np.concatenate(
-                    [layer._border_width, np.full(extra, layer.current_border_width)]
-                )
-                layer._symbol = np.concatenate(
-                    [layer._symbol, _symbols(np.zeros(extra, bool))]
-                )
-                layer._update_dims()
-        except AttributeError:  # another napari: take the public (slower) path
-            data = np.concatenate([np.asarray(layer.data), spare])
-            with layer.events.data.blocker():
-                layer.data = data
-            layer.features = pd.concat([feats, spare_feats], ignore_index=True)
-            layer.shown[old:] = False
-        self.free.setdefault(n, []).extend(range(old + extra - n, old - 1, -n))
+        """Append ``count`` hidden spare runs of ``n`` rows in one resize."""
+        old = len(self.layer.data)
+        append_spare_rows(self.layer, n * count)
+        self.free.setdefault(n, []).extend(range(old + n * count - n, old - 1, -n))
         link = self._link()
         if link is not None:
-            link._n_rows = len(layer.data)  # spare rows have no edges
+            link._n_rows = len(self.layer.data)  # spare rows have no edges
 
     def _replace(
         self, lf: sio.LabeledFrame, k: int | None, block: _Block
@@ -617,7 +574,7 @@ class InstancesSync:
         colors = self.style.tracks.colors_for(cat(trk_new), len(self.labels.tracks))
         src, dst = cat(src_new), cat(dst_new)
         try:
-            _patch_link_index(link, keep, src, dst, np.asarray(self.layer.data))
+            patch_link_index(link, keep, src, dst, np.asarray(self.layer.data))
             patched = True
         except AttributeError:  # another link layout: sort everything again
             patched = False
@@ -650,7 +607,7 @@ class InstancesSync:
                 self.layer.face_color = kwargs["face_color"]
                 self.layer.border_color = kwargs["border_color"]
                 self.layer.shown = kwargs["shown"]
-                _set_symbols(self.layer, _symbols(kwargs["features"]["predicted"]))
+                set_symbols(self.layer, symbols_for(kwargs["features"]["predicted"]))
             self._reindex()
             self.layer.refresh()
             link = self._link()
@@ -767,69 +724,3 @@ class InstancesSync:
             self.stack.listeners.remove(self._on_command)
         if self._end_drag_on_release in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._end_drag_on_release)
-
-
-def _patch_link_index(
-    link: Any, keep: np.ndarray, src: np.ndarray, dst: np.ndarray, data: np.ndarray
-) -> None:
-    """Update a skeleton link's sorted edge indexes without sorting every edge.
-
-    The link keeps its edge ends sorted by row and its edges sorted by frame;
-    dropping edges keeps both orders, and the few new edges are inserted at
-    their places (one ``searchsorted`` each), instead of two full argsorts.
-    Call before replacing ``link.src``/``link.dst``.
-    """
-    m = len(link.src)
-    kept = int(keep.sum())
-    total = kept + len(src)
-    remap = np.cumsum(keep) - 1
-    # edge ends: positions in concat([src, dst]) (dst of edge e sits at m + e)
-    order, rows = link._order, link._sorted_rows
-    is_dst = order >= m
-    edge = np.where(is_dst, order - m, order)
-    alive = keep[edge] if m else np.zeros(0, bool)
-    order = remap[edge[alive]] + np.where(is_dst[alive], total, 0)
-    rows = rows[alive]
-    new_pos = kept + np.arange(len(src))
-    new_order = np.concatenate([new_pos, new_pos + total])
-    new_rows = np.concatenate([src, dst])
-    o = np.argsort(new_rows, kind="stable")
-    at = np.searchsorted(rows, new_rows[o], side="right")
-    link._order = np.insert(order, at, new_order[o])
-    link._sorted_rows = np.insert(rows, at, new_rows[o])
-    # edges by frame
-    by_frame, frames = link._by_frame, link._sorted_frames
-    alive = keep[by_frame] if m else np.zeros(0, bool)
-    by_frame, frames = remap[by_frame[alive]], frames[alive]
-    new_frames = np.rint(data[src, 0]).astype(np.int64) if len(src) else src
-    o = np.argsort(new_frames, kind="stable")
-    at = np.searchsorted(frames, new_frames[o], side="right")
-    link._by_frame = np.insert(by_frame, at, new_pos[o])
-    link._sorted_frames = np.insert(frames, at, new_frames[o])
-
-
-def _set_symbols(layer: Any, symbols: np.ndarray) -> None:
-    """Set every point's marker from Symbol values, skipping napari's re-check.
-
-    napari validates each element through Python (~3 µs a point: seconds on a
-    long recording); ``symbols`` already holds valid Symbol members.
-    """
-    if hasattr(layer, "_symbol") and len(symbols) == len(layer.data):
-        layer._symbol = symbols
-        layer.events.symbol()
-        layer.refresh(extent=False, thumbnail=False)
-    else:
-        layer.symbol = symbols
-
-
-def _spare_column(name: str, dtype: Any, n: int) -> np.ndarray:
-    """Feature values of spare rows: no instance, not visible, not predicted."""
-    if name == "instance":
-        return np.full(n, -1, dtype=np.int64)
-    if name in ("visible", "predicted"):
-        return np.zeros(n, dtype=bool)
-    if name in ("frame",):
-        return np.zeros(n, dtype=np.int64)
-    if pd.api.types.is_float_dtype(dtype):
-        return np.full(n, np.nan)
-    return np.full(n, "", dtype=object)
