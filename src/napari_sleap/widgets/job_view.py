@@ -116,7 +116,7 @@ class LossPlot(QWidget):
             ly = top + h + 24 + 16 * (k // 2)
             p.drawLine(QPointF(lx, ly + 7), QPointF(lx + 22, ly + 7))
             p.setPen(QColor("#dddddd"))
-            label = name.replace("/val_loss", " (validation)").replace("/loss", "")
+            label = name.replace("/val_loss", " val").replace("/loss", "")
             p.drawText(QRectF(lx + 28, ly, col_w - 30, 14), _left, label)
         p.end()
 
