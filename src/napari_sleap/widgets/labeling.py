@@ -554,40 +554,9 @@ class LabelingWidget(QWidget):
         return picks
 
     def _suggest_in_thread(self, frames: Any, k: int, wait: bool) -> list[int] | None:
-        import threading
+        from napari_sleap.widgets.background import start_job, wait_until
 
-        from napari.qt.threading import thread_worker
-        from napari.utils import progress
-
-        stop = threading.Event()
-        bar = progress(total=0, desc="Suggesting frames")
-        state = [0, 0]  # (done, total), written by the worker, drawn by a timer
-
-        def report(done: int, total: int) -> None:
-            state[:] = [done, total]
-
-        @thread_worker
-        def work() -> Any:
-            return sg.image_features(frames, k, stop=stop, progress=report)
-
-        def draw() -> None:
-            if state[1]:
-                bar.total = state[1]
-                bar.n = state[0]
-                bar.refresh()
-
-        timer = QTimer(self)
-        timer.setInterval(200)
-        timer.timeout.connect(draw)
-        timer.start()
-        worker = work()
-        self._suggest_stop, self._suggest_worker = stop, worker
         out: dict[str, Any] = {}
-
-        def finished() -> None:
-            timer.stop()
-            bar.close()
-            self._suggest_worker = None
 
         def returned(picks: list[int]) -> None:
             out["picks"] = self._apply_suggestions(picks, "image_features")
@@ -595,21 +564,25 @@ class LabelingWidget(QWidget):
         def errored(err: Exception) -> None:
             self.status.setText(f"suggestions stopped: {err}")
 
-        worker.returned.connect(returned)
-        worker.errored.connect(errored)
-        worker.finished.connect(finished)
+        def finished() -> None:
+            self._suggest_worker = None
+
+        worker, self._suggest_stop = start_job(
+            self,
+            lambda progress, stop: sg.image_features(
+                frames, k, progress=progress, stop=stop
+            ),
+            desc="Suggesting frames",
+            on_result=returned,
+            on_error=errored,
+            on_finished=finished,
+        )
+        self._suggest_worker = worker
         self.status.setText("Reading frames for suggestions (press Suggest to stop)")
-        worker.start()
-        if not wait:
-            return None
-        import time
-
-        from qtpy.QtWidgets import QApplication
-
-        while self._suggest_worker is worker:
-            QApplication.processEvents()
-            time.sleep(0.02)
-        return out.get("picks")
+        if wait:
+            wait_until(lambda: self._suggest_worker is not worker)
+            return out.get("picks")
+        return None
 
     def _image_frames(self) -> Any:
         for layer in self.viewer.layers:
