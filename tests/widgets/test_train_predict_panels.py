@@ -126,6 +126,7 @@ def test_train_predict_evaluate_loop(make_napari_viewer, qtbot, sample_small, tm
     assert not evaluate.plot.pixmap().isNull()
 
 
+@pytest.mark.slow
 def test_stop_ends_a_training_cleanly(
     make_napari_viewer, qtbot, sample_small, tmp_path
 ):
