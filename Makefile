@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+# Two pytest processes: TensorFlow and a napari viewer must never share one.
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not gui" $(PYTEST_ARGS)
+	$(PY) -m pytest -m gui $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	xvfb-run -a $(PY) -m napari_sleap.demo --out out/demo

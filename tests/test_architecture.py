@@ -13,12 +13,12 @@ TF = ("tensorflow", "keras")
 CORE = [
     *("config", "io", "nn", "train", "infer", "track", "evaluate", "export", "cli"),
     *("jobs", "labeling", "distributed", "convert.py", "convert_edits.py"),
-    *("styles.py", "progress.py", "sample.py", "skeleton_io.py"),
+    *("styles.py", "progress.py", "sample.py", "skeleton_io.py", "render.py"),
 ]
 TF_FREE = [
     *("config", "io", "track", "evaluate", "export", "labeling"),
     *("convert.py", "convert_edits.py", "styles.py", "progress.py", "sample.py"),
-    *("skeleton_io.py", "nn/model_info.py"),
+    *("skeleton_io.py", "render.py", "nn/model_info.py"),
 ]
 
 
