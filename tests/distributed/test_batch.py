@@ -135,7 +135,7 @@ def test_workers_are_pinned_and_outputs_equal_single_process(
     for s in settings.values():
         assert s["env"]["OMP_NUM_THREADS"] == "1"
         assert s["env"]["TF_NUM_INTRAOP_THREADS"] == "1"
-        assert s["intra_op"] == 1 and s["inter_op"] == 1
+        assert s["intra_op"] == 1 and s["inter_op"] == 2
     assert sum(s["models"] for s in settings.values()) >= 1
 
 
@@ -213,3 +213,34 @@ def test_killed_worker_is_retried_and_output_is_complete(
     _assert_same(result.written[0], reference)
     assert result.details[0]["pid"] != killed
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the worker
+
+
+def test_stop_cancels_and_a_rerun_completes(
+    cluster, model_dirs, videos, options, reference, tmp_path
+):
+    from napari_sleap.progress import Cancelled
+
+    client, sizing = cluster
+    stop = threading.Event()
+
+    def status(s):
+        if s.frames_done > 0:
+            stop.set()
+
+    with pytest.raises(Cancelled, match="rerun the same command to resume"):
+        _run(
+            client,
+            sizing,
+            model_dirs,
+            videos,
+            tmp_path,
+            options,
+            status=status,
+            stop=stop,
+        )
+    assert not list(tmp_path.glob("*.slp"))
+    assert list(tmp_path.glob("*.slp.parts"))
+    result = _run(client, sizing, model_dirs, videos, tmp_path, options)
+    assert len(result.written) == 2
+    for path in result.written:
+        _assert_same(path, reference)

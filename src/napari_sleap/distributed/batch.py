@@ -199,6 +199,7 @@ def _run(
     models, options = args["model_dirs"], args["options"]
     chunk_futures: dict[str, tuple[Any, int]] = {}
     finals: dict[Any, VideoPlan] = {}
+    submitted = dict.fromkeys((p.output for p in todo), 0)  # frames per video
     for vi, plan in enumerate(todo):
         deps = []
         for chunk in plan.chunks:
@@ -219,6 +220,7 @@ def _run(
                     pure=False,
                 )
                 chunk_futures[cid] = (fut, len(chunk.frames))
+                submitted[plan.output] += len(chunk.frames)
                 deps.append(fut)
         final = client.submit(
             w.finish_video,
@@ -272,7 +274,7 @@ def _run(
                 time.sleep(0.25)
     finally:
         client.unsubscribe_topic(w.PROGRESS_TOPIC)
-    result.frames = state.frames_total
+    result.frames = sum(submitted[p] for p in result.written)
     state.frames_done = state.frames_total
     state.elapsed = time.monotonic() - start
     if args["progress"]:

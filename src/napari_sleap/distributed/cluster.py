@@ -83,19 +83,22 @@ def local_sizing(
     return Sizing(workers, threads, gpus)
 
 
-def start_local_cluster(sizing: Sizing, **kwargs: Any):
+def start_local_cluster(sizing: Sizing, *, profile: bool = False, **kwargs: Any):
     """A LocalCluster of worker processes, one task thread each, threads pinned.
 
     The environment pins OpenMP/TensorFlow thread pools before each worker's
     TensorFlow starts; :func:`napari_sleap.distributed.worker.configure_process`
-    confirms it through TensorFlow's own threading API.
+    confirms it through TensorFlow's own threading API. ``profile`` turns on
+    the workers' profiler (the dashboard's Profile page) at a CPU cost.
     """
+    import dask
+
     from distributed import LocalCluster
 
     env = {
         "OMP_NUM_THREADS": str(sizing.threads),
         "TF_NUM_INTRAOP_THREADS": str(sizing.threads),
-        "TF_NUM_INTEROP_THREADS": str(1 if sizing.threads == 1 else 2),
+        "TF_NUM_INTEROP_THREADS": "2",  # as worker.INTER_OP_THREADS
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
     }
     options: dict[str, Any] = {
@@ -106,7 +109,11 @@ def start_local_cluster(sizing: Sizing, **kwargs: Any):
         "env": env,
     }
     options.update(kwargs)
-    return LocalCluster(**options)
+    # The workers' statistical profiler samples every thread's stack 100 times
+    # a second: CPU that belongs to the predictions here. Nannies hand this
+    # config to their workers.
+    with dask.config.set({"distributed.worker.profile.enabled": profile}):
+        return LocalCluster(**options)
 
 
 @contextlib.contextmanager

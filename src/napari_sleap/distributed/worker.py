@@ -12,12 +12,16 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 #: dask event topic carrying ``{"chunk": id, "done": frames}`` from the tasks.
 PROGRESS_TOPIC = "napari-sleap-progress"
+
+#: TensorFlow inter-op threads per worker (scheduling independent ops).
+INTER_OP_THREADS = 2
 
 _CACHE_LOCK = threading.Lock()
 _PREDICTORS: dict[tuple, tuple[Any, threading.Lock]] = {}
@@ -52,7 +56,9 @@ def configure_process(threads: int | None, gpus: int | None) -> None:
             os.environ["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
     if not threads:
         return
-    inter = 1 if threads == 1 else 2
+    # Two inter-op threads let independent ops (the top-down crops) overlap;
+    # the compute itself stays in the pinned intra-op pool.
+    inter = INTER_OP_THREADS
     if fresh:
         os.environ["OMP_NUM_THREADS"] = str(threads)
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
@@ -133,7 +139,7 @@ def predict_chunk(
     import numpy as np
     import sleap_io as sio
 
-    from napari_sleap.infer.predict import _open_reader, _pack, _save_npz
+    from napari_sleap.infer.predict import _open_reader, _pack
 
     configure_process(threads, gpus)
     path = Path(part)
@@ -154,7 +160,7 @@ def predict_chunk(
             reader.close()
     data = _pack(got, poses, len(predictor.info.node_names))
     data["skipped"] = np.asarray(sorted(set(frames) - set(got)), np.int64)
-    _save_npz(path, data)
+    _save_part(path, data)
     return {
         "chunk": chunk_id,
         "frames": len(frames),
@@ -162,6 +168,18 @@ def predict_chunk(
         "seconds": time.monotonic() - start,
         "pid": os.getpid(),
     }
+
+
+def _save_part(path: Path, data: dict) -> None:
+    """Write a part atomically under a name no other try of the task shares.
+
+    A cancelled try may still be running when its retry writes the same part.
+    """
+    import numpy as np
+
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")
+    np.savez(tmp, **data)
+    os.replace(tmp, path)
 
 
 def finish_video(
