@@ -174,6 +174,7 @@ def test_napari_sample_menu_opens_video_and_labels(
     assert np.allclose(np.sort(have, axis=0), np.sort(want, axis=0))
 
 
+@pytest.mark.gui  # the view step opens a viewer in this process
 def test_demo_makes_sample_and_screenshots(sample_default, tmp_path):
     from napari_sleap.demo import STEPS, DemoContext, run_demo
 
