@@ -4,8 +4,10 @@ Four copies of ../shared/data/clip.mp4 (symlinks in a temp folder), frames
 0..299 each, top-down models at fly-sized settings (the untrained, seeded
 UNets of bench_inference.py, peaks forced so each frame carries two flies' work).
 Checks that every configuration writes the same poses as the single-process
-predictor and compares throughput. Each cluster is started and warmed (models
-loaded on every worker) before timing; start-up and warm-up times are recorded.
+predictor and compares throughput (wall) and cost (CPU seconds of all
+processes per frame, which a busy shared machine disturbs far less). Each
+cluster is started and warmed (models loaded on every worker) before timing;
+start-up and warm-up times are recorded.
 
     .venv/bin/python bench/bench_distributed.py [--frames 300] [--copies 4]
 """
@@ -71,6 +73,7 @@ def single_process(models, videos, out: Path, frames: str) -> dict:
     predict(models, videos[0], None, frames="0-1", predictor=predictor)
     load = time.perf_counter() - t0
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for v in videos:
         predict(
             models,
@@ -80,7 +83,17 @@ def single_process(models, videos, out: Path, frames: str) -> dict:
             options=_options(),
             predictor=predictor,
         )
-    return {"model_load_s": load, "seconds": time.perf_counter() - t0}
+    return {
+        "model_load_s": load,
+        "seconds": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+    }
+
+
+def _cluster_cpu(client) -> float:
+    """CPU seconds used so far by every worker process and this client."""
+    per_worker = client.run(time.process_time)
+    return sum(per_worker.values()) + time.process_time()
 
 
 def on_cluster(models, videos, out: Path, frames: str, workers: int) -> dict:
@@ -107,6 +120,7 @@ def on_cluster(models, videos, out: Path, frames: str, workers: int) -> dict:
             threads=sizing.threads,
         )
         warmup = time.perf_counter() - t0
+        cpu0 = _cluster_cpu(client)
         t0 = time.perf_counter()
         result = predict_batch(
             models,
@@ -118,6 +132,7 @@ def on_cluster(models, videos, out: Path, frames: str, workers: int) -> dict:
             threads=sizing.threads,
         )
         seconds = time.perf_counter() - t0
+        cpu = _cluster_cpu(client) - cpu0
     assert not result.failed, result.failed
     return {
         "workers": sizing.workers,
@@ -125,6 +140,7 @@ def on_cluster(models, videos, out: Path, frames: str, workers: int) -> dict:
         "cluster_start_s": start,
         "warmup_s": warmup,
         "seconds": seconds,
+        "cpu_s": cpu,
         "dashboard": result.dashboard,
     }
 
@@ -157,11 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         load = [os.getloadavg()]
         single = single_process(models, videos, tmp / "single", frames)
         single.update(config="single process", fps=n_total / single["seconds"])
+        single["cpu_ms_per_frame"] = 1000 * single["cpu_s"] / n_total
         rows.append(single)
         ref = {
             v.stem: _poses(tmp / "single" / f"{v.stem}.predictions.slp") for v in videos
         }
-        print(f"single process: {single['fps']:.2f} frames/s", flush=True)
+        print(
+            f"single process: {single['fps']:.2f} frames/s, "
+            f"{single['cpu_ms_per_frame']:.0f} ms CPU/frame",
+            flush=True,
+        )
         for w in [int(x) for x in args.workers.split(",")]:
             load.append(os.getloadavg())
             out = tmp / f"cluster{w}"
@@ -169,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             row["config"] = f"LocalCluster {w} worker(s)"
             row["fps"] = n_total / row["seconds"]
             row["vs_single"] = row["fps"] / single["fps"]
+            row["cpu_ms_per_frame"] = 1000 * row["cpu_s"] / n_total
             row["max_abs_diff_px"] = max(
                 _max_diff(ref[v.stem], _poses(out / f"{v.stem}.predictions.slp"))
                 for v in videos
@@ -176,10 +198,17 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{row['config']}: {row['fps']:.2f} frames/s "
-                f"({100 * row['vs_single']:.0f}% of single), max diff "
+                f"({100 * row['vs_single']:.0f}% of single), "
+                f"{row['cpu_ms_per_frame']:.0f} ms CPU/frame, max diff "
                 f"{row['max_abs_diff_px']:.2g} px",
                 flush=True,
             )
+        # The box is shared: the single process again, to bracket load drift.
+        again = single_process(models, videos, tmp / "single2", frames)
+        again.update(config="single process (again)", fps=n_total / again["seconds"])
+        again["cpu_ms_per_frame"] = 1000 * again["cpu_s"] / n_total
+        rows.append(again)
+        print(f"single process again: {again['fps']:.2f} frames/s", flush=True)
         load.append(os.getloadavg())
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),

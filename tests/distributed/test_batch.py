@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -179,39 +178,53 @@ def test_rerun_skips_finished_videos_and_keeps_finished_chunks(
 
 
 def test_killed_worker_is_retried_and_output_is_complete(
-    cluster, model_dirs, videos, options, reference, tmp_path
+    cluster, model_dirs, videos, options, tmp_path
 ):
+    import sleap_io as sio
+
+    from napari_sleap.distributed.batch import predict_batch
+    from napari_sleap.infer.predict import predict
+
     client, sizing = cluster
+    frames = list(range(64))  # long enough that the kill lands mid-chunk
+    reference = _points(
+        predict(model_dirs, videos[0], None, frames=frames, options=options)
+    )
     pids = client.run(os.getpid)
+    out = tmp_path / "a.predictions.slp"
     box: dict = {}
 
-    def go():
-        try:
-            box["result"] = _run(
-                client, sizing, model_dirs, videos[:1], tmp_path, options
-            )
-        except BaseException as err:  # surfaced by the assertion below
-            box["error"] = err
-
-    thread = threading.Thread(target=go)
-    thread.start()
-    killed = None
-    deadline = time.monotonic() + 300
-    while killed is None and time.monotonic() < deadline and thread.is_alive():
+    def kill_a_busy_worker(s):
+        if "killed" in box or not 0 < s.frames_done < s.frames_total:
+            return
         for addr, keys in client.processing().items():
             if any(str(k).startswith("predict-chunk-") for k in keys) and addr in pids:
-                time.sleep(1.0)  # let it get into the frames
+                box["parts"] = len(list(tmp_path.glob("*.parts/*.npz")))
+                box["output"] = out.exists()
                 os.kill(pids[addr], signal.SIGKILL)
-                killed = pids[addr]
-                break
-        time.sleep(0.2)
-    thread.join(timeout=600)
-    assert killed is not None, "no chunk task was seen running"
-    assert "error" not in box, box.get("error")
-    result = box["result"]
-    assert result.written == [tmp_path / "a.predictions.slp"] and not result.failed
-    _assert_same(result.written[0], reference)
-    assert result.details[0]["pid"] != killed
+                box["killed"] = pids[addr]
+                return
+
+    result = predict_batch(
+        model_dirs,
+        videos[:1],
+        tmp_path,
+        frames=frames,
+        options=options,
+        chunk_frames=32,
+        client=client,
+        threads=sizing.threads,
+        status=kill_a_busy_worker,
+    )
+    assert "killed" in box, "no chunk task was seen running"
+    # The worker died with the video unfinished, at most one chunk on disk.
+    assert not box["output"] and box["parts"] < 2
+    assert result.written == [out] and not result.failed
+    got = _points(sio.load_slp(str(out)))
+    assert sorted(got) == frames
+    for f in frames:
+        np.testing.assert_allclose(got[f], reference[f], atol=1e-4, equal_nan=True)
+    assert result.details[0]["pid"] != box["killed"]
     client.wait_for_workers(2, timeout=120)  # the nanny restarted the worker
 
 
@@ -240,7 +253,19 @@ def test_stop_cancels_and_a_rerun_completes(
         )
     assert not list(tmp_path.glob("*.slp"))
     assert list(tmp_path.glob("*.slp.parts"))
-    result = _run(client, sizing, model_dirs, videos, tmp_path, options)
+    # The rerun connects by address, as to a dask-jobqueue or Kubernetes cluster.
+    from napari_sleap.distributed.batch import predict_batch
+
+    result = predict_batch(
+        model_dirs,
+        videos,
+        tmp_path,
+        frames=FRAMES,
+        options=options,
+        chunk_frames=CHUNK,
+        scheduler=client.scheduler.address,
+        threads=sizing.threads,
+    )
     assert len(result.written) == 2
     for path in result.written:
         _assert_same(path, reference)

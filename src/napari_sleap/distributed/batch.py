@@ -44,7 +44,7 @@ class BatchResult:
     """What a batch run did.
 
     Attributes:
-        written: ``.slp`` files written by this run.
+        written: ``.slp`` files written by this run, in input order.
         skipped: outputs that already existed (resume) and were kept.
         failed: video -> error message, for videos that could not be done.
         frames: frames predicted by this run.
@@ -275,6 +275,9 @@ def _run(
     finally:
         client.unsubscribe_topic(w.PROGRESS_TOPIC)
     result.frames = sum(submitted[p] for p in result.written)
+    order = {p.output: i for i, p in enumerate(todo)}  # input order, not finish order
+    result.written.sort(key=order.__getitem__)
+    result.details.sort(key=lambda d: order[Path(d["output"])])
     state.frames_done = state.frames_total
     state.elapsed = time.monotonic() - start
     if args["progress"]:
