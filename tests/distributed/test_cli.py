@@ -25,6 +25,7 @@ def test_batch_mode_is_chosen_by_inputs_output_or_scheduler(tmp_path):
     assert not wants_batch(_args([str(model), a], "out.slp"))
     assert wants_batch(_args([str(model), a, b], "out.slp"))
     assert wants_batch(_args([str(model), a], "out_dir"))
+    assert wants_batch(_args([str(model), str(tmp_path / "*.mp4")], "out.slp"))
     assert wants_batch(_args([str(model), a], "out.slp", workers=2))
     assert wants_batch(_args([str(model), a], "out.slp", scheduler="tcp://x:8786"))
     assert split_models([str(model), a, b]) == ([str(model)], [a, b])

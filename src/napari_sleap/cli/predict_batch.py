@@ -8,6 +8,7 @@ several videos, an output folder, ``--scheduler`` or ``--workers`` are given.
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,7 @@ def wants_batch(args: argparse.Namespace) -> bool:
     if not str(args.output).endswith(".slp"):
         return True
     inputs = [p for p in args.paths if not Path(p).is_dir()]
-    return len(inputs) > 1
+    return len(inputs) > 1 or any(glob.has_magic(p) for p in inputs)
 
 
 class TerminalBatchStatus:
