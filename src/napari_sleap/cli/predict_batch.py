@@ -56,13 +56,15 @@ class TerminalBatchStatus:
     def __init__(self, min_interval: float = 0.5) -> None:
         self.min_interval = min_interval
         self._last = 0.0
+        self._drawn_final = False
 
     def __call__(self, s) -> None:
         """Redraw the line; always draws the final state."""
         now = time.monotonic()
         final = s.videos_done >= s.videos_total
-        if not final and now - self._last < self.min_interval:
+        if self._drawn_final or (not final and now - self._last < self.min_interval):
             return
+        self._drawn_final = final
         self._last = now
         sys.stderr.write(
             f"\rpredict: videos {s.videos_done}/{s.videos_total}, frames "
