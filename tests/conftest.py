@@ -23,13 +23,28 @@ pytest_plugins = [
 
 GUI_FIXTURES = {"make_napari_viewer", "make_napari_viewer_proxy", "qtbot", "qapp"}
 GUI_SOURCE = re.compile(
-    r"napari\.Viewer|^\s*import napari\b(?!_)|^\s*from napari(\.| import)", re.M
+    r"napari\.Viewer|^\s*import napari\b(?!_)|^\s*from napari(\.| import)"
+    r"|make_napari_viewer|qtbot|mark\.gui",
+    re.M,
 )
 
 
 @cache
 def _module_opens_viewer(path: Path) -> bool:
     return bool(GUI_SOURCE.search(path.read_text()))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """In the ``-m gui`` run, skip importing test modules without GUI tests.
+
+    Collecting a module imports it, and some import TensorFlow at the top: that
+    alone makes the first viewer draw crash (STACK-NOTES).
+    """
+    if config.getoption("markexpr", "") != "gui":
+        return None
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return not _module_opens_viewer(collection_path)
+    return None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

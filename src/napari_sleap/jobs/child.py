@@ -255,3 +255,6 @@ def run_child(
     send(event)
     queue.close()
     queue.join_thread()
+    # Everything is said: leave now rather than through interpreter teardown,
+    # which can hang on threads a library left behind (TensorFlow's, say).
+    os._exit(0)  # how it ended travels in the event, not the exit code
