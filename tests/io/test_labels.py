@@ -181,7 +181,10 @@ def test_missing_video_names_paths_and_fix(
     assert "video_search_paths" in msg and "replace_videos" in msg
 
     found = load_labels(slp, video_search_paths=[clip_train_slp.parent])
-    assert Path(found.videos[0].filename) == (clip_train_slp.parent / "clip.mp4")
+    assert (
+        Path(found.videos[0].filename).resolve()
+        == (clip_train_slp.parent / "clip.mp4").resolve()
+    )
     assert found.videos[0].shape[0] == 1500
     assert find_missing_videos(found) == []
 
