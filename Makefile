@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Two pytest processes: TensorFlow and a napari viewer must never share one.
 test: $(STAMP)
-	$(PY) -m pytest -m "not gui" $(PYTEST_ARGS)
-	$(PY) -m pytest -m gui $(PYTEST_ARGS)
+	@status=0; \
+	$(PY) -m pytest -m "not gui" $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m pytest -m gui $(PYTEST_ARGS) || status=$$?; \
+	exit $$status
 
 demo: $(STAMP)
 	xvfb-run -a $(PY) -m napari_sleap.demo --out out/demo
