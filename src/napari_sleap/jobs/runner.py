@@ -171,7 +171,11 @@ class JobHandle:
                 break
             self._process.join(interval)
         if self.done:
-            self._process.join(5.0)
+            # A stop() thread may be joining too: whichever reaps the process
+            # sets the exit code a moment later, so wait for it, not for join.
+            end = time.monotonic() + 5.0
+            while self._process.exitcode is None and time.monotonic() < end:
+                self._process.join(interval)
         return self.status
 
     def stop(self, grace_s: float = 5.0, block: bool = False) -> None:
