@@ -38,20 +38,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load both files, evaluate, print."""
     from napari_sleap.evaluate.tracking import evaluate_tracking
-    from napari_sleap.io.frames import parse_frames
+    from napari_sleap.io.frames import parse_frame_range
     from napari_sleap.io.labels import load_labels
 
     if args.max_distance is not None and args.max_distance <= 0:
         raise ValueError(f"--max-distance {args.max_distance}: must be positive")
-    frame_range = None
-    if args.frames:
-        picked = parse_frames(args.frames)
-        if len(picked) != picked[-1] - picked[0] + 1:
-            raise ValueError(
-                f"--frames {args.frames}: give one contiguous range A-B "
-                "(tracks run through consecutive frames)"
-            )
-        frame_range = (picked[0], picked[-1] + 1)
+    frame_range = parse_frame_range(args.frames) if args.frames else None
     gt = load_labels(args.gt, missing_videos="ignore")
     pred = load_labels(args.pred, missing_videos="ignore")
     if not gt.tracks:

@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, track with a progress bar, save atomically."""
-    from napari_sleap.io.frames import parse_frames
+    from napari_sleap.io.frames import parse_frame_range
     from napari_sleap.io.labels import load_labels, save_labels
     from napari_sleap.progress import TerminalProgress
     from napari_sleap.track.trackers import track_labels
@@ -85,15 +85,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.window < 1:
         raise ValueError(f"--window {args.window}: must be at least 1")
-    frame_range = None
-    if args.frames:
-        picked = parse_frames(args.frames)
-        if len(picked) != picked[-1] - picked[0] + 1:
-            raise ValueError(
-                f"--frames {args.frames}: give one contiguous range A-B "
-                "(tracks run through consecutive frames)"
-            )
-        frame_range = (picked[0], picked[-1] + 1)
+    frame_range = parse_frame_range(args.frames) if args.frames else None
     needs_video = args.tracker == "flow"
     labels = load_labels(
         args.input, missing_videos="raise" if needs_video else "ignore"

@@ -73,6 +73,20 @@ def parse_frames(spec: str, n_frames: int | None = None) -> list[int]:
     return sorted(frames)
 
 
+def parse_frame_range(spec: str, n_frames: int | None = None) -> tuple[int, int]:
+    """Parse one contiguous frame range as ``(start, stop)``, stop exclusive.
+
+    Tracking runs through consecutive frames, so a selection with gaps is refused.
+    """
+    picked = parse_frames(spec, n_frames)
+    if len(picked) != picked[-1] - picked[0] + 1:
+        raise ValueError(
+            f"--frames {spec}: give one contiguous range A-B "
+            "(tracks run through consecutive frames)"
+        )
+    return picked[0], picked[-1] + 1
+
+
 def format_frames(frames: list[int]) -> str:
     """Write frame indices back in the compact syntax ``parse_frames`` reads."""
     parts: list[str] = []
