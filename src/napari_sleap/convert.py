@@ -27,6 +27,12 @@ from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
 #: Key of this plugin's entry in a layer's ``metadata``.
 META_KEY = "napari_sleap"
 
+
+def layer_meta(layer: Any) -> dict[str, Any]:
+    """This plugin's part of a layer's metadata ({} for layers it didn't make)."""
+    return (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
+
+
 LayerDataTuple = tuple[Any, dict[str, Any], str]
 
 

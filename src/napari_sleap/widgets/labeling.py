@@ -34,7 +34,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.convert import META_KEY, labels_to_layers
+from napari_sleap.convert import META_KEY, labels_to_layers, layer_meta
 from napari_sleap.io.labels import load_labels, save_labels
 from napari_sleap.labeling import (
     AcceptPrediction,
@@ -76,7 +76,7 @@ def undo_stack(viewer: napari.Viewer) -> UndoStack:
 
 
 def _role(layer: Any) -> str | None:
-    return ((getattr(layer, "metadata", None) or {}).get(META_KEY) or {}).get("role")
+    return layer_meta(layer).get("role")
 
 
 def _button(text: str, tip: str, slot: Callable[[], Any]) -> QPushButton:
@@ -263,7 +263,7 @@ class LabelingWidget(QWidget):
     def _edges_layer(self, points: Points) -> Any:
         link = points.metadata[META_KEY]["link"]
         for layer in self.viewer.layers:
-            meta = (layer.metadata or {}).get(META_KEY) or {}
+            meta = layer_meta(layer)
             if meta.get("role") == "edges" and meta.get("link") == link:
                 return layer
         return None

@@ -30,7 +30,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.convert import META_KEY
+from napari_sleap.convert import META_KEY, layer_meta
 from napari_sleap.labeling import AssignTrack, DeleteInstances
 from napari_sleap.styles import DEFAULT_STYLE
 from napari_sleap.track.proofread import SwapTracks
@@ -44,10 +44,6 @@ if TYPE_CHECKING:
 ALL_TRACKS = "(all tracks)"
 #: Keys of the swap list (napari key strings).
 NEXT_KEY, PREV_KEY = "j", "k"
-
-
-def _meta(layer: Any) -> dict:
-    return (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
 
 
 def instance_tracks_data(sync: InstancesSync) -> tuple[np.ndarray, np.ndarray]:
@@ -280,13 +276,13 @@ class ProofreadPanel(QWidget):
 
     def _points_layer(self) -> Any:
         for layer in reversed(list(self.viewer.layers)):
-            if _meta(layer).get("role") == "instances":
+            if layer_meta(layer).get("role") == "instances":
                 return layer
         return None
 
     def _layer_with(self, role: str, link: str) -> Any:
         for layer in self.viewer.layers:
-            meta = _meta(layer)
+            meta = layer_meta(layer)
             if meta.get("role") == role and meta.get("link") == link:
                 return layer
         return None
@@ -305,7 +301,7 @@ class ProofreadPanel(QWidget):
             if self._own_sync is None or self._own_sync.layer is not points:
                 if self._own_sync is not None:
                     self._own_sync.disconnect()
-                edges = self._layer_with("edges", _meta(points).get("link"))
+                edges = self._layer_with("edges", layer_meta(points).get("link"))
                 self._own_sync = InstancesSync(points, edges, self.stack)
             found = self._own_sync
         if self._on_edit not in found.edited:
@@ -451,7 +447,7 @@ class ProofreadPanel(QWidget):
         from napari_sleap._reader import _tracks_colormap
 
         sync = self.sync
-        meta = _meta(sync.layer)
+        meta = layer_meta(sync.layer)
         layer = self._layer_with("tracks", meta.get("link"))
         data, track = instance_tracks_data(sync)
         n_tracks = len(sync.labels.tracks)

@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.convert import META_KEY, labels_to_layers
+from napari_sleap.convert import META_KEY, labels_to_layers, layer_meta
 from napari_sleap.skeleton_io import (
     ConfirmationNeeded,
     SkeletonEditor,
@@ -183,7 +183,7 @@ class SkeletonWidget(QWidget):
 
     def _points(self) -> Any:
         for layer in reversed(list(self.viewer.layers)):
-            meta = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
+            meta = layer_meta(layer)
             if meta.get("role") == "instances":
                 return layer
         return None

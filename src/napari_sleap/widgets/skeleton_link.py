@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_sleap.convert import META_KEY, decode_rows, edge_rows
+from napari_sleap.convert import decode_rows, edge_rows, layer_meta
 from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
 
 if TYPE_CHECKING:
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 _LINKS: weakref.WeakKeyDictionary[Any, SkeletonLink] = weakref.WeakKeyDictionary()
 _INSTALLED: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
-def _meta(layer: Layer) -> dict[str, Any]:
-    return (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
 
 
 class SkeletonLink:
@@ -133,7 +129,7 @@ class SkeletonLink:
 
     def rebuild(self) -> None:
         """Recompute every edge (and its track color) from the current rows."""
-        meta = _meta(self.points)
+        meta = layer_meta(self.points)
         data = np.asarray(self.points.data)
         keys = decode_rows(data, self.points.features, meta)
         self.src, self.dst = edge_rows(keys, meta)
@@ -206,7 +202,7 @@ def link_all(viewer: napari.Viewer) -> list[SkeletonLink]:
     """Link every instances/edges layer pair in ``viewer`` that shares a link id."""
     by_link: dict[str, dict[str, Layer]] = {}
     for layer in viewer.layers:
-        meta = _meta(layer)
+        meta = layer_meta(layer)
         if meta.get("role") in ("instances", "edges") and meta.get("link"):
             by_link.setdefault(meta["link"], {})[meta["role"]] = layer
     links = []

@@ -32,7 +32,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap.config.training import PIPELINES, config_dict, pipeline_configs
-from napari_sleap.convert import META_KEY
+from napari_sleap.convert import layer_meta
 from napari_sleap.widgets.job_view import JobView
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _announce(viewer: Any, dirs: list[str]) -> None:
 def labels_source(viewer: Any) -> str:
     """The ``.slp`` of the newest instances layer in ``viewer`` ('' if none)."""
     for layer in reversed(list(viewer.layers)):
-        meta = (getattr(layer, "metadata", None) or {}).get(META_KEY) or {}
+        meta = layer_meta(layer)
         if meta.get("role") == "instances" and meta.get("source"):
             return str(meta["source"])
     return ""
