@@ -225,7 +225,7 @@ def test_predict_reports_unreadable_frames(
     """A frame the decoder cannot read is skipped, reported, and not given poses."""
     import napari_sleap.infer.predict as P
 
-    real_open = P._open_reader
+    real_open = P.open_frames
 
     class Damaged:
         def __init__(self, video):
@@ -239,7 +239,7 @@ def test_predict_reports_unreadable_frames(
         def close(self):
             self.reader.close()
 
-    monkeypatch.setattr(P, "_open_reader", Damaged)
+    monkeypatch.setattr(P, "open_frames", Damaged)
     topdown.bad_frames.clear()
     labels = predict(
         model_dirs,

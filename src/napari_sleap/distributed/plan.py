@@ -134,7 +134,13 @@ def plan_videos(
     """
     import shutil
 
-    from napari_sleap.infer.predict import _fingerprint, _part_name, make_jobs
+    from napari_sleap.infer.parts import (
+        open_parts_folder,
+        part_name,
+        parts_folder,
+        run_fingerprint,
+    )
+    from napari_sleap.infer.predict import make_jobs
 
     check_unique_outputs(videos, out_dir)
     plans = []
@@ -142,25 +148,20 @@ def plan_videos(
         jobs, _ = make_jobs(str(video), frames)
         output = output_for(video, out_dir)
         plan = VideoPlan(video, output, list(jobs[0].frames))
-        parts = output.with_name(output.name + ".parts")
+        parts = parts_folder(output)
         if output.exists() and not overwrite:
             plan.done = True
             # A run killed between saving and cleaning up leaves its parts.
             shutil.rmtree(parts, ignore_errors=True)
             plans.append(plan)
             continue
-        fingerprint = _fingerprint(model_dirs, jobs, options, chunk_frames)
+        fingerprint = run_fingerprint(
+            model_dirs, [(j.source, j.frames) for j in jobs], options, chunk_frames
+        )
         if overwrite and parts.exists():
             shutil.rmtree(parts)
-        _make_parts_dir(output, fingerprint)
+        open_parts_folder(output, fingerprint)
         for ci, inds in enumerate(split_chunks(plan.frames, chunk_frames)):
-            plan.chunks.append(Chunk(ci, inds, parts / _part_name((0, ci, inds))))
+            plan.chunks.append(Chunk(ci, inds, parts / part_name(0, ci)))
         plans.append(plan)
     return plans
-
-
-def _make_parts_dir(output: Path, fingerprint: str) -> Path:
-    """The part folder of ``predict`` for this run (checked against old runs)."""
-    from napari_sleap.infer.predict import _parts_dir
-
-    return _parts_dir(output, fingerprint)

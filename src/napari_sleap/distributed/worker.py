@@ -12,7 +12,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -139,7 +138,7 @@ def predict_chunk(
     import numpy as np
     import sleap_io as sio
 
-    from napari_sleap.infer.predict import _open_reader, _pack
+    from napari_sleap.infer.parts import open_frames, pack_poses, save_part
 
     configure_process(threads, gpus)
     path = Path(part)
@@ -151,16 +150,16 @@ def predict_chunk(
     got: list[int] = []
     poses: list[Any] = []
     with lock:
-        reader = _open_reader(sio.Video.from_filename(video))
+        reader = open_frames(sio.Video.from_filename(video))
         try:
             for inds, batch in predictor.run(reader, frames, progress=report):
                 got.extend(inds)
                 poses.extend(batch)
         finally:
             reader.close()
-    data = _pack(got, poses, len(predictor.info.node_names))
+    data = pack_poses(got, poses, len(predictor.info.node_names))
     data["skipped"] = np.asarray(sorted(set(frames) - set(got)), np.int64)
-    _save_part(path, data)
+    save_part(path, data)
     return {
         "chunk": chunk_id,
         "frames": len(frames),
@@ -168,18 +167,6 @@ def predict_chunk(
         "seconds": time.monotonic() - start,
         "pid": os.getpid(),
     }
-
-
-def _save_part(path: Path, data: dict) -> None:
-    """Write a part atomically under a name no other try of the task shares.
-
-    A cancelled try may still be running when its retry writes the same part.
-    """
-    import numpy as np
-
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")
-    np.savez(tmp, **data)
-    os.replace(tmp, path)
 
 
 def finish_video(

@@ -9,22 +9,28 @@ into the ``.slp`` at the end (atomically) and then removed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from napari_sleap.infer.parts import (
+    checked_open,
+    open_frames,
+    open_parts_folder,
+    pack_poses,
+    part_name,
+    run_fingerprint,
+    save_part,
+    unpack_poses,
+)
 from napari_sleap.infer.predictor import Predictor, PredictorOptions
 from napari_sleap.infer.results import FramePoses, to_labeled_frame
 from napari_sleap.progress import ProgressFn, StopFlag
-
-MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -45,29 +51,6 @@ class Job:
     video: Any  # sleap_io.Video
     frames: list[int]
     source: str
-
-
-def _checked(open_fn: Any, what: Any):
-    """Open a video reader; any failure becomes an error naming the file."""
-    try:
-        return open_fn(what)
-    except (FileNotFoundError, ValueError):
-        raise
-    except Exception as err:  # decoders raise many types on bad files
-        name = getattr(what, "filename", what)
-        raise ValueError(
-            f"{name}: the video cannot be read ({type(err).__name__}: {err}); it "
-            "may be empty or damaged: check that it plays, or re-encode it"
-        ) from err
-
-
-def _open_reader(video: Any):
-    from napari_sleap.io.video import open_sleap_video
-
-    reader = _checked(open_sleap_video, video)
-    if reader.n_frames == 0:
-        raise ValueError(f"{reader.path}: the video has no frames")
-    return reader
 
 
 def make_jobs(
@@ -100,7 +83,7 @@ def make_jobs(
         else:
             from napari_sleap.io.video import open_video
 
-            n = _checked(open_video, path).n_frames
+            n = checked_open(open_video, path).n_frames
             if n == 0:
                 raise ValueError(f"{path}: the video has no frames")
             video = sio.Video.from_filename(str(path))
@@ -115,11 +98,7 @@ def make_jobs(
             raise ValueError("the labels file has no videos to predict on")
     jobs = []
     for video in videos:
-        n = (
-            int(video.shape[0])
-            if video.shape is not None
-            else _open_reader(video).n_frames
-        )
+        n = int(video.shape[0]) if video.shape is not None else _count_frames(video)
         name = str(video.filename)
         if only_labeled:
             inds = sorted(
@@ -137,90 +116,6 @@ def make_jobs(
                 raise ValueError(f"frames {inds[0]}..{inds[-1]} outside 0..{n - 1}")
         jobs.append(Job(video, inds, name))
     return jobs, labels
-
-
-def _pack(frame_inds: list[int], poses: list[FramePoses], n_nodes: int) -> dict:
-    counts = np.array([len(p) for p in poses], np.int32)
-
-    def cat(get, shape, dtype=np.float32):
-        parts = [get(p) for p in poses if len(p)]
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(shape, dtype)
-
-    return {
-        "frame_inds": np.asarray(frame_inds, np.int64),
-        "counts": counts,
-        "points": cat(lambda p: p.points, (0, n_nodes, 2)),
-        "point_scores": cat(lambda p: p.point_scores, (0, n_nodes)),
-        "instance_scores": cat(lambda p: p.instance_scores, (0,)),
-        "class_inds": cat(
-            lambda p: p.class_inds if p.class_inds is not None else np.full(len(p), -1),
-            (0,),
-            np.int32,
-        ),
-        "class_scores": cat(
-            lambda p: (
-                p.class_scores if p.class_scores is not None else np.zeros(len(p))
-            ),
-            (0,),
-        ),
-    }
-
-
-def _unpack(data: dict) -> list[tuple[int, FramePoses]]:
-    out = []
-    start = 0
-    for f, n in zip(data["frame_inds"], data["counts"], strict=True):
-        sl = slice(start, start + int(n))
-        start += int(n)
-        poses = FramePoses(
-            data["points"][sl].astype(np.float64),
-            data["point_scores"][sl].astype(np.float64),
-            data["instance_scores"][sl].astype(np.float64),
-            data["class_inds"][sl],
-            data["class_scores"][sl].astype(np.float64),
-        )
-        out.append((int(f), poses))
-    return out
-
-
-def _save_npz(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **data)
-    os.replace(tmp, path)
-
-
-def _fingerprint(
-    model_dirs, jobs: list[Job], options: PredictorOptions, chunk_frames: int
-) -> str:
-    spec = {
-        "chunk_frames": chunk_frames,
-        "models": [str(Path(d).resolve()) for d in model_dirs],
-        "jobs": [(j.source, j.frames) for j in jobs],
-        # Batching and prefetching do not change results; a resume may vary them.
-        "options": {
-            k: str(v)
-            for k, v in asdict(options).items()
-            if k not in ("prefetch", "batch_size")
-        },
-    }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-
-
-def _parts_dir(output: Path, fingerprint: str) -> Path:
-    parts = output.with_name(output.name + ".parts")
-    manifest = parts / MANIFEST
-    if manifest.exists():
-        old = json.loads(manifest.read_text()).get("fingerprint")
-        if old != fingerprint:
-            raise ValueError(
-                f"{parts} holds a partial run with other models, inputs or "
-                "settings; delete that folder to start over, or rerun with the "
-                "same arguments to resume it"
-            )
-    else:
-        parts.mkdir(parents=True, exist_ok=True)
-        (parts / MANIFEST).write_text(json.dumps({"fingerprint": fingerprint}))
-    return parts
 
 
 def predict(
@@ -282,13 +177,15 @@ def predict(
 
     parts = None
     if output is not None:
-        fingerprint = _fingerprint(model_dirs, jobs, options, chunk_frames)
-        parts = _parts_dir(output, fingerprint)
+        fingerprint = run_fingerprint(
+            model_dirs, [(j.source, j.frames) for j in jobs], options, chunk_frames
+        )
+        parts = open_parts_folder(output, fingerprint)
     chunks = []  # (job index, chunk index, frame list)
     for vi, job in enumerate(jobs):
         for k in range(0, len(job.frames), chunk_frames):
             chunks.append((vi, k // chunk_frames, job.frames[k : k + chunk_frames]))
-    todo = [c for c in chunks if parts is None or not (parts / _part_name(c)).exists()]
+    todo = [c for c in chunks if parts is None or not (parts / _part_file(c)).exists()]
     total = sum(len(c[2]) for c in todo)
     done = 0
     memory: dict[tuple[int, int], dict] = {}
@@ -296,7 +193,7 @@ def predict(
     try:
         for vi, ci, inds in todo:
             if vi not in readers:
-                readers[vi] = _open_reader(jobs[vi].video)
+                readers[vi] = open_frames(jobs[vi].video)
             poses: list[FramePoses] = []
             got: list[int] = []
 
@@ -308,12 +205,12 @@ def predict(
                 got.extend(f)
                 poses.extend(p)
             done += len(inds)
-            data = _pack(got, poses, n_nodes)
+            data = pack_poses(got, poses, n_nodes)
             # Unreadable frames were reported by the predictor; keep them with the
             # part so a resumed run still reports them.
             data["skipped"] = np.asarray(sorted(set(inds) - set(got)), np.int64)
             if parts is not None:
-                _save_npz(parts / _part_name((vi, ci, inds)), data)
+                save_part(parts / part_name(vi, ci), data)
             else:
                 memory[(vi, ci)] = data
     finally:
@@ -326,7 +223,7 @@ def predict(
         vi, ci, _ = chunk
         if parts is None:
             return memory[(vi, ci)]
-        return np.load(parts / _part_name(chunk))  # lazy: arrays load on access
+        return np.load(parts / _part_file(chunk))  # lazy: arrays load on access
 
     bad: list[list[int]] = []
     for chunk in chunks:
@@ -363,7 +260,7 @@ def predict(
     frames_out = []
     for chunk in chunks:
         vi = chunk[0]
-        for f, poses in _unpack(dict(part(chunk))):
+        for f, poses in unpack_poses(dict(part(chunk))):
             lf = to_labeled_frame(poses, jobs[vi].video, f, predictor.skeleton, tracks)
             if lf is not None:
                 frames_out.append(lf)
@@ -386,9 +283,17 @@ def predict(
     return labels
 
 
-def _part_name(chunk: tuple) -> str:
-    vi, ci, _ = chunk
-    return f"v{vi:03d}-{ci:06d}.npz"
+def _part_file(chunk: tuple) -> str:
+    """Part file name of a ``(video index, chunk index, frames)`` chunk."""
+    return part_name(chunk[0], chunk[1])
+
+
+def _count_frames(video: Any) -> int:
+    reader = open_frames(video)
+    try:
+        return reader.n_frames
+    finally:
+        reader.close()
 
 
 def _check_labels_skeleton(labels: Any, predictor: Predictor) -> None:
