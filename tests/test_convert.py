@@ -284,7 +284,7 @@ def _big_labels(n_frames: int) -> sio.Labels:
 def test_scale_10k_frames() -> None:
     labels = _big_labels(10_000)
     t = time.perf_counter()
-    layers = labels_to_layers(labels)
+    layers = labels_to_layers(labels, window_min_rows=None)
     t_to = time.perf_counter() - t
     data, kwargs, _ = layers[-1]
     assert len(data) == 10_000 * 2 * 13
@@ -348,3 +348,34 @@ def test_writer_needs_napari_sleap_layers() -> None:
     b = labels_to_points(_labels())
     with pytest.raises(ValueError, match="several .slp files"):
         layers_to_labels([a, b])
+
+
+def test_windowed_layer_holds_one_frame_and_saves_every_row() -> None:
+    """Past the row threshold the layer holds one frame; the writer takes them all."""
+    labels = _big_labels(300)
+    layers = labels_to_layers(labels, window_min_rows=1000)
+    data, kwargs, _ = layers[-1]
+    meta = kwargs["metadata"][META_KEY]
+    assert meta["windowed"] and len(meta["store"]) == 300 * 2 * 13
+    rows = meta["window_rows"]
+    assert len(data) == 2 * 13 + 2  # frame 0's rows plus two hidden anchors
+    assert set(data[rows >= 0, 0]) == {0.0} and not kwargs["shown"][rows < 0].any()
+    assert data[rows < 0, 0].tolist() == [0.0, 299.0]  # the slider keeps its range
+    assert np.allclose(data[rows >= 0], meta["store"].data[rows[rows >= 0]])
+    # unchanged: the saved labels equal the original, every frame included
+    assert compare_labels(labels, layers_to_labels([layers[-1]])) == []
+    # a point moved in the window changes that point only
+    moved = data.copy()
+    moved[3, 1] += 2.0
+    again = layers_to_labels([(moved, kwargs, "points")])
+    assert len(compare_labels(labels, again)) == 1
+    # a point moved in the store (another frame) is saved as well
+    store = meta["store"]
+    frame_rows = store.frame_rows(150)
+    assert len(frame_rows) == 26
+    store.data[frame_rows[0], 2] += 3.0
+    again = layers_to_labels([(data, kwargs, "points")])
+    inst = next(lf for lf in again if lf.frame_idx == 150).instances[0]
+    orig = next(lf for lf in labels if lf.frame_idx == 150).instances[0]
+    assert np.isclose(inst.numpy()[0, 0], orig.numpy()[0, 0] + 3.0)
+    assert len(compare_labels(labels, again)) == 1

@@ -27,6 +27,10 @@ from napari_sleap.styles import DEFAULT_STYLE, LayerStyle
 #: Key of this plugin's entry in a layer's ``metadata``.
 META_KEY = "napari_sleap"
 
+#: Past this many point rows, a viewer's instances layer holds one frame's rows
+#: (the rest stay in arrays; see :mod:`napari_sleap.convert_store`).
+WINDOW_MIN_ROWS = 50_000
+
 
 def layer_meta(layer: Any) -> dict[str, Any]:
     """This plugin's part of a layer's metadata ({} for layers it didn't make)."""
@@ -167,16 +171,6 @@ def display_xy(flat: FlatPoints) -> np.ndarray:
     return xy
 
 
-def _node_names(labels: sio.Labels, flat: FlatPoints) -> np.ndarray:
-    names = np.empty(len(flat.node), dtype=object)
-    row_skel = np.repeat(flat.table.skeleton, flat.table.n_nodes)
-    for si, skel in enumerate(labels.skeletons):
-        mask = row_skel == si
-        if mask.any():
-            names[mask] = np.asarray(skel.node_names, dtype=object)[flat.node[mask]]
-    return names
-
-
 def _track_names(labels: sio.Labels, track: np.ndarray) -> np.ndarray:
     table = np.asarray([t.name for t in labels.tracks] + [""], dtype=object)
     return table[np.where(track < 0, len(labels.tracks), track)]
@@ -189,57 +183,61 @@ def labels_to_points(
     style: LayerStyle = DEFAULT_STYLE,
     link: str | None = None,
     name: str | None = None,
+    window_min_rows: int | None = None,
+    flat: FlatPoints | None = None,
 ) -> LayerDataTuple:
     """Points layer data for all instances of one video.
+
+    Args:
+        labels: The labels.
+        video: Video (or its index).
+        style: Layer looks.
+        link: Identifier shared with the edges and tracks layers.
+        name: Layer name (default from the video).
+        window_min_rows: Past this many rows the layer holds only the first
+            labeled frame's rows (a viewer's window refills it as the slider
+            moves); None: always every row.
+        flat: :func:`flatten` of the video, if already made.
 
     Returns:
         ``(data, kwargs, "points")`` with ``data`` of shape ``(N, 3)`` as
         ``(frame, y, x)``; ``kwargs["features"]`` holds ``frame``, ``instance``,
         ``node``, ``track``, ``visible``, ``predicted`` and ``score``; colors are
-        by node (face) and by track (border).
+        by node (face) and by track (border). Every row, as arrays, is in
+        ``metadata["napari_sleap"]["store"]`` (:class:`~.convert_store.RowStore`),
+        and the store rows the layer holds in ``window_rows``.
     """
+    from napari_sleap.convert_store import build_store, wanted_rows, window_arrays
+
     vi = _video_index(labels, video)
-    flat = flatten(labels, vi)
-    tab = flat.table
-    rows_frame = np.repeat(tab.frame, tab.n_nodes)
-    xy = display_xy(flat)
-    data = np.column_stack([rows_frame.astype(np.float64), xy[:, 1], xy[:, 0]])
-    row_track = np.repeat(tab.track, tab.n_nodes)
-    row_pred = np.repeat(tab.predicted, tab.n_nodes)
-    features = {
-        "frame": rows_frame,
-        "instance": flat.instance,
-        "node": _node_names(labels, flat),
-        "track": _track_names(labels, row_track),
-        "visible": flat.visible.copy(),
-        "predicted": row_pred,
-        "score": flat.score,
-    }
-    max_nodes = max((len(s.nodes) for s in labels.skeletons), default=1)
-    face = style.points.node_colors(max_nodes)[flat.node]
-    face[row_pred, 3] = style.points.predicted_alpha
-    border = style.tracks.colors_for(row_track, len(labels.tracks))
+    store = build_store(labels, vi, flat)
+    windowed = window_min_rows is not None and len(store) > window_min_rows
+    rows = wanted_rows(store, store.frame_range()[0], windowed)
+    arrays = window_arrays(store, rows, style)
     link = link or uuid.uuid4().hex
     meta = {
         "role": "instances",
         "link": link,
         "labels": labels,
         "video_index": vi,
-        "table": tab,
+        "table": store.table,
+        "store": store,
+        "window_rows": rows,
+        "windowed": windowed,
         "track_colors": style.tracks.track_colors(len(labels.tracks)),
     }
     kwargs = {
         "name": name or f"instances [{_video_name(labels, vi)}]",
-        "features": features,
-        "face_color": face,
-        "border_color": border,
+        "features": arrays.features,
+        "face_color": arrays.face,
+        "border_color": arrays.border,
         "border_width": style.points.border_width,
         "border_width_is_relative": True,
         "size": style.points.size,
-        "shown": flat.visible & np.isfinite(flat.xy).all(axis=1),
+        "shown": arrays.shown,
         "metadata": {META_KEY: meta},
     }
-    return data, kwargs, "points"
+    return arrays.data, kwargs, "points"
 
 
 def _video_name(labels: sio.Labels, vi: int) -> str:
@@ -410,6 +408,7 @@ def labels_to_tracks(
     node: str | int | None = None,
     style: LayerStyle = DEFAULT_STYLE,
     link: str | None = None,
+    flat: FlatPoints | None = None,
 ) -> LayerDataTuple | None:
     """Tracks layer data ``(track_id, t, y, x)`` for tracked instances of a video.
 
@@ -419,6 +418,7 @@ def labels_to_tracks(
         node: Node name or index to follow; ``None`` follows the centroid.
         style: Layer looks (tail length, width).
         link: Identifier shared with the Points layer.
+        flat: :func:`flatten` of the video, if already made.
 
     Returns:
         The layer tuple, or ``None`` when no instance in the video has a track.
@@ -426,7 +426,7 @@ def labels_to_tracks(
         frame (the first instance wins if a track repeats within a frame).
     """
     vi = _video_index(labels, video)
-    flat = flatten(labels, vi)
+    flat = flat if flat is not None else flatten(labels, vi)
     tab = flat.table
     if isinstance(node, str):
         node = labels.skeletons[0].node_names.index(node)
@@ -470,12 +470,15 @@ def labels_to_layers(
     style: LayerStyle = DEFAULT_STYLE,
     tracks_node: str | int | None = None,
     max_rows_all_edges: int = 500_000,
+    window_min_rows: int | None = WINDOW_MIN_ROWS,
 ) -> list[LayerDataTuple]:
     """Tracks (where tracked), edges and Points layers for every labeled video.
 
     Points come last in each group so that napari draws them on top. Past
     ``max_rows_all_edges`` points, the edges layer starts with the first
-    labeled frame only (the viewer's skeleton link fills in the rest).
+    labeled frame only (the viewer's skeleton link fills in the rest). Past
+    ``window_min_rows`` points, the Points layer holds the first labeled
+    frame's rows only (see :func:`labels_to_points`).
     """
     out: list[LayerDataTuple] = []
     labeled = {id(lf.video) for lf in labels.labeled_frames}
@@ -483,12 +486,23 @@ def labels_to_layers(
         if id(video) not in labeled and len(labels.videos) > 1:
             continue
         link = uuid.uuid4().hex
-        points = labels_to_points(labels, vi, style=style, link=link)
-        tracks = labels_to_tracks(labels, vi, node=tracks_node, style=style, link=link)
+        flat = flatten(labels, vi)
+        points = labels_to_points(
+            labels,
+            vi,
+            style=style,
+            link=link,
+            window_min_rows=window_min_rows,
+            flat=flat,
+        )
+        tracks = labels_to_tracks(
+            labels, vi, node=tracks_node, style=style, link=link, flat=flat
+        )
         if tracks is not None:
             out.append(tracks)
-        big = len(points[0]) > max_rows_all_edges
-        first = int(points[0][:, 0].min()) if big else None
+        meta = points[1]["metadata"][META_KEY]
+        big = meta["windowed"] or len(meta["store"]) > max_rows_all_edges
+        first = meta["store"].frame_range()[0] if big else None
         out.append(edges_layer(points, style=style, frame=first))
         out.append(points)  # last, so points draw above edges and tracks
     return out

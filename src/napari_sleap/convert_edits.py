@@ -67,7 +67,10 @@ def _apply_points(
     tab: InstanceTable = meta["table"]
     flat = flatten(original, meta["video_index"])
     init_xy = display_xy(flat)
-    keys = decode_rows(data, features, meta)
+    if meta.get("windowed") and meta.get("store") is not None:  # rows beyond it
+        data, keys, features = _store_rows(data, meta)
+    else:
+        keys = decode_rows(data, features, meta)
     n_pts = len(flat.xy)
 
     rows = np.nonzero(keys.known)[0]
@@ -123,6 +126,19 @@ def _apply_points(
     return edits
 
 
+def _store_rows(
+    window: np.ndarray, meta: Mapping[str, Any]
+) -> tuple[np.ndarray, RowKeys, dict[str, np.ndarray]]:
+    """Every row of a windowed layer, from its row store plus the window's moves."""
+    from napari_sleap.convert_store import full_rows
+
+    store = meta["store"]
+    data, keys, track_names = full_rows(store, window, meta.get("window_rows"))
+    names = np.asarray(store.labels.skeletons[0].node_names or [""], dtype=object)
+    node = names[np.clip(store.node, 0, len(names) - 1)]
+    return data, keys, {"track": track_names, "node": node}
+
+
 def _add_new_instances(
     copy: sio.Labels,
     data: np.ndarray,
@@ -131,7 +147,7 @@ def _add_new_instances(
     meta: Mapping[str, Any],
 ) -> None:
     """Rows that match no instance become new user instances, one per frame+id."""
-    new = np.nonzero(~keys.known)[0]
+    new = np.nonzero(~keys.known & keys.visible)[0]  # hidden rows add nothing
     if not len(new):
         return
     video = copy.videos[meta["video_index"]]
