@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.degrade",
     "tests.fixtures.video",
     "tests.fixtures.sample",
+    "tests.fixtures.broken_videos",
 ]
 
 GUI_FIXTURES = {"make_napari_viewer", "make_napari_viewer_proxy", "qtbot", "qapp"}

@@ -23,7 +23,8 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
         "--scheduler",
         metavar="local|ADDRESS",
         help="local: a cluster of worker processes on this machine (default in "
-        "batch mode); ADDRESS: a running dask scheduler, e.g. tcp://host:8786",
+        "batch mode); ADDRESS: a running dask scheduler, e.g. tcp://host:8786; "
+        "none: no dask, the videos one after another in this process",
     )
     g.add_argument(
         "--workers", type=int, help="local worker processes (default: per GPU/cores)"
@@ -61,6 +62,8 @@ class TerminalBatchStatus:
     def __call__(self, s) -> None:
         """Redraw the line; always draws the final state."""
         now = time.monotonic()
+        if s.videos_total == 0:  # nothing to predict (all done or failed)
+            return
         final = s.videos_done >= s.videos_total
         if self._drawn_final or (not final and now - self._last < self.min_interval):
             return
@@ -93,7 +96,11 @@ def split_models(paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    """Predict every video into ``-o`` on dask; prints a summary per video."""
+    """Predict every video into ``-o`` on dask; prints a summary per video.
+
+    Returns 1 when any video failed (each is named on stderr with its reason;
+    the others are still predicted), else 0.
+    """
     from napari_sleap.distributed.batch import predict_batch
     from napari_sleap.infer.predictor import PredictorOptions
 
@@ -141,5 +148,12 @@ def run_batch(args: argparse.Namespace) -> int:
         f"{result.seconds:.1f} s ({fps:.1f} frames/s)"
     )
     for video, message in result.failed.items():
-        print(f"error: {video}: {message}", file=sys.stderr)
+        named = str(video) in message
+        print(f"error: {message if named else f'{video}: {message}'}", file=sys.stderr)
+    if result.failed:
+        print(
+            f"{len(result.failed)} video(s) failed (listed above) and were skipped; "
+            "the others were predicted",
+            file=sys.stderr,
+        )
     return 1 if result.failed else 0

@@ -29,13 +29,20 @@ class Chunk:
 
 @dataclass
 class VideoPlan:
-    """One video of the batch: its frames, chunks and output file."""
+    """One video of the batch: its frames, chunks and output file.
+
+    Attributes:
+        error: why the video cannot be predicted (unreadable, damaged, frames
+            out of its range, a foreign part folder ...); None when it can.
+            Such a video is reported and skipped; the others still run.
+    """
 
     video: Path
     output: Path
     frames: list[int]
     chunks: list[Chunk] = field(default_factory=list)
     done: bool = False
+    error: str | None = None
 
     @property
     def n_frames(self) -> int:
@@ -129,8 +136,9 @@ def plan_videos(
     """Plan every video: frames, output, chunks (and their part folders).
 
     A video whose output exists is marked done (resume) unless ``overwrite``.
-    Part folders are created here, on the client, so the tasks of one video
-    never race to create them.
+    A video that cannot be opened or planned gets its ``error`` set instead of
+    stopping the batch. Part folders are created here, on the client, so the
+    tasks of one video never race to create them.
     """
     import shutil
 
@@ -145,23 +153,40 @@ def plan_videos(
     check_unique_outputs(videos, out_dir)
     plans = []
     for video in videos:
-        jobs, _ = make_jobs(str(video), frames)
         output = output_for(video, out_dir)
-        plan = VideoPlan(video, output, list(jobs[0].frames))
         parts = parts_folder(output)
         if output.exists() and not overwrite:
-            plan.done = True
-            # A run killed between saving and cleaning up leaves its parts.
+            # Finished before: not opened again. A run killed between saving
+            # and cleaning up leaves its parts.
+            plans.append(VideoPlan(video, output, [], done=True))
             shutil.rmtree(parts, ignore_errors=True)
-            plans.append(plan)
             continue
+        try:
+            jobs, _ = make_jobs(str(video), frames)
+        except (ValueError, OSError) as err:
+            plans.append(VideoPlan(video, output, [], error=_reason(video, err)))
+            continue
+        plan = VideoPlan(video, output, list(jobs[0].frames))
         fingerprint = run_fingerprint(
             model_dirs, [(j.source, j.frames) for j in jobs], options, chunk_frames
         )
         if overwrite and parts.exists():
             shutil.rmtree(parts)
-        open_parts_folder(output, fingerprint)
+        try:
+            open_parts_folder(output, fingerprint)
+        except ValueError as err:  # parts of another run: that video waits
+            plan.error = str(err)
+            plans.append(plan)
+            continue
         for ci, inds in enumerate(split_chunks(plan.frames, chunk_frames)):
             plan.chunks.append(Chunk(ci, inds, parts / part_name(0, ci)))
         plans.append(plan)
     return plans
+
+
+def _reason(video: Path, err: BaseException) -> str:
+    """The error's message, naming the video when the message does not."""
+    text = str(err)
+    if str(video) not in text and video.name not in text:
+        text = f"{video}: {text}"
+    return text
