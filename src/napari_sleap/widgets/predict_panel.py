@@ -5,6 +5,12 @@ Pick model folders (ours, or SLEAP 1.x with ``training_config.json``), frames
 animals. Predictions stream into a live Points layer (and a Tracks layer for
 identity models) as batches finish; when the job ends its tracked ``.slp`` is
 loaded as the usual instances, edges and tracks layers, ready to proofread.
+
+In batch mode the panel takes a list of videos (or a folder of them) and an
+output folder, runs :func:`napari_sleap.distributed.job.predict_videos` in the
+job process (the videos in turn, or on a dask cluster), shows each video's
+progress and state, and lists the ``.slp`` written per video; a video that
+cannot be read is marked failed with its reason while the others finish.
 """
 
 from __future__ import annotations
@@ -32,12 +38,15 @@ from qtpy.QtWidgets import (
 from napari_sleap.convert import META_KEY, labels_to_layers
 from napari_sleap.track.trackers import TRACKERS
 from napari_sleap.widgets.job_view import JobView
+from napari_sleap.widgets.predict_batch import BatchBox
 from napari_sleap.widgets.train_panel import labels_source, on_trained, trained_models
 
 if TYPE_CHECKING:
     import napari
 
 FRAME_CHOICES = ("current", "range", "all", "suggested", "labeled")
+#: The panel's modes: one video or labels file, or a batch of videos.
+MODES = ("one input", "batch of videos")
 #: Files that make a folder a model folder (ours, SLEAP 1.x).
 MODEL_FILES = ("model_info.json", "training_config.json")
 LIVE_ROLE = "live predictions"
@@ -98,6 +107,8 @@ class PredictPanel(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.result: dict[str, Any] | None = None
+        #: The last finished batch job's result (see ``distributed.job``).
+        self.batch_result: dict[str, Any] | None = None
         self.live_points: Any = None
         self.live_tracks: Any = None
         self.result_layers: list = []
@@ -125,7 +136,19 @@ class PredictPanel(QWidget):
         row.addWidget(clear)
         root.addLayout(row)
 
-        form = QFormLayout()
+        mode_row = QFormLayout()
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems(list(MODES))
+        self.mode_combo.setToolTip(
+            "one input: a video or labels file, streamed into the viewer; "
+            "batch: many videos, one .slp each, in the job process or on dask"
+        )
+        mode_row.addRow("Mode", self.mode_combo)
+        root.addLayout(mode_row)
+
+        self.single_box = QWidget()
+        form = QFormLayout(self.single_box)
+        form.setContentsMargins(0, 0, 0, 0)
         self.source_edit = QLineEdit()
         self.source_edit.setPlaceholderText("video or labels (.slp)")
         form.addRow("Input", self.source_edit)
@@ -136,6 +159,19 @@ class PredictPanel(QWidget):
         self.range_edit = QLineEdit()
         self.range_edit.setPlaceholderText("e.g. 0-499,600")
         form.addRow("Range", self.range_edit)
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("<input>.predictions.slp")
+        form.addRow("Output", self.output_edit)
+        root.addWidget(self.single_box)
+        self.batch = BatchBox()
+        self.batch.table.cellDoubleClicked.connect(
+            lambda row, _col: self._guard(lambda: self.open_batch_output(row))
+        )
+        self.batch.setVisible(False)
+        root.addWidget(self.batch)
+        self.mode_combo.currentTextChanged.connect(self._mode_changed)
+
+        form = QFormLayout()
         self.tracker_combo = QComboBox()
         self.tracker_combo.addItems(["none", *TRACKERS])
         self.tracker_combo.setCurrentText("simple")
@@ -151,9 +187,6 @@ class PredictPanel(QWidget):
         self.threshold_spin.setValue(0.2)
         self.threshold_spin.setToolTip("Least confidence of a detected node")
         form.addRow("Peak threshold", self.threshold_spin)
-        self.output_edit = QLineEdit()
-        self.output_edit.setPlaceholderText("<input>.predictions.slp")
-        form.addRow("Output", self.output_edit)
         root.addLayout(form)
         self.predict_btn = QPushButton("Predict")
         self.predict_btn.clicked.connect(lambda *_: self._guard(self.predict))
@@ -236,8 +269,21 @@ class PredictPanel(QWidget):
 
     # -------------------------------------------------------------- running
 
+    @property
+    def batch_mode(self) -> bool:
+        """True when the panel predicts a batch of videos."""
+        return self.mode_combo.currentText() == MODES[1]
+
+    def _mode_changed(self, _text: str = "") -> None:
+        batch = self.batch_mode
+        self.single_box.setVisible(not batch)
+        self.batch.setVisible(batch)
+        self.predict_btn.setText("Predict all videos" if batch else "Predict")
+
     def predict(self) -> Any:
         """Start predicting in a job process; returns its handle."""
+        if self.batch_mode:
+            return self.predict_batch()
         dirs = self.model_dirs
         if not dirs:
             raise ValueError("no model: train one or add a model folder")
@@ -341,3 +387,55 @@ class PredictPanel(QWidget):
         for callback in self.finished:
             callback(self.result_layers)
         return self.result_layers
+
+    # ---------------------------------------------------------------- batch
+
+    def predict_batch(self) -> Any:
+        """Start the batch job over the listed videos; returns its handle."""
+        dirs = self.model_dirs
+        if not dirs:
+            raise ValueError("no model: train one or add a model folder")
+        tracker = self.tracker_combo.currentText()
+        kwargs = {
+            "model_dirs": dirs,
+            "tracker": None if tracker == "none" else tracker,
+            "max_tracks": self.max_tracks_spin.value() or None,
+            "peak_threshold": float(self.threshold_spin.value()),
+            **self.batch.job_kwargs(),
+        }
+        self.summary.setText("")
+        self.batch_result = None
+        self.batch.show_rows([])
+        return self.job.start(
+            "napari_sleap.distributed.job:predict_videos",
+            kwargs,
+            on_data={"videos": self.batch.show_rows},
+            on_end=self._on_batch_end,
+            what="batch prediction",
+        )
+
+    def _on_batch_end(self, handle: Any) -> None:
+        if handle.status != "done":
+            if handle.status in ("stopped", "killed"):
+                self.summary.setText(
+                    "Stopped. Finished videos and parts are kept: Predict again "
+                    "resumes."
+                )
+            return
+        self.batch_result = r = handle.result
+        self.batch.show_rows(r["videos"])
+        lines = [
+            f"{len(r['written'])} written, {len(r['kept'])} already done, "
+            f"{len(r['failed'])} failed; {r['frames']} frames in "
+            f"{r['seconds']:.0f} s -> {r['out_dir']}"
+        ]
+        lines += [f"{Path(p).name}" for p in r["written"]]
+        lines += [f"failed: {message}" for message in r["failed"].values()]
+        self.summary.setText("\n".join(lines))
+
+    def open_batch_output(self, row: int) -> list:
+        """Load the predictions of batch row ``row`` (double-click) as layers."""
+        rows = self.batch.rows
+        if not 0 <= row < len(rows) or rows[row]["state"] not in ("done", "kept"):
+            raise ValueError("that video has no predictions yet")
+        return self.load_result(rows[row]["output"])
