@@ -94,13 +94,18 @@ class RowStore:
         return rows[keep]
 
     def frame_range(self) -> tuple[int, int]:
-        """First and last frame holding any row (0, 0 when empty)."""
-        if not len(self.data):
-            return 0, 0
-        frames = self.data[self.instance >= 0, 0]
+        """First and last frame of the rows (0, 0 when empty).
+
+        Read from the frame index, so rows freed since it was built still count.
+        """
+        frames = self._sorted_frames
         if not len(frames):
             return 0, 0
-        return int(frames.min()), int(frames.max())
+        first, last = int(frames[0]), int(frames[-1])
+        if self._loose:
+            loose = np.rint(self.data[list(self._loose), 0])
+            first, last = min(first, int(loose.min())), max(last, int(loose.max()))
+        return first, last
 
     # ---------------------------------------------------------------- edits
 
@@ -108,7 +113,8 @@ class RowStore:
         """Append ``extra`` spare rows (no instance, hidden); returns the first."""
         old = len(self.data)
         spare = np.zeros((extra, 3))
-        spare[:, 0] = -1  # on no frame, so no window ever holds them
+        # on the first frame, so a layer holding them keeps the frame range
+        spare[:, 0] = self.frame_range()[0]
         self.data = np.concatenate([self.data, spare])
         self.instance = np.concatenate([self.instance, np.full(extra, -1, np.int64)])
         self.node = np.concatenate([self.node, np.zeros(extra, np.int64)])
@@ -117,6 +123,31 @@ class RowStore:
         self.score = np.concatenate([self.score, np.full(extra, np.nan)])
         self.reindex()
         return old
+
+    def append_rows(
+        self,
+        data: np.ndarray,
+        *,
+        instance: np.ndarray,
+        node: np.ndarray,
+        visible: np.ndarray,
+    ) -> int:
+        """Append rows (e.g. points added in napari); returns the first new row."""
+        first = self.grow(len(data))
+        rows = first + np.arange(len(data))
+        self.data[rows] = data
+        self.instance[rows] = instance
+        self.node[rows] = node
+        self.visible[rows] = visible
+        self.shown[rows] = visible
+        self.reindex()
+        return first
+
+    def delete_rows(self, rows: np.ndarray) -> None:
+        """Remove rows (the rows after them move up)."""
+        for name in ("data", "instance", "node", "visible", "shown", "score"):
+            setattr(self, name, np.delete(getattr(self, name), rows, axis=0))
+        self.reindex()
 
     def free_rows(self, rows: np.ndarray) -> None:
         """Make rows spare: they stop naming an instance and are hidden."""
@@ -321,3 +352,70 @@ def full_rows(
     keys = store.keys()
     names = store.track_names(store.row_track(np.arange(len(store))))
     return data, keys, names
+
+
+@dataclass
+class FrameBlock:
+    """The rows one labeled frame should have now, instance by instance."""
+
+    instances: list[sio.Instance]
+    track: np.ndarray
+    predicted: np.ndarray
+    skeleton: np.ndarray
+    n_nodes: np.ndarray
+    xy: np.ndarray  # (R, 2) display (finite) coordinates
+    visible: np.ndarray
+    shown: np.ndarray  # visible, and not a prediction already accepted
+    score: np.ndarray
+    node: np.ndarray
+
+
+def frame_block(labels: sio.Labels, lf: sio.LabeledFrame) -> FrameBlock:
+    """Rows of a labeled frame's instances (as :func:`build_store` lays them out).
+
+    Predictions a user instance was made from are kept but not shown.
+    """
+    insts = list(lf.instances)
+    track_idx = {id(t): i for i, t in enumerate(labels.tracks)}
+    skel_idx = {id(s): i for i, s in enumerate(labels.skeletons)}
+    used = {
+        id(i.from_predicted)
+        for i in insts
+        if i.from_predicted is not None and not isinstance(i, sio.PredictedInstance)
+    }
+    xy, vis, score, node, shown = [], [], [], [], []
+    n_nodes, track, pred, skel = [], [], [], []
+    for inst in insts:
+        pts = inst.points
+        is_pred = isinstance(inst, sio.PredictedInstance)
+        p = np.array(pts["xy"], dtype=np.float64)
+        good = np.isfinite(p).all(axis=1)
+        if (~good).any():
+            p[~good] = p[good].mean(axis=0) if good.any() else 0.0
+        xy.append(p)
+        vis.append(np.array(pts["visible"], dtype=bool) & good)
+        shown.append(vis[-1] & (id(inst) not in used))
+        score.append(
+            np.array(pts["score"], float) if is_pred else np.full(len(p), np.nan)
+        )
+        node.append(np.arange(len(p)))
+        n_nodes.append(len(p))
+        track.append(-1 if inst.track is None else track_idx[id(inst.track)])
+        pred.append(is_pred)
+        skel.append(skel_idx[id(inst.skeleton)])
+
+    def cat(parts: list, shape: tuple, dtype: Any) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(shape, dtype)
+
+    return FrameBlock(
+        instances=insts,
+        track=np.asarray(track, dtype=np.int64),
+        predicted=np.asarray(pred, dtype=bool),
+        skeleton=np.asarray(skel, dtype=np.int64),
+        n_nodes=np.asarray(n_nodes, dtype=np.int64),
+        xy=cat(xy, (0, 2), np.float64),
+        visible=cat(vis, (0,), bool),
+        shown=cat(shown, (0,), bool),
+        score=cat(score, (0,), np.float64),
+        node=cat(node, (0,), np.int64),
+    )

@@ -10,24 +10,28 @@ from napari_sleap.labeling.autosave import Autosaver, autosave_path, find_recove
 from napari_sleap.labeling.commands import (
     AcceptPrediction,
     AddInstance,
+    Changes,
     CopyPrevious,
     DeleteInstances,
     LabelCommand,
     SetPoints,
     SetSuggestions,
+    command_changes,
     find_frame,
     frame_of,
     set_node_visible,
 )
+from napari_sleap.labeling.history import UndoStack
 from napari_sleap.labeling.navigation import FrameSets
 from napari_sleap.labeling.placement import default_layout, mean_pose, place_instance
-from napari_sleap.track.proofread import AssignTrack, UndoStack
+from napari_sleap.track.proofread import AssignTrack
 
 __all__ = [
     "AcceptPrediction",
     "AddInstance",
     "AssignTrack",
     "Autosaver",
+    "Changes",
     "CopyPrevious",
     "DeleteInstances",
     "FrameSets",
@@ -36,6 +40,7 @@ __all__ = [
     "SetSuggestions",
     "UndoStack",
     "autosave_path",
+    "command_changes",
     "default_layout",
     "find_frame",
     "find_recovery",

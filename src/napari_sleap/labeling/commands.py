@@ -394,3 +394,48 @@ class SetSuggestions(LabelCommand):
         """Restore the previous suggestions."""
         self.labels.suggestions[:] = self._before
         super().undo()
+
+
+@dataclass
+class Changes:
+    """What one run (or undo) of a command touched, for views that follow it.
+
+    Attributes:
+        retracked: Instances whose track changed.
+        frames: Frames that gained or lost instances (or were added/dropped).
+        moved: Instances whose points changed.
+    """
+
+    retracked: list[sio.Instance]
+    frames: list[sio.LabeledFrame]
+    moved: list[sio.Instance]
+
+    @property
+    def retrack_only(self) -> bool:
+        """True when only tracks changed (a swap, say): no rows come or go."""
+        return not self.frames and not self.moved
+
+
+def command_changes(command: Command) -> Changes:
+    """The instances and frames a command recorded as changed.
+
+    The one place that reads the commands' undo records, so views (the napari
+    layers) don't depend on how commands keep them.
+    """
+    frames: dict[int, sio.LabeledFrame] = {}
+    for lf, _, _ in command._removed:
+        frames[id(lf)] = lf
+    moved: list[sio.Instance] = []
+    if isinstance(command, LabelCommand):
+        for lf, _ in command._added:
+            frames[id(lf)] = lf
+        for lf in command._new_frames:
+            frames[id(lf)] = lf
+        for lf, _, _, _ in command._replaced:
+            frames[id(lf)] = lf
+        moved = [inst for inst, _ in command._old_points]
+    return Changes(
+        retracked=[inst for inst, _ in command._retracked],
+        frames=list(frames.values()),
+        moved=moved,
+    )

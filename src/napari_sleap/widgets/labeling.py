@@ -55,6 +55,7 @@ from napari_sleap.labeling.autosave import discard
 from napari_sleap.labeling.commands import used_predictions
 from napari_sleap.widgets.instances import InstancesSync
 from napari_sleap.widgets.shortcuts import SHORTCUTS, help_text
+from napari_sleap.widgets.tracks_follow import follow_tracks
 
 if TYPE_CHECKING:
     import napari
@@ -280,6 +281,7 @@ class LabelingWidget(QWidget):
         )
         self.sync.edited.append(self._on_edit)
         self.sync.notices.append(self.status.setText)
+        follow_tracks(self.viewer, points)  # labeling edits move the tracks too
         points.bind_key("Delete", self._key_handler("hide_selected"), overwrite=True)
         points.bind_key("Backspace", self._key_handler("hide_selected"), overwrite=True)
         source = points.metadata[META_KEY].get("source")
@@ -336,8 +338,9 @@ class LabelingWidget(QWidget):
     def _update_buttons(self) -> None:
         self.undo_btn.setEnabled(self.stack.can_undo)
         self.redo_btn.setEnabled(self.stack.can_redo)
-        if self.stack.can_undo:
-            self.undo_btn.setToolTip(f"Undo {self.stack._done[-1].label} (Ctrl+Z)")
+        last = self.stack.last_done
+        if last is not None:
+            self.undo_btn.setToolTip(f"Undo {last.label} (Ctrl+Z)")
 
     def undo(self) -> None:
         """Undo the last edit."""
@@ -398,16 +401,7 @@ class LabelingWidget(QWidget):
 
     def selected_instances(self) -> list[sio.Instance]:
         """Instances with a selected node, in row order."""
-        sync = self._require()
-        out: list[sio.Instance] = []
-        ids = np.asarray(sync.layer.features["instance"])
-        for row in sorted(sync.layer.selected_data):
-            if ids[row] < 0:
-                continue  # a spare row
-            inst = sync.instance_at_row(row)
-            if all(inst is not i for i in out):
-                out.append(inst)
-        return out
+        return self._require().selected_instances()
 
     def delete_selected(self) -> None:
         """Delete the selected instance(s)."""
@@ -415,7 +409,7 @@ class LabelingWidget(QWidget):
         insts = self.selected_instances()
         if not insts:
             raise ValueError("delete: select a node of the instance first")
-        frames = [sync._inst_frame[id(i)] for i in insts]
+        frames = [sync.frame_of(i) for i in insts]
         sync.push(DeleteInstances(self.labels, instances=insts, frames=frames))
 
     def accept_selected(self) -> None:
@@ -431,11 +425,11 @@ class LabelingWidget(QWidget):
                 if isinstance(i, sio.PredictedInstance)
             ]
         if insts:
-            used = used_predictions(sync._inst_frame[id(insts[0])])
+            used = used_predictions(sync.frame_of(insts[0]))
             insts = [i for i in insts if id(i) not in used]
         if not insts:
             raise ValueError(f"accept: no predictions on frame {self.frame}")
-        frames = [sync._inst_frame[id(i)] for i in insts]
+        frames = [sync.frame_of(i) for i in insts]
         sync.push(AcceptPrediction(self.labels, instances=insts, frames=frames))
         self.status.setText(f"Accepted {len(insts)} prediction(s)")
 

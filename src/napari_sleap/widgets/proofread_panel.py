@@ -5,7 +5,8 @@ track, delete predicted instances in a frame range, and walk a ranked list of
 likely identity swaps (:mod:`napari_sleap.track.swaps`) with one key (J next,
 K previous). Every edit is a command on the viewer's shared undo stack (the one
 the labeling dock uses), so Ctrl+Z undoes it; the instances layer changes only
-the touched rows and the Tracks layer is recomputed from arrays after each edit.
+the touched rows and the Tracks layer is recomputed from the row arrays after each
+edit (:mod:`napari_sleap.widgets.tracks_follow`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.convert import META_KEY, layer_meta
+from napari_sleap.convert import layer_meta
 from napari_sleap.labeling import AssignTrack, DeleteInstances
-from napari_sleap.styles import DEFAULT_STYLE
 from napari_sleap.track.proofread import SwapTracks
 from napari_sleap.track.swaps import SwapEvent, describe, likely_swaps
 from napari_sleap.widgets.instances import InstancesSync
 from napari_sleap.widgets.labeling import live_syncs, undo_stack
+from napari_sleap.widgets.tracks_follow import follow_tracks
 
 if TYPE_CHECKING:
     import napari
@@ -47,123 +48,12 @@ NEXT_KEY, PREV_KEY = "j", "k"
 
 
 def instance_tracks_data(sync: InstancesSync) -> tuple[np.ndarray, np.ndarray]:
-    """Tracks layer rows ``(track, frame, y, x)`` from the live instances layer.
+    """Tracks layer rows ``(track, frame, y, x)`` and their track, from the store.
 
-    Centroids of each instance's shown rows, read straight from the layer
-    arrays (no pass over the Labels), so it stays fast for long recordings.
-
-    Returns:
-        ``(data, track)``: rows sorted by track then frame, one per track and
-        frame, and the track index of each row.
+    Centroids of each instance's shown rows, read from the row arrays (no pass
+    over the Labels), so it stays fast for long recordings.
     """
-    tab = sync.table
-    n = np.asarray(tab.n_nodes, dtype=np.int64)
-    if not len(n):
-        return np.zeros((0, 4)), np.zeros(0, np.int64)
-    width = int(n.max())
-    rows = sync.row_start[:, None] + np.arange(width)[None]
-    valid = np.arange(width)[None] < n[:, None]
-    rows = np.where(valid, rows, 0)
-    shown = np.asarray(sync.layer.shown)[rows] & valid
-    yx = np.asarray(sync.layer.data)[rows][..., 1:3]
-    count = shown.sum(axis=1)
-    center = (yx * shown[..., None]).sum(axis=1) / np.maximum(count, 1)[:, None]
-    keep = (tab.track >= 0) & (count > 0)
-    track, frame, center = tab.track[keep], tab.frame[keep], center[keep]
-    order = np.lexsort((frame, track))
-    track, frame, center = track[order], frame[order], center[order]
-    first = np.ones(len(track), dtype=bool)
-    first[1:] = (track[1:] != track[:-1]) | (frame[1:] != frame[:-1])
-    track, frame, center = track[first], frame[first], center[first]
-    data = np.column_stack([track, frame, center]).astype(np.float64)
-    return data, track
-
-
-#: Retrack edits touching more instances than this take the vectorized path.
-FAST_RETRACK_MIN = 32
-
-
-def _retrack_only(command: Any) -> bool:
-    """True for a command that changed only instances' tracks (a swap, say)."""
-    if command._removed:
-        return False
-    return not any(
-        getattr(command, name, None)
-        for name in ("_added", "_new_frames", "_old_points", "_replaced")
-    )
-
-
-def retrack_rows(sync: InstancesSync, command: Any) -> np.ndarray:
-    """Apply a track-only edit to the layer in a few array operations.
-
-    The per-frame refresh of :class:`InstancesSync` costs ~1 ms a frame; a swap
-    from the middle of a 100,000-frame recording touches 50,000 frames. Only the
-    tracks changed, so the table's track column, the rows' ``track`` feature,
-    border colors and edge colors are rewritten at once. Returns the rows.
-    """
-    labels, layer, tab = sync.labels, sync.layer, sync.table
-    where = {id(obj): i for i, obj in enumerate(sync.inst_objs)}
-    track_idx = {id(t): i for i, t in enumerate(labels.tracks)}
-    seen: dict[int, int] = {}
-    for inst, _ in command._retracked:
-        i = where.get(id(inst))
-        if i is not None:
-            seen[i] = -1 if inst.track is None else track_idx[id(inst.track)]
-    if not seen:
-        return np.zeros(0, np.int64)
-    ids = np.fromiter(seen.keys(), np.int64, len(seen))
-    new = np.fromiter(seen.values(), np.int64, len(seen))
-    tab.track[ids] = new
-    n = tab.n_nodes[ids]
-    rows = np.repeat(sync.row_start[ids], n) + (
-        np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    )
-    row_track = np.repeat(new, n)
-    n_tracks = len(labels.tracks)
-    meta = layer.metadata[META_KEY]
-    if len(meta["track_colors"]) != n_tracks:
-        meta["track_colors"] = sync.style.tracks.track_colors(n_tracks)
-    feats = layer.features
-    names = np.asarray([t.name for t in labels.tracks] + [""], dtype=object)
-    feats.iloc[rows, feats.columns.get_loc("track")] = names[row_track]
-    colors = sync.style.tracks.colors_for(row_track, n_tracks)
-    layer.border_color[rows] = colors
-    link = sync._link()
-    if link is not None and len(link.src):
-        by_row = np.full(len(layer.data), -2, np.int64)
-        by_row[rows] = row_track
-        hit = by_row[link.src] > -2
-        link.colors[hit] = sync.style.tracks.colors_for(by_row[link.src[hit]], n_tracks)
-        link.show()
-    layer.refresh()
-    return rows
-
-
-def install_fast_retrack(sync: InstancesSync) -> None:
-    """Route big track-only edits of ``sync`` through :func:`retrack_rows`."""
-    if getattr(sync, "_fast_retrack", False):
-        return
-    original = sync._on_command
-
-    def on_command(command: Any) -> None:
-        if (
-            _retrack_only(command)
-            and len(command._retracked) >= FAST_RETRACK_MIN
-            and len(sync.labels.tracks)
-            == len(sync.layer.metadata[META_KEY]["track_colors"])
-        ):
-            sync._open_move = None
-            retrack_rows(sync, command)
-            for callback in sync.edited:
-                callback()
-        else:
-            original(command)
-
-    listeners = sync.stack.listeners
-    if original in listeners:
-        listeners[listeners.index(original)] = on_command
-    sync._on_command = on_command  # disconnect() removes this one
-    sync._fast_retrack = True
+    return sync.store.tracks_data()
 
 
 class ProofreadPanel(QWidget):
@@ -302,11 +192,13 @@ class ProofreadPanel(QWidget):
                 if self._own_sync is not None:
                     self._own_sync.disconnect()
                 edges = self._layer_with("edges", layer_meta(points).get("link"))
-                self._own_sync = InstancesSync(points, edges, self.stack)
+                self._own_sync = InstancesSync(
+                    points, edges, self.stack, dims=self.viewer.dims
+                )
             found = self._own_sync
         if self._on_edit not in found.edited:
             found.edited.append(self._on_edit)
-        install_fast_retrack(found)
+        follow_tracks(self.viewer, points)
         return found
 
     @property
@@ -376,12 +268,10 @@ class ProofreadPanel(QWidget):
 
     def selected_instance(self) -> sio.Instance:
         """The instance of the selected point(s) (exactly one)."""
-        layer = self.sync.layer
-        rows = sorted(layer.selected_data)
-        insts = {id(i): i for i in (self.sync.instance_at_row(r) for r in rows)}
+        insts = self.sync.selected_instances()
         if len(insts) != 1:
             raise ValueError("assign: select the points of exactly one instance")
-        return next(iter(insts.values()))
+        return insts[0]
 
     def assign(
         self, instance: sio.Instance | None = None, name: str | None = None
@@ -414,13 +304,13 @@ class ProofreadPanel(QWidget):
         tab, sync = self.sync.table, self.sync
         pick = (tab.frame >= start) & (tab.frame <= stop) & tab.predicted
         insts = [
-            sync.inst_objs[i]
-            for i in np.nonzero(pick)[0]
-            if want is None or sync.inst_objs[i].track is want
+            inst
+            for inst in sync.instances_where(pick)
+            if want is None or inst.track is want
         ]
         if not insts:
             raise ValueError(f"delete: no predicted instances in frames {start}-{stop}")
-        frames = [sync._inst_frame[id(i)] for i in insts]
+        frames = [sync.frame_of(i) for i in insts]
         return self.push(DeleteInstances(self.labels, instances=insts, frames=frames))
 
     def undo(self) -> None:
@@ -437,57 +327,14 @@ class ProofreadPanel(QWidget):
         self._update_buttons()
 
     def _on_edit(self) -> None:
-        """After the layer sync applied an edit: tracks layer and track lists."""
-        self.update_tracks_layer()
+        """After the layer sync applied an edit (it updated the Tracks layer too)."""
         if len(self.labels.tracks) != self.track_a.count():
             self.refresh()
 
     def update_tracks_layer(self) -> Any:
-        """Recompute the Tracks layer of the instances layer from its arrays."""
-        from napari_sleap._reader import _tracks_colormap
-
+        """Recompute the Tracks layer of the instances layer now."""
         sync = self.sync
-        meta = layer_meta(sync.layer)
-        layer = self._layer_with("tracks", meta.get("link"))
-        data, track = instance_tracks_data(sync)
-        n_tracks = len(sync.labels.tracks)
-        names = np.asarray([t.name for t in sync.labels.tracks], dtype=object)
-        kwargs = _tracks_colormap(
-            {
-                "properties": {"track_id": track, "track": names[track]},
-                "metadata": {
-                    META_KEY: {
-                        "track_colors": DEFAULT_STYLE.tracks.track_colors(n_tracks)
-                    }
-                },
-            }
-        )
-        if layer is None:
-            if not len(data):
-                return None
-            style = DEFAULT_STYLE.trajectories
-            layer = self.viewer.add_tracks(
-                data,
-                name=sync.layer.name.replace("instances", "tracks", 1),
-                tail_length=style.tail_length,
-                tail_width=style.tail_width,
-                metadata={META_KEY: {"role": "tracks", "link": meta.get("link")}},
-            )
-            # keep the points on top
-            self.viewer.layers.move(
-                self.viewer.layers.index(layer), self.viewer.layers.index(sync.layer)
-            )
-        if not len(data):
-            layer.visible = False
-            return layer
-        layer.visible = True
-        layer.color_by = "track_id"  # the old color column goes with the old data
-        layer.data = data
-        layer.properties = kwargs["properties"]
-        if "colormaps_dict" in kwargs:
-            layer.colormaps_dict = kwargs["colormaps_dict"]
-            layer.color_by = kwargs["color_by"]
-        return layer
+        return follow_tracks(self.viewer, sync.layer).update()
 
     # -------------------------------------------------------------- swaps
 

@@ -68,6 +68,11 @@ class SkeletonLink:
 
     def disconnect(self) -> None:
         """Stop following the points and the frame slider."""
+        from napari_sleap.widgets.window import window_for
+
+        window = window_for(self.points)
+        if window is not None and self.rebuild in window.refilled:
+            window.refilled.remove(self.rebuild)
         self.points.events.data.disconnect(self._on_data)
         if self.dims is not None:
             self.dims.events.current_step.disconnect(self._on_step)
@@ -195,6 +200,14 @@ def link_layers(
         existing.disconnect()
     link = SkeletonLink(points, vectors, dims)
     _LINKS[points] = link
+    if layer_meta(points).get("store") is not None:
+        from napari_sleap.widgets.window import attach_window
+
+        # the window refills the points as the slider moves: edges follow
+        window = attach_window(points, dims)
+        window.refilled.append(link.rebuild)
+        if window.windowed:
+            link.rebuild()
     return link
 
 
@@ -207,6 +220,13 @@ def link_all(viewer: napari.Viewer) -> list[SkeletonLink]:
             by_link.setdefault(meta["link"], {})[meta["role"]] = layer
     links = []
     for pair in by_link.values():
+        points = pair.get("instances")
+        if points is not None and layer_meta(points).get("store") is not None:
+            from napari_sleap.widgets.tracks_follow import follow_tracks
+            from napari_sleap.widgets.window import attach_window
+
+            attach_window(points, viewer.dims)
+            follow_tracks(viewer, points)
         if "instances" in pair and "edges" in pair:
             fresh = pair["instances"] not in _LINKS
             link = link_layers(pair["instances"], pair["edges"], viewer.dims)
@@ -238,9 +258,14 @@ def install(viewer: napari.Viewer | None) -> None:
 
 
 def _unlink_removed(event: Any) -> None:
-    """Forget links whose Points or Vectors layer left the viewer."""
+    """Forget links (and windows) whose Points or Vectors layer left the viewer."""
+    from napari_sleap.widgets.tracks_follow import unfollow
+    from napari_sleap.widgets.window import detach_window
+
     layer = event.value
     for points, link in list(_LINKS.items()):
         if layer is points or layer is link.vectors:
             link.disconnect()
             del _LINKS[points]
+    detach_window(layer)
+    unfollow(layer)

@@ -1,0 +1,203 @@
+"""The Tracks layer of an instances layer: follows every edit, holds a window.
+
+Tracks rows ``(track, frame, y, x)`` are recomputed from the row store
+(:meth:`~napari_sleap.convert_store.RowStore.tracks_data`, array ops) after each
+labeling or proofreading command, and at most every :data:`DEBOUNCE_MS` while a
+drag goes on. A long recording has hundreds of thousands of track rows, and
+napari redraws all of them on every frame change (~0.2 s a step in software
+OpenGL at 100,000 frames), so past :data:`WINDOW_MIN_ROWS` the layer holds only
+the frames within :data:`CHUNK` of the current one and is refilled when the
+slider leaves them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_sleap.convert import META_KEY, layer_meta
+from napari_sleap.styles import DEFAULT_STYLE
+
+if TYPE_CHECKING:
+    import napari
+    from napari.layers import Points, Tracks
+
+#: Past this many track rows the Tracks layer holds a window of frames.
+WINDOW_MIN_ROWS = 20_000
+#: Frames each side of the current one that a windowed Tracks layer holds.
+CHUNK = 300
+#: Least milliseconds between recomputations while a drag goes on.
+DEBOUNCE_MS = 150
+
+_FOLLOWERS: weakref.WeakKeyDictionary[Any, TracksFollower] = weakref.WeakKeyDictionary()
+
+
+class TracksFollower:
+    """Keeps the Tracks layer linked to ``points`` in step with its row store.
+
+    Args:
+        viewer: The viewer holding both layers.
+        points: The instances layer.
+    """
+
+    def __init__(self, viewer: napari.Viewer, points: Points) -> None:
+        self.viewer = viewer
+        self.points = points
+        self.span: tuple[int, int] | None = None  # frames held; None: all
+        self._timer: Any = None
+        layer = self.layer()
+        if layer is not None:
+            self.data = np.asarray(layer.data)
+            self.track = np.asarray(layer.properties["track_id"], dtype=np.int64)
+            if self.windowed:
+                self._fill()
+        else:
+            self.data, self.track = np.zeros((0, 4)), np.zeros(0, np.int64)
+        viewer.dims.events.current_step.connect(self._on_step)
+
+    @property
+    def windowed(self) -> bool:
+        """Whether the layer holds a window of frames rather than every row."""
+        return len(self.data) > WINDOW_MIN_ROWS
+
+    def layer(self) -> Tracks | None:
+        """The Tracks layer sharing the instances layer's link (None: none yet)."""
+        link = layer_meta(self.points).get("link")
+        for layer in self.viewer.layers:
+            meta = layer_meta(layer)
+            if meta.get("role") == "tracks" and meta.get("link") == link:
+                return layer
+        return None
+
+    def _frame(self) -> int:
+        return int(self.viewer.dims.current_step[0])
+
+    # ---------------------------------------------------------- updates
+
+    def update(self) -> Tracks | None:
+        """Recompute the tracks from the store and show them (now)."""
+        if self._timer is not None:
+            self._timer.stop()
+        store = layer_meta(self.points).get("store")
+        if store is None:
+            return None
+        self.data, self.track = store.tracks_data()
+        return self._fill()
+
+    def schedule(self) -> None:
+        """Update soon (coalesces the many steps of a drag)."""
+        from qtpy.QtCore import QTimer
+
+        if self._timer is None:
+            self._timer = QTimer()
+            self._timer.setSingleShot(True)
+            self._timer.timeout.connect(self.update)
+        if not self._timer.isActive():
+            self._timer.start(DEBOUNCE_MS)
+
+    def _on_step(self, event: Any = None) -> None:
+        if self.span is None or not self.windowed:
+            return
+        f = self._frame()
+        tail = DEFAULT_STYLE.trajectories.tail_length
+        head = DEFAULT_STYLE.trajectories.head_length
+        lo, hi = self.span
+        if f - tail < lo or f + head > hi:
+            self._fill()
+
+    def _fill(self) -> Tracks | None:
+        """Put the rows (all, or the current window) into the layer."""
+        data, track = self.data, self.track
+        if self.windowed:
+            f = self._frame()
+            self.span = (f - CHUNK, f + CHUNK)
+            keep = (data[:, 1] >= self.span[0]) & (data[:, 1] <= self.span[1])
+            data, track = data[keep], track[keep]
+        else:
+            self.span = None
+        return self._set(data, track)
+
+    def _set(self, data: np.ndarray, track: np.ndarray) -> Tracks | None:
+        from napari_sleap._reader import _tracks_colormap
+
+        labels = layer_meta(self.points)["labels"]
+        layer = self.layer()
+        n_tracks = len(labels.tracks)
+        names = np.asarray([t.name for t in labels.tracks] + [""], dtype=object)
+        kwargs = _tracks_colormap(
+            {
+                "properties": {"track_id": track, "track": names[track]},
+                "metadata": {
+                    META_KEY: {
+                        "track_colors": DEFAULT_STYLE.tracks.track_colors(n_tracks)
+                    }
+                },
+            }
+        )
+        if layer is None:
+            if not len(data):
+                return None
+            layer = self._add_layer(data)
+        if not len(data):
+            layer.visible = False
+            return layer
+        layer.visible = True
+        layer.color_by = "track_id"  # the old color column goes with the old data
+        layer.data = data
+        layer.properties = kwargs["properties"]
+        if "colormaps_dict" in kwargs:
+            layer.colormaps_dict = kwargs["colormaps_dict"]
+            layer.color_by = kwargs["color_by"]
+        return layer
+
+    def _add_layer(self, data: np.ndarray) -> Tracks:
+        style = DEFAULT_STYLE.trajectories
+        meta = layer_meta(self.points)
+        layer = self.viewer.add_tracks(
+            data,
+            name=self.points.name.replace("instances", "tracks", 1),
+            tail_length=style.tail_length,
+            head_length=style.head_length,
+            tail_width=style.tail_width,
+            metadata={
+                META_KEY: {
+                    "role": "tracks",
+                    "link": meta.get("link"),
+                    "video_index": meta.get("video_index", 0),
+                }
+            },
+        )
+        layers = self.viewer.layers
+        layers.move(layers.index(layer), layers.index(self.points))  # points on top
+        return layer
+
+    def disconnect(self) -> None:
+        """Stop following the slider."""
+        self.viewer.dims.events.current_step.disconnect(self._on_step)
+        if self._timer is not None:
+            self._timer.stop()
+
+
+def follow_tracks(viewer: napari.Viewer, points: Points) -> TracksFollower:
+    """The Tracks follower of an instances layer (made once per layer)."""
+    follower = _FOLLOWERS.get(points)
+    if follower is None or follower.viewer is not viewer:
+        if follower is not None:
+            follower.disconnect()
+        follower = TracksFollower(viewer, points)
+        _FOLLOWERS[points] = follower
+    return follower
+
+
+def follower_for(points: Any) -> TracksFollower | None:
+    """The follower of an instances layer (None when it is in no viewer)."""
+    return _FOLLOWERS.get(points)
+
+
+def unfollow(points: Any) -> None:
+    """Forget the follower of a layer that left the viewer."""
+    follower = _FOLLOWERS.pop(points, None)
+    if follower is not None:
+        follower.disconnect()
