@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from napari.layers import Points, Tracks
 
 #: Past this many track rows the Tracks layer holds a window of frames.
-WINDOW_MIN_ROWS = 20_000
+WINDOW_MIN_ROWS = 10_000
 #: Frames each side of the current one that a windowed Tracks layer holds.
 CHUNK = 300
 #: Least milliseconds between recomputations while a drag goes on.
@@ -47,6 +47,7 @@ class TracksFollower:
         self.points = points
         self.span: tuple[int, int] | None = None  # frames held; None: all
         self._timer: Any = None
+        self._busy = False
         layer = self.layer()
         if layer is not None:
             self.data = np.asarray(layer.data)
@@ -98,7 +99,9 @@ class TracksFollower:
             self._timer.start(DEBOUNCE_MS)
 
     def _on_step(self, event: Any = None) -> None:
-        if self.span is None or not self.windowed:
+        if self.span is None or not self.windowed or self._busy:
+            return
+        if self.points not in self.viewer.layers:  # closing: nothing to follow
             return
         f = self._frame()
         tail = DEFAULT_STYLE.trajectories.tail_length
@@ -108,7 +111,18 @@ class TracksFollower:
             self._fill()
 
     def _fill(self) -> Tracks | None:
-        """Put the rows (all, or the current window) into the layer."""
+        """Put the rows (all, or the current window) into the layer.
+
+        Setting the layer's data can move the slider's range (and step): the
+        step event that causes is ignored while filling.
+        """
+        self._busy = True
+        try:
+            return self._fill_now()
+        finally:
+            self._busy = False
+
+    def _fill_now(self) -> Tracks | None:
         data, track = self.data, self.track
         if self.windowed:
             f = self._frame()

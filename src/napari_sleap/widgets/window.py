@@ -136,7 +136,7 @@ class InstancesWindow:
     # ------------------------------------------------------------ filling
 
     def _on_step(self, event: Any = None) -> None:
-        if not self.windowed:
+        if not self.windowed or self._filling:
             return
         wanted = wanted_rows(self.store, self.frame(), True)
         if not np.array_equal(wanted, self.rows):
@@ -272,7 +272,11 @@ def _fill_fast(layer: Any, arrays: Any) -> bool:
     """
     n = len(arrays.data)
     try:
-        with layer.events.blocker_all():
+        with (
+            layer.events.blocker_all(),
+            layer._face.events.blocker_all(),
+            layer._border.events.blocker_all(),
+        ):
             layer._data = np.asarray(arrays.data, dtype=np.float64)
             layer._feature_table._values = pd.DataFrame(arrays.features)
             layer._face.colors = np.asarray(arrays.face, dtype=np.float32)

@@ -1,0 +1,237 @@
+"""The windowed instances layer in a real viewer: one frame's rows, every edit kept.
+
+Windowing starts past 50k rows; most tests force it on the small sample
+(``window_min_rows``) so they stay quick, and one opens 10,000 tracked frames.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sleap_io as sio
+
+from napari_sleap._writer import write_slp
+from napari_sleap.convert import META_KEY, labels_to_layers, layer_meta
+from napari_sleap.io.labels import compare_labels, load_labels
+from napari_sleap.labeling import find_frame
+from napari_sleap.sample import make_sample, make_skeleton, simulate_poses
+from napari_sleap.widgets.labeling import LabelingWidget
+from napari_sleap.widgets.proofread_panel import ProofreadPanel
+from napari_sleap.widgets.tracks_follow import follower_for
+from napari_sleap.widgets.window import window_for
+from tests.widgets.helpers import with_predictions
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    """A 40-frame sample: labels on 0/10/20, predictions on 25 and 30."""
+    paths = make_sample(tmp_path_factory.mktemp("window"), n_frames=40, size=160)
+    return with_predictions(
+        paths.train, paths.gt, paths.folder / "project.slp", [25, 30]
+    )
+
+
+def _add_layers(viewer, labels: sio.Labels, window_min_rows: int) -> tuple:
+    """The plugin's layers of ``labels`` in ``viewer``; returns (points, edges)."""
+    from napari.layers import Layer
+
+    from napari_sleap._reader import _tracks_colormap
+    from napari_sleap.widgets.skeleton_link import install
+
+    for data, kwargs, kind in labels_to_layers(labels, window_min_rows=window_min_rows):
+        if kind == "tracks":
+            kwargs = _tracks_colormap(kwargs)
+        viewer.add_layer(Layer.create(data, kwargs, kind))
+    install(viewer)
+    roles = {layer_meta(la).get("role"): la for la in viewer.layers}
+    return roles["instances"], roles["edges"]
+
+
+def _drag(points, row: int, delta: tuple[float, float]) -> None:
+    """Move one point the way a mouse drag does (select, drag start, two moves)."""
+    points.selected_data = {row}
+    start = np.array(points.data[row], dtype=float)
+    points._set_drag_start({row}, start)
+    points._move({row}, start + np.array([0.0, *delta]) / 2)
+    points._move({row}, start + np.array([0.0, *delta]))
+    points._drag_start = None
+
+
+def _real_frames(points) -> set[int]:
+    rows = layer_meta(points)["window_rows"]
+    return {int(f) for f in np.asarray(points.data)[rows >= 0, 0]}
+
+
+def _save_and_reload(points, path: Path) -> sio.Labels:
+    write_slp(str(path), [points.as_layer_data_tuple()])
+    return load_labels(path, missing_videos="ignore")
+
+
+def test_window_steps_drag_undo_save(make_napari_viewer, sample, tmp_path) -> None:
+    original = load_labels(sample, missing_videos="ignore")
+    labels = load_labels(sample, missing_videos="ignore")
+    viewer = make_napari_viewer()
+    points, edges = _add_layers(viewer, labels, window_min_rows=50)
+    widget = LabelingWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Labeling")
+    assert layer_meta(points)["windowed"] and widget.sync.layer is points
+    store = layer_meta(points)["store"]
+    assert len(points.data) < len(store)
+    # stepping the slider refills the layer with that frame's rows (and edges)
+    for frame in (10, 20, 25, 10):
+        widget.set_frame(frame)
+        assert _real_frames(points) == {frame}
+        lf = find_frame(labels, labels.videos[0], frame)
+        assert (np.asarray(points.features["instance"]) >= 0).sum() == sum(
+            len(i.points) for i in lf.instances
+        )
+        assert len(edges.data) > 0
+        assert set(edges.data[:, 0, 0]) == {frame}
+    # drag node 3 of the first instance on frame 10; its edges follow
+    inst = find_frame(labels, labels.videos[0], 10).instances[0]
+    before = inst.numpy().copy()
+    row = int(widget.sync.instance_rows(inst)[3])
+    _drag(points, row, (4.0, -3.0))
+    assert np.allclose(inst.numpy()[3], before[3] + [-3.0, 4.0])
+    ends = np.concatenate(
+        [edges.data[:, 0, 1:], edges.data[:, 0, 1:] + edges.data[:, 1, 1:]]
+    )
+    assert np.isclose(ends, points.data[row, 1:]).all(axis=1).any()
+    # away and back: the window shows the moved point from the store
+    widget.set_frame(20)
+    widget.set_frame(10)
+    row = int(widget.sync.instance_rows(inst)[3])
+    assert np.allclose(points.data[row, 1:], before[3][::-1] + [4.0, -3.0])
+    # undo on another frame puts it back in the store; redo moves it again
+    widget.set_frame(20)
+    widget.undo()
+    assert np.allclose(inst.numpy(), before, equal_nan=True)
+    widget.set_frame(10)
+    row = int(widget.sync.instance_rows(inst)[3])
+    assert np.allclose(points.data[row, 1:], before[3][::-1])
+    widget.redo()
+    assert np.allclose(points.data[row, 1:], before[3][::-1] + [4.0, -3.0])
+    # save from frame 20: the writer takes every row, not the window
+    widget.set_frame(20)
+    saved = _save_and_reload(points, tmp_path / "saved.slp")
+    diffs = compare_labels(original, saved)
+    assert len(diffs) == 1 and "frame 10" in diffs[0], diffs
+    moved = find_frame(saved, saved.videos[0], 10).instances[0].numpy()
+    assert np.allclose(moved[3], before[3] + [-3.0, 4.0])
+    assert len(saved.labeled_frames) == len(original.labeled_frames)
+
+
+def test_window_add_delete_accept_and_tracks(make_napari_viewer, sample) -> None:
+    labels = load_labels(sample, missing_videos="ignore")
+    viewer = make_napari_viewer()
+    points, edges = _add_layers(viewer, labels, window_min_rows=50)
+    widget = LabelingWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Labeling")
+    # a new instance on an unlabeled frame appears at once, and after steps
+    widget.set_frame(5)
+    assert _real_frames(points) == set()
+    inst = widget.add_instance(60.0, 60.0)
+    assert _real_frames(points) == {5} and len(edges.data) == 9
+    widget.set_frame(6)
+    widget.set_frame(5)
+    assert len(widget.sync.instance_rows(inst)) == 10
+    # delete it (select a node) and undo
+    points.selected_data = {int(widget.sync.instance_rows(inst)[0])}
+    widget.delete_selected()
+    assert _real_frames(points) == set() and len(edges.data) == 0
+    widget.undo()
+    assert _real_frames(points) == {5}
+    # accept a prediction on frame 25: rings become a disc instance
+    widget.set_frame(25)
+    widget.accept_selected()
+    user = [i for i in find_frame(labels, labels.videos[0], 25).instances]
+    assert any(not isinstance(i, sio.PredictedInstance) for i in user)
+    pred = np.asarray(points.features["predicted"], bool)
+    shown = np.asarray(points.shown)
+    assert not (pred & shown).any()  # accepted predictions are hidden
+    # a labeling edit reaches the Tracks layer: give the new instance a track
+    widget.set_frame(5)
+    points.selected_data = {int(widget.sync.instance_rows(inst)[0])}
+    follower = follower_for(points)
+    assert follower is not None
+    widget.track_combo.setCurrentText("new_track")
+    widget.assign_track()
+    k = [t.name for t in labels.tracks].index("new_track")
+    tracks = follower.layer()
+    assert tracks is not None
+    here = tracks.data[tracks.data[:, 0] == k]
+    assert len(here) == 1 and here[0, 1] == 5
+    assert np.allclose(here[0, 2:], inst.numpy().mean(axis=0)[::-1])
+    widget.undo()
+    assert not (follower.layer().data[:, 0] == k).any()
+
+
+def _long_labels(n_frames: int, swap_at: int) -> sio.Labels:
+    """Tracked predictions of the sample's motion, identities swapped at one frame."""
+    poses = simulate_poses(n_frames, 512, seed=1)
+    skeleton = make_skeleton()
+    video = sio.Video(filename="long.mp4", open_backend=False)
+    tracks = [sio.Track("a"), sio.Track("b")]
+    scores = np.full(poses.shape[2], 0.9)
+    frames = []
+    for f in range(n_frames):
+        order = (1, 0) if f >= swap_at else (0, 1)
+        instances = [
+            sio.PredictedInstance.from_numpy(
+                poses[f, a],
+                skeleton=skeleton,
+                point_scores=scores,
+                score=0.9,
+                track=tracks[order[a]],
+            )
+            for a in range(2)
+        ]
+        frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=instances))
+    return sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=tracks)
+
+
+@pytest.mark.slow
+def test_10k_frames_proofread_windowed(make_napari_viewer, tmp_path) -> None:
+    """10,000 tracked frames (200k rows): steps, a swap, its undo and a save."""
+    n, swap_at = 10_000, 6_000
+    labels = _long_labels(n, swap_at)
+    original = _long_labels(n, swap_at)
+    viewer = make_napari_viewer()
+    points, edges = _add_layers(viewer, labels, window_min_rows=50_000)
+    panel = ProofreadPanel(viewer)
+    viewer.window.add_dock_widget(panel, name="Proofread")
+    window = window_for(points)
+    assert window is not None and window.windowed
+    assert len(points.data) == 2 * 10 + 2 and len(window.store) == n * 2 * 10
+    assert viewer.dims.range[0].stop == n - 1  # anchors keep the slider's range
+    for frame in (0, 7_777, 7_778, 123, n - 1):
+        viewer.dims.set_current_step(0, frame)
+        assert _real_frames(points) == {frame}
+    follower = follower_for(points)
+    assert follower.windowed and len(follower.data) == 2 * n
+    assert len(follower.layer().data) < 2 * n  # the Tracks layer holds a window
+    # swap the tracks back from the planted frame on (100k retracked instances)
+    viewer.dims.set_current_step(0, swap_at)
+    panel.track_a.setCurrentText("a")
+    panel.track_b.setCurrentText("b")
+    panel.swap_from_here()
+    assert compare_labels(original, labels)  # something changed
+    tab = window.store.table
+    first = tab.track[(tab.frame >= swap_at)][::2]
+    assert (first == 0).all()  # animal 0 is on track a again
+    here = np.asarray(points.features["track"])[layer_meta(points)["window_rows"] >= 0]
+    assert here[0] == "a"
+    panel.undo()
+    assert compare_labels(original, labels) == []
+    panel.redo()
+    saved = _save_and_reload(points, tmp_path / "long.slp")
+    assert len(saved.labeled_frames) == n
+    diffs = compare_labels(labels, saved)
+    assert diffs == []
+    lf = find_frame(saved, saved.videos[0], n - 1)
+    assert lf.instances[0].track.name == "a"
+    assert META_KEY in points.metadata
