@@ -138,6 +138,7 @@ def predict_chunk(
     import numpy as np
     import sleap_io as sio
 
+    from napari_sleap.infer.frame_damage import screen_frames
     from napari_sleap.infer.parts import open_frames, pack_poses, save_part
 
     configure_process(threads, gpus)
@@ -152,7 +153,8 @@ def predict_chunk(
     with lock:
         reader = open_frames(sio.Video.from_filename(video))
         try:
-            for inds, batch in predictor.run(reader, frames, progress=report):
+            screened = screen_frames(reader, frames)  # damaged packets' frames
+            for inds, batch in predictor.run(screened, frames, progress=report):
                 got.extend(inds)
                 poses.extend(batch)
         finally:

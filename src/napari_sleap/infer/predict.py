@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_sleap.infer.frame_damage import screen_frames
 from napari_sleap.infer.parts import (
     checked_open,
     open_frames,
@@ -201,7 +202,9 @@ def predict(
                 if progress:
                     progress(base + d, total)
 
-            for f, p in predictor.run(readers[vi], inds, progress=step, stop=stop):
+            # Frames a damaged packet spoiled decode without error: refuse them.
+            screened = screen_frames(readers[vi], inds)
+            for f, p in predictor.run(screened, inds, progress=step, stop=stop):
                 got.extend(f)
                 poses.extend(p)
             done += len(inds)

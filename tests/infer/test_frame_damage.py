@@ -1,0 +1,98 @@
+"""A damaged packet in the middle of a real video: its frames get no poses.
+
+``broken_videos.damaged`` is the shared ``centered_pair_low_quality.mp4`` with
+the bytes of frame 51's packet replaced by noise. The decoder conceals the
+damage: many frames after it come out with wrong pixels and no error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_sleap.infer.frame_damage import (
+    DamagedFrameError,
+    scan_damage,
+    screen_frames,
+)
+
+pytestmark = pytest.mark.shared_data
+
+MODELS = ("minimal_instance.UNet.centroid", "minimal_instance.UNet.centered_instance")
+#: The GOP holding frame 51 starts at the keyframe 0 and ends before 150.
+NEXT_KEYFRAME = 150
+
+
+def _read_all(reader, frames):
+    out = {}
+    for f in frames:
+        try:
+            out[f] = np.asarray(reader[f])
+        except Exception:
+            out[f] = None
+    return out
+
+
+def test_scan_covers_every_frame_with_wrong_pixels(broken_videos):
+    from napari_sleap.io.video import open_video
+
+    b = broken_videos
+    frames = range(30, 170)
+    good = _read_all(open_video(b.good, use_cache=False), frames)
+    bad = _read_all(open_video(b.damaged, use_cache=False), frames)
+    unreadable = {f for f in frames if bad[f] is None}
+    wrong = {
+        f for f in frames if bad[f] is not None and not np.array_equal(bad[f], good[f])
+    }
+    # The hazard: frames that decode without any error but with wrong pixels.
+    assert wrong, "expected concealed (silently wrong) frames"
+    damaged = scan_damage(b.damaged, frames)
+    assert b.damaged_frame in damaged
+    assert wrong <= set(damaged)  # every wrong frame is caught
+    # ... and nothing outside the damaged GOP is refused.
+    assert min(damaged) >= b.damaged_frame - 3
+    assert max(damaged) < NEXT_KEYFRAME
+    assert unreadable | set(damaged) >= wrong
+    assert "re-encode" in damaged[b.damaged_frame]
+    assert str(b.damaged) in damaged[b.damaged_frame]
+    assert scan_damage(b.good, range(0, 300)) == {}
+
+
+def test_screened_reader_refuses_damaged_frames_only(broken_videos):
+    from napari_sleap.io.video import open_video
+
+    b = broken_videos
+    reader = open_video(b.damaged, use_cache=False)
+    screened = screen_frames(reader, [40, 100])
+    with pytest.raises(DamagedFrameError, match="frame 100 is damaged"):
+        screened[100]
+    assert screened[40].shape == reader[40].shape
+    assert screened.n_frames == reader.n_frames
+    clean = open_video(b.good, use_cache=False)
+    assert screen_frames(clean, [40, 100]) is clean  # nothing to refuse
+
+
+def test_predict_gives_no_poses_to_damaged_frames(broken_videos, sleap1_models_dir):
+    from napari_sleap.infer.predict import predict
+    from napari_sleap.infer.predictor import Predictor, PredictorOptions
+
+    b = broken_videos
+    models = [sleap1_models_dir / m for m in MODELS]
+    predictor = Predictor.from_model_dirs(
+        models, PredictorOptions(batch_size=4, max_instances=2)
+    )
+    frames = [*range(45, 54), 100, *range(NEXT_KEYFRAME - 2, NEXT_KEYFRAME + 3)]
+    got = predict(models, b.damaged, None, frames=frames, predictor=predictor)
+    ref = predict(models, b.good, None, frames=frames, predictor=predictor)
+    bad = {f for _, f in got.provenance["napari_sleap.predict"]["bad_frames"]}
+    posed = {lf.frame_idx: lf for lf in got.labeled_frames if lf.instances}
+    assert not bad & set(posed), "a damaged frame was given poses"
+    assert bad >= {b.damaged_frame, 100, NEXT_KEYFRAME - 1}
+    assert set(posed) >= {45, 46, 47, 48, NEXT_KEYFRAME, NEXT_KEYFRAME + 2}
+    # Frames before the damage and from the next keyframe on are intact: the
+    # same poses as on the undamaged video.
+    want = {lf.frame_idx: lf for lf in ref.labeled_frames}
+    for f, lf in posed.items():
+        a = np.stack([i.numpy() for i in lf.instances])
+        r = np.stack([i.numpy() for i in want[f].instances])
+        np.testing.assert_allclose(np.sort(a, axis=0), np.sort(r, axis=0), atol=1e-4)
