@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,9 @@ class _Index:
     pos_of_frame: np.ndarray  # (P,) packet position per frame index
 
 
-_INDEX_CACHE: dict[tuple, _Index | None] = {}
+#: Files whose packet index is kept (a batch worker sees many videos).
+INDEX_CACHE_SIZE = 8
+_INDEX_CACHE: OrderedDict[tuple, _Index | None] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -57,6 +60,7 @@ def _index(path: Path) -> _Index | None:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     with _CACHE_LOCK:
         if key in _INDEX_CACHE:
+            _INDEX_CACHE.move_to_end(key)
             return _INDEX_CACHE[key]
     stamps: list[int | None] = []
     keys: list[bool] = []
@@ -82,7 +86,16 @@ def _index(path: Path) -> _Index | None:
         index = _Index(pts, gop, np.flatnonzero(is_key), frame_of_pos, pos_of_frame)
     with _CACHE_LOCK:
         _INDEX_CACHE[key] = index
+        while len(_INDEX_CACHE) > INDEX_CACHE_SIZE:
+            _INDEX_CACHE.popitem(last=False)
     return index
+
+
+def _leading(idx: _Index, g: int) -> list[int]:
+    """Decode positions of GOP ``g``'s leading frames (shown before its keyframe)."""
+    key = int(idx.key_pos[g])
+    end = int(idx.key_pos[g + 1]) if g + 1 < len(idx.key_pos) else len(idx.pts)
+    return [p for p in range(key + 1, end) if idx.pts[p] < idx.pts[key]]
 
 
 def _runs(gops: Iterable[int]) -> list[tuple[int, int]]:
@@ -108,12 +121,7 @@ def _decode_run(
 
     pos_of_pts = {int(p): i for i, p in enumerate(idx.pts)}
     start = int(idx.key_pos[first])
-    first_end = int(idx.key_pos[first + 1]) if first + 1 < len(idx.key_pos) else None
-    unknowable = {
-        p
-        for p in range(start + 1, first_end or len(idx.pts))
-        if idx.pts[p] < idx.pts[start]
-    }
+    unknowable = set(_leading(idx, first))
     container.seek(int(idx.pts[start]), stream=stream, backward=True, any_frame=False)
     context = stream.codec_context
     context.flush_buffers()
@@ -177,13 +185,13 @@ def scan_damage(path: str | Path, frames: Iterable[int]) -> dict[int, str]:
     if idx is None or not frames:
         return {}
     wanted = {int(idx.gop[idx.pos_of_frame[f]]) for f in frames}
-    # Each run starts one GOP early: leading frames reference the GOP before.
-    with_prev = wanted | {g - 1 for g in wanted if g > 0}
+    # A GOP with leading frames (shown before its keyframe, open GOP) needs the
+    # GOP before it decoded too: they reference it.
+    with_prev = wanted | {g - 1 for g in wanted if g > 0 and _leading(idx, g)}
     n_gops = len(idx.key_pos)
     tainted: dict[int, tuple[int, str]] = {}
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
         for first, last in _runs(with_prev):
             tainted.update(_decode_run(container, stream, idx, first, last))
     out: dict[int, str] = {}
