@@ -96,3 +96,65 @@ def test_predict_gives_no_poses_to_damaged_frames(broken_videos, sleap1_models_d
         a = np.stack([i.numpy() for i in lf.instances])
         r = np.stack([i.numpy() for i in want[f].instances])
         np.testing.assert_allclose(np.sort(a, axis=0), np.sort(r, axis=0), atol=1e-4)
+
+
+def _open_gop_video(path):
+    """A real H.264 encode with B-frames and open GOPs (leading frames)."""
+    import imageio_ffmpeg
+
+    from tests.fixtures.video import synthetic_frames
+
+    frames = synthetic_frames(90, 96, 128)
+    n, h, w, _ = frames.shape
+    params = ["-g", "30", "-bf", "3", "-pix_fmt", "yuv420p", "-crf", "18"]
+    params += ["-x264-params", "open-gop=1:scenecut=0"]
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (w, h),
+        pix_fmt_in="gray",
+        codec="libx264",
+        fps=25,
+        macro_block_size=1,
+        output_params=params,
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
+    return path
+
+
+def test_open_gop_leading_frames_of_the_next_gop_are_refused(tmp_path):
+    """Damage late in a GOP spoils the next GOP's leading frames too."""
+    from napari_sleap.infer import frame_damage
+    from napari_sleap.io.video import open_video
+    from tests.fixtures.broken_videos import garble_packet
+
+    src = _open_gop_video(tmp_path / "open.mp4")
+    idx = frame_damage._index(src)
+    leading = [
+        int(idx.frame_of_pos[p])
+        for g in range(len(idx.key_pos))
+        for p in frame_damage._leading(idx, g)
+    ]
+    if not leading:
+        pytest.skip("this x264 build wrote no open GOP")
+    lead = leading[0]  # shown before its GOP's keyframe, built from the GOP before
+    good = open_video(src, use_cache=False)
+    bad_path = garble_packet(src, tmp_path / "bad.mp4", lead - 5)
+    bad = open_video(bad_path, use_cache=False)
+    refused, wrong = set(), set()
+    for f in range(good.n_frames):
+        try:
+            img = bad[f]
+        except Exception:
+            refused.add(f)
+            continue
+        if not np.array_equal(img, good[f]):
+            wrong.add(f)
+    assert lead in wrong  # the leading frame decodes wrong, without an error
+    damaged = scan_damage(bad_path, range(good.n_frames))
+    assert wrong - refused <= set(damaged)
+    # Asked for the leading frame alone, the scan decodes the GOP before it.
+    assert lead in scan_damage(bad_path, [lead])
