@@ -158,3 +158,32 @@ def test_open_gop_leading_frames_of_the_next_gop_are_refused(tmp_path):
     assert wrong - refused <= set(damaged)
     # Asked for the leading frame alone, the scan decodes the GOP before it.
     assert lead in scan_damage(bad_path, [lead])
+
+
+def test_a_cache_of_a_damaged_video_is_screened_through_its_video(tmp_path):
+    """A zarr cache holds the concealed pixels; the video behind it is scanned."""
+    from napari_sleap.io.video import cache_video, open_video
+    from tests.fixtures.broken_videos import garble_packet
+
+    src = _open_gop_video(tmp_path / "open.mp4")
+    good = open_video(src, use_cache=False)
+    # A P-frame early in the second GOP: every later frame of it decodes wrong
+    # and none fails, so the cache is written without a complaint.
+    bad_path = garble_packet(src, tmp_path / "bad.mp4", 31)
+    cache_video(bad_path)
+    reader = open_video(bad_path)
+    assert type(reader).__name__ == "ZarrReader"
+    wrong = {
+        f
+        for f in range(good.n_frames)
+        if not np.array_equal(np.asarray(reader[f]), good[f])
+    }
+    assert wrong
+    screened = screen_frames(reader, range(good.n_frames))
+    refused = set()
+    for f in range(good.n_frames):
+        try:
+            screened[f]
+        except DamagedFrameError:
+            refused.add(f)
+    assert wrong <= refused
