@@ -141,6 +141,10 @@ def test_stop_ends_a_batch_and_keeps_finished_parts(
     panel.job.stop()
     qtbot.waitUntil(lambda: not panel.job.running, timeout=60_000)
     assert handle.status == "stopped", handle.error
+    # A LocalCluster's dashboard link is shown while it runs.
+    assert panel.batch.dashboard.isHidden() == (workers == 0)
+    if workers:
+        assert "http" in panel.batch.dashboard.text()
     assert "Predict again resumes" in panel.summary.text()
     assert not list((tmp_path / "out").glob("*.slp"))
     assert (tmp_path / "out" / "a.predictions.slp.parts").is_dir()

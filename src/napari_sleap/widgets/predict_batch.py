@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -125,6 +126,10 @@ class BatchBox(QWidget):
         self.table.setMinimumHeight(120)
         self.table.setToolTip("Double-click a finished video to open its predictions")
         root.addWidget(self.table)
+        self.dashboard = QLabel("")
+        self.dashboard.setOpenExternalLinks(True)
+        self.dashboard.setVisible(False)
+        root.addWidget(self.dashboard)
         self.rows: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------- videos
@@ -214,6 +219,20 @@ class BatchBox(QWidget):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 self.table.setItem(i, j, item)
+
+    def show_log(self, line: str) -> None:
+        """Pick the dask dashboard link out of the job's log lines."""
+        prefix = "dask dashboard: "
+        if str(line).startswith(prefix):
+            link = str(line)[len(prefix) :].strip()
+            self.dashboard.setText(f'dask dashboard: <a href="{link}">{link}</a>')
+            self.dashboard.setVisible(True)
+
+    def reset(self) -> None:
+        """Forget the rows and the dashboard link of the last run."""
+        self.show_rows([])
+        self.dashboard.setText("")
+        self.dashboard.setVisible(False)
 
     def outputs(self) -> list[str]:
         """The ``.slp`` of every video predicted (or kept) so far."""

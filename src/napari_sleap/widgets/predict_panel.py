@@ -405,11 +405,11 @@ class PredictPanel(QWidget):
         }
         self.summary.setText("")
         self.batch_result = None
-        self.batch.show_rows([])
+        self.batch.reset()
         return self.job.start(
             "napari_sleap.distributed.job:predict_videos",
             kwargs,
-            on_data={"videos": self.batch.show_rows},
+            on_data={"videos": self.batch.show_rows, "log": self.batch.show_log},
             on_end=self._on_batch_end,
             what="batch prediction",
         )
