@@ -11,8 +11,11 @@ one identity swap planted), then measures, in a shown napari viewer:
 - edits through the proofreading dock, each with its Tracks layer update:
   assign one instance, delete one frame's predictions, swap two tracks from
   a frame on, and their undos; the ranked likely-swap list;
-- the alternative the numbers point to: a Points layer holding only the
-  current frame's rows, refilled from the arrays on every step.
+- a labeling edit: dragging one node (two drag steps) and its undo, the
+  debounced Tracks update after it, and a save through the npe2 writer.
+
+Past 50k point rows the instances layer holds only the current frame's rows
+(``napari_sleap.widgets.window``) and the Tracks layer a window of frames.
 
 Writes ``bench/results/viewer_scale_<frames>.json``; add the row to
 docs/benchmarks.md by hand.
@@ -100,6 +103,53 @@ def _steps(app, viewer, frames: list[int]) -> dict:
     }
 
 
+def _drag(points, row: int, delta: tuple[float, float]) -> None:
+    """Move one point the way a mouse drag does (select, drag start, two moves)."""
+    points.selected_data = {row}
+    start = np.array(points.data[row], dtype=float)
+    points._set_drag_start({row}, start)
+    points._move({row}, start + np.array([0.0, *delta]) / 2)
+    points._move({row}, start + np.array([0.0, *delta]))
+    points._drag_start = None
+
+
+def _labeling_edits(app, viewer, panel, frame: int) -> dict:
+    """Drag one node on ``frame`` and undo it; the debounced Tracks update after."""
+    from napari_sleap.widgets.tracks_follow import follower_for
+
+    viewer.dims.set_current_step(0, frame)
+    app.processEvents()
+    sync = panel.sync
+    inst = sync.frame_instances(frame)[0]
+    row = int(sync.instance_rows(inst)[2])
+    out = {"drag_one_node": _timed(app, _drag, sync.layer, row, (3.0, -2.0))}
+    follower = follower_for(sync.layer)
+    out["tracks_after_drag"] = _timed(app, follower.update)
+    out["undo_drag"] = _timed(app, sync.undo)
+    return out
+
+
+def _save(app, points, labels) -> dict:
+    """Save through the npe2 writer (every row, not the window) and check it."""
+    import tempfile
+
+    from napari_sleap._writer import write_slp
+    from napari_sleap.io.labels import compare_labels, load_labels
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "saved.slp")
+        w0, c0 = time.perf_counter(), time.process_time()
+        write_slp(path, [points.as_layer_data_tuple()])
+        out = {
+            "wall_s": round(time.perf_counter() - w0, 2),
+            "cpu_s": round(time.process_time() - c0, 2),
+        }
+        again = load_labels(path, missing_videos="ignore")
+        out["frames_saved"] = len(again.labeled_frames)
+        out["differences_from_live"] = len(compare_labels(labels, again))
+    return out
+
+
 def run(n_frames: int) -> dict:
     import napari
     from napari.layers import Layer
@@ -133,8 +183,13 @@ def run(n_frames: int) -> dict:
     out["open_s"] = round(time.perf_counter() - w0, 2)
     out["open_cpu_s"] = round(time.process_time() - c0, 2)
     points = panel.sync.layer
-    out["points_rows"] = len(points.data)
-    print(f"open {out['open_s']} s ({out['points_rows']} rows)", flush=True)
+    out["store_rows"] = len(panel.sync.store)
+    out["points_layer_rows"] = len(points.data)
+    print(
+        f"open {out['open_s']} s ({out['store_rows']} rows, "
+        f"{out['points_layer_rows']} in the layer)",
+        flush=True,
+    )
 
     rng = np.random.default_rng(0)
     jumps = [int(f) for f in rng.integers(0, n_frames, 15)]
@@ -158,6 +213,7 @@ def run(n_frames: int) -> dict:
     panel.go_to_swap(0)
     edits["swap_from_frame"] = _timed(app, panel.swap_from_here)
     edits["undo_swap"] = _timed(app, panel.undo)
+    edits.update(_labeling_edits(app, viewer, panel, start))
     out["edits"] = {
         k: {"wall_s": round(w, 3), "cpu_s": round(c, 3)} for k, (w, c) in edits.items()
     }
@@ -165,30 +221,9 @@ def run(n_frames: int) -> dict:
     panel.update_tracks_layer()
     out["tracks_layer_update_s"] = round(time.perf_counter() - t, 3)
     print(f"edits {out['edits']}", flush=True)
+    out["save"] = _save(app, points, labels)
+    print(f"save {out['save']}", flush=True)
 
-    # The alternative: the Points layer holds one frame; a step refills it.
-    from napari_sleap.convert import display_xy, flatten
-
-    flat = flatten(labels, 0)
-    rows_frame = np.repeat(flat.table.frame, flat.table.n_nodes)
-    order = np.argsort(rows_frame, kind="stable")
-    xy = display_xy(flat)[order]
-    sorted_frames = rows_frame[order]
-    for layer in list(viewer.layers):
-        layer.visible = False
-    window = viewer.add_points(np.zeros((0, 3)), name="one frame", size=8)
-
-    def show_frame(f: int) -> None:
-        lo, hi = np.searchsorted(sorted_frames, [f, f + 1])
-        data = np.column_stack([np.full(hi - lo, f), xy[lo:hi, 1], xy[lo:hi, 0]])
-        window.data = data
-
-    viewer.dims.events.current_step.connect(
-        lambda e: show_frame(int(viewer.dims.current_step[0]))
-    )
-    out["one_frame_layer_jump"] = _steps(app, viewer, jumps)
-    out["one_frame_layer_next"] = _steps(app, viewer, list(range(start, start + 15)))
-    print(f"one-frame layer {out['one_frame_layer_jump']}", flush=True)
     viewer.close()
     return out
 

@@ -302,17 +302,19 @@ def edge_rows(keys: RowKeys, meta: Mapping[str, Any]) -> tuple[np.ndarray, np.nd
     tab: InstanceTable = meta["table"]
     max_nodes = max((len(s.nodes) for s in labels.skeletons), default=0)
     use = keys.known & keys.visible
-    lookup = np.full((len(tab), max(max_nodes, 1)), -1, dtype=np.int64)
     rows = np.nonzero(use)[0]
-    lookup[keys.instance[rows], keys.node[rows]] = rows
+    # only the instances the rows hold (a window holds a few of a long table's)
+    ids, local = np.unique(keys.instance[rows], return_inverse=True)
+    lookup = np.full((len(ids), max(max_nodes, 1)), -1, dtype=np.int64)
+    lookup[local, keys.node[rows]] = rows
     srcs, dsts = [], []
     for si, skel in enumerate(labels.skeletons):
         edges = np.asarray(skel.edge_inds, dtype=np.int64).reshape(-1, 2)
-        ids = np.nonzero(tab.skeleton == si)[0]
-        if not len(edges) or not len(ids):
+        sel = np.nonzero(tab.skeleton[ids] == si)[0]
+        if not len(edges) or not len(sel):
             continue
-        src = lookup[ids][:, edges[:, 0]].ravel()
-        dst = lookup[ids][:, edges[:, 1]].ravel()
+        src = lookup[sel][:, edges[:, 0]].ravel()
+        dst = lookup[sel][:, edges[:, 1]].ravel()
         ok = (src >= 0) & (dst >= 0)
         srcs.append(src[ok])
         dsts.append(dst[ok])

@@ -209,15 +209,20 @@ class RowStore:
         )
 
     def instance_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean ``(y, x)`` of each instance's shown rows, and their count."""
+        """Mean ``(y, x)`` of each instance's shown rows, and their count.
+
+        Weighted counts over all rows (spare rows land in bin 0, dropped):
+        no boolean gathers of the millions of rows.
+        """
         n = len(self.table)
-        ok = self.shown & (self.instance >= 0) & (self.instance < n)
-        inst = self.instance[ok]
-        count = np.bincount(inst, minlength=n)
+        bins = self.instance + 1
+        weight = self.shown.astype(np.float64)
+        count = np.bincount(bins, weights=weight, minlength=n + 1)[1 : n + 1]
         sums = np.zeros((n, 2))
         for k in (0, 1):
-            sums[:, k] = np.bincount(inst, weights=self.data[ok, k + 1], minlength=n)
-        return sums / np.maximum(count, 1)[:, None], count
+            col = self.data[:, k + 1] * weight
+            sums[:, k] = np.bincount(bins, weights=col, minlength=n + 1)[1 : n + 1]
+        return sums / np.maximum(count, 1)[:, None], count.astype(np.int64)
 
     def tracks_data(self) -> tuple[np.ndarray, np.ndarray]:
         """Tracks layer rows ``(track, frame, y, x)`` from the shown rows.

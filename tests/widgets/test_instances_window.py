@@ -22,6 +22,7 @@ from napari_sleap.widgets.proofread_panel import ProofreadPanel
 from napari_sleap.widgets.tracks_follow import follower_for
 from napari_sleap.widgets.window import window_for
 from tests.widgets.helpers import with_predictions
+from tests.widgets.test_proofread_panel import settle_tracks
 
 pytestmark = pytest.mark.gui
 
@@ -160,6 +161,8 @@ def test_window_add_delete_accept_and_tracks(make_napari_viewer, sample) -> None
     assert follower is not None
     widget.track_combo.setCurrentText("new_track")
     widget.assign_track()
+    assert follower.pending  # once the edits pause
+    settle_tracks(viewer)
     k = [t.name for t in labels.tracks].index("new_track")
     tracks = follower.layer()
     assert tracks is not None
@@ -167,6 +170,7 @@ def test_window_add_delete_accept_and_tracks(make_napari_viewer, sample) -> None
     assert len(here) == 1 and here[0, 1] == 5
     assert np.allclose(here[0, 2:], inst.numpy().mean(axis=0)[::-1])
     widget.undo()
+    settle_tracks(viewer)
     assert not (follower.layer().data[:, 0] == k).any()
 
 

@@ -17,6 +17,22 @@ from napari_sleap.widgets.proofread_panel import ProofreadPanel
 SWAP_AT = 20
 
 
+def settle_tracks(viewer, timeout: float = 5.0) -> None:
+    """Let the Tracks layer's debounced update after edits run (Qt events)."""
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    from napari_sleap.widgets.tracks_follow import follower_for
+
+    followers = [f for la in viewer.layers if (f := follower_for(la)) is not None]
+    end = time.monotonic() + timeout
+    while any(f.pending for f in followers) and time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    assert not any(f.pending for f in followers), "the Tracks update never ran"
+
+
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory) -> Path:
     """Ground truth as tracked predictions, with the two identities swapped at 20."""
@@ -53,6 +69,8 @@ def opened(make_napari_viewer, tracked):
 
 
 def _tracks_layer(viewer):
+    """The Tracks layer once its scheduled update after an edit has run."""
+    settle_tracks(viewer)
     return next(
         la
         for la in viewer.layers
@@ -102,6 +120,7 @@ def test_swap_list_key_and_swap_fix_the_identities(opened, qtbot):
     }
     _click(qtbot, panel, "Swap from this frame on")
     assert _track_names_at(labels, SWAP_AT) == before[::-1]
+    settle_tracks(viewer)
     moved = tracks.data
     # the Tracks layer followed: each track's rows from the swap frame on changed
     later = old[:, 1] >= SWAP_AT
@@ -118,6 +137,7 @@ def test_swap_list_key_and_swap_fix_the_identities(opened, qtbot):
     _click(qtbot, panel, "Undo")
     assert _track_names_at(labels, SWAP_AT) == before
     _check_rows(panel, SWAP_AT + 5)
+    settle_tracks(viewer)
     np.testing.assert_allclose(tracks.data, old)
 
 
@@ -138,6 +158,7 @@ def test_assign_selected_instance_to_a_new_track_and_undo(opened, qtbot):
     assert set(sync.layer.features["track"].iloc[rows]) == {"third"}
     panel.undo()
     assert inst.track.name != "third"
+    settle_tracks(viewer)
     assert (tracks.data[:, 0] == 2).sum() == 0
 
 

@@ -242,7 +242,7 @@ class InstancesSync:
             self.refresh_frames(f for f in frames.values() if f.video is self.video)
         follower = follower_for(self.layer)
         if follower is not None:
-            follower.update()
+            follower.schedule()  # once edits pause: ~0.1 s at 100k frames
         for callback in self.edited:
             callback()
 

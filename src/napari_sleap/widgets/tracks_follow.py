@@ -1,9 +1,10 @@
 """The Tracks layer of an instances layer: follows every edit, holds a window.
 
 Tracks rows ``(track, frame, y, x)`` are recomputed from the row store
-(:meth:`~napari_sleap.convert_store.RowStore.tracks_data`, array ops) after each
-labeling or proofreading command, and at most every :data:`DEBOUNCE_MS` while a
-drag goes on. A long recording has hundreds of thousands of track rows, and
+(:meth:`~napari_sleap.convert_store.RowStore.tracks_data`, array ops: ~0.1 s at
+100,000 frames) :data:`DEBOUNCE_MS` after labeling or proofreading edits pause,
+so a burst of edits (a drag's many steps, undo pressed repeatedly) costs one.
+A long recording has hundreds of thousands of track rows, and
 napari redraws all of them on every frame change (~0.2 s a step in software
 OpenGL at 100,000 frames), so past :data:`WINDOW_MIN_ROWS` the layer holds only
 the frames within :data:`CHUNK` of the current one and is refilled when the
@@ -86,6 +87,11 @@ class TracksFollower:
             return None
         self.data, self.track = store.tracks_data()
         return self._fill()
+
+    @property
+    def pending(self) -> bool:
+        """True while an update is scheduled and not yet done."""
+        return self._timer is not None and self._timer.isActive()
 
     def schedule(self) -> None:
         """Update soon (coalesces the many steps of a drag)."""
