@@ -4,9 +4,10 @@ Cost: :func:`napari_sleap.infer.frame_damage.scan_damage` over ``clip.mp4``
 (1500 x 1024x1024 H.264) in 500-frame chunks, as ``predict`` calls it, against
 the frame reader decoding (and converting) the same frames.
 
-Catch: a copy of ``centered_pair_low_quality.mp4`` with one reference packet
-garbled (frame 51): frames whose pixels differ from the intact video, frames
-the reader refuses by itself, and frames the scan refuses.
+Catch: copies of ``centered_pair_low_quality.mp4`` with one packet garbled
+(frame 51, a reference picture; frame 50, a non-reference one): frames whose
+pixels differ from the intact video, frames the reader refuses by itself, and
+frames the scan refuses.
 
     .venv/bin/python bench/bench_frame_damage.py
 """
@@ -105,7 +106,8 @@ def main() -> int:
         "machine": platform.node(),
         "loadavg_before": os.getloadavg(),
         "cost": _cost(clip, 500),
-        "catch": _catch(pair, 51),
+        "catch_reference": _catch(pair, 51),
+        "catch_non_reference": _catch(pair, 50),
         "loadavg_after": os.getloadavg(),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

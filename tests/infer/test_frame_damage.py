@@ -58,6 +58,25 @@ def test_scan_covers_every_frame_with_wrong_pixels(broken_videos):
     assert scan_damage(b.good, range(0, 300)) == {}
 
 
+def test_a_damaged_non_reference_frame_is_refused_alone(broken_videos, tmp_path):
+    """H.264 frames no other frame references (half of this video) cost one frame."""
+    from napari_sleap.io.video import open_video
+    from tests.fixtures.broken_videos import garble_packet
+
+    b = broken_videos
+    frames = range(30, 170)
+    bad_path = garble_packet(b.good.resolve(), tmp_path / "nonref.mp4", 50)
+    good = _read_all(open_video(b.good, use_cache=False), frames)
+    bad = _read_all(open_video(bad_path, use_cache=False), frames)
+    wrong = {
+        f for f in frames if bad[f] is not None and not np.array_equal(bad[f], good[f])
+    }
+    damaged = scan_damage(bad_path, frames)
+    assert set(damaged) == {50}
+    assert wrong <= {50}
+    assert "no other frame is built from it" in damaged[50]
+
+
 def test_screened_reader_refuses_damaged_frames_only(broken_videos):
     from napari_sleap.io.video import open_video
 

@@ -10,7 +10,8 @@ decoded with wrong pixels, one was flagged, none raised an error.
 :func:`scan_damage` decodes the groups of pictures (GOPs) holding the frames
 asked for, without converting pixels, and marks as damaged every frame that
 failed to decode or was flagged corrupt, plus every frame decoded after it in
-its GOP and the leading frames of the next GOP (which may reference it).
+its GOP and the leading frames of the next GOP (which may reference it); an
+H.264 non-reference picture is refused alone, since nothing is built from it.
 :func:`screen_frames` wraps a frame reader so that reading a damaged frame
 raises, and the predictor reports and skips it like any unreadable frame.
 """
@@ -109,13 +110,50 @@ def _runs(gops: Iterable[int]) -> list[tuple[int, int]]:
     return runs
 
 
+def _avc_length_size(stream: Any) -> int | None:
+    """NAL length-prefix size of an H.264 stream in MP4 form (avcC), else None."""
+    context = stream.codec_context
+    extradata = bytes(context.extradata or b"")
+    if context.name != "h264" or len(extradata) < 7 or extradata[0] != 1:
+        return None
+    return (extradata[4] & 3) + 1
+
+
+def _non_reference(data: bytes, length_size: int) -> bool:
+    """True for an H.264 packet no other frame can reference.
+
+    Only when its NAL units parse cleanly (their lengths tile the packet, no
+    forbidden bit) and every slice is a non-IDR slice with ``nal_ref_idc`` 0;
+    anything else (parameter sets, IDR, reference slices, a garbled header)
+    counts as referenced, so damage to it still spoils the rest of the GOP.
+    """
+    i, slices = 0, 0
+    while i < len(data):
+        if i + length_size >= len(data):
+            return False
+        n = int.from_bytes(data[i : i + length_size], "big")
+        header = data[i + length_size]
+        i += length_size + n
+        if n == 0 or header & 0x80:
+            return False
+        kind, ref = header & 0x1F, (header >> 5) & 3
+        if kind == 1 and ref == 0:
+            slices += 1
+        elif kind not in (6, 9, 12):  # SEI, access unit delimiter, filler
+            return False
+    return i == len(data) and slices > 0
+
+
 def _decode_run(
     container: Any, stream: Any, idx: _Index, first: int, last: int
-) -> dict[int, tuple[int, str]]:
-    """Decode GOPs ``first..last``: GOP -> (first bad decode position, why).
+) -> tuple[dict[int, tuple[int, str]], dict[int, str]]:
+    """Decode GOPs ``first..last``.
 
-    The leading frames of GOP ``first`` are left out: they reference the GOP
-    before it, which this run does not decode.
+    Returns GOP -> (its first bad decode position, why), for damage later
+    frames may be built from, and decode position -> why for damaged frames
+    no other frame references (H.264 non-reference pictures). The leading
+    frames of GOP ``first`` are left out: they reference the GOP before it,
+    which this run does not decode.
     """
     import av
 
@@ -126,11 +164,18 @@ def _decode_run(
     context = stream.codec_context
     context.flush_buffers()
     bad: dict[int, tuple[int, str]] = {}  # GOP -> its earliest bad position
+    alone: dict[int, str] = {}  # damaged frames nothing else is built from
+    isolated: set[int] = set()  # decode positions of non-reference packets
+    length_size = _avc_length_size(stream)
     seen: set[int] = set()
 
     def taint(pos: int, why: str) -> None:
         g = int(idx.gop[pos])
-        if pos not in unknowable and (g not in bad or pos < bad[g][0]):
+        if pos in unknowable:
+            return
+        if pos in isolated:
+            alone.setdefault(pos, why)
+        elif g not in bad or pos < bad[g][0]:
             bad[g] = (pos, why)
 
     def take(frames: Iterable[Any]) -> None:
@@ -156,6 +201,8 @@ def _decode_run(
             started = True
         if idx.gop[pos] > last:
             break
+        if length_size and _non_reference(bytes(packet), length_size):
+            isolated.add(pos)
         try:
             take(packet.decode())
         except av.error.FFmpegError as err:
@@ -166,7 +213,7 @@ def _decode_run(
     for pos in range(start, end):
         if pos not in seen:
             taint(pos, f"frame {idx.frame_of_pos[pos]} never came out of the decoder")
-    return bad
+    return bad, alone
 
 
 def scan_damage(path: str | Path, frames: Iterable[int]) -> dict[int, str]:
@@ -174,8 +221,9 @@ def scan_damage(path: str | Path, frames: Iterable[int]) -> dict[int, str]:
 
     Frames decoded after a bad one in its GOP, and the next GOP's leading
     frames (shown before its keyframe), are damaged too: they may be predicted
-    from the bad frame. Videos without unique timestamps are not scanned
-    (an empty result); their decode errors still surface when frames are read.
+    from the bad frame, unless it is an H.264 non-reference picture. Videos
+    without unique timestamps are not scanned (an empty result); their decode
+    errors still surface when frames are read.
     """
     import av
 
@@ -190,11 +238,20 @@ def scan_damage(path: str | Path, frames: Iterable[int]) -> dict[int, str]:
     with_prev = wanted | {g - 1 for g in wanted if g > 0 and _leading(idx, g)}
     n_gops = len(idx.key_pos)
     tainted: dict[int, tuple[int, str]] = {}
+    alone: dict[int, str] = {}
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         for first, last in _runs(with_prev):
-            tainted.update(_decode_run(container, stream, idx, first, last))
+            bad, single = _decode_run(container, stream, idx, first, last)
+            tainted.update(bad)
+            alone.update(single)
     out: dict[int, str] = {}
+    for pos, why in alone.items():
+        f = int(idx.frame_of_pos[pos])
+        out[f] = (
+            f"{path}: frame {f} is damaged: {why} (no other frame is built from "
+            "it); re-encode the video from an intact copy"
+        )
     for g, (at, why) in sorted(tainted.items()):
         end = int(idx.key_pos[g + 1]) if g + 1 < n_gops else len(idx.pts)
         positions = list(range(at, end))
