@@ -84,7 +84,9 @@ def make_jobs(
         else:
             from napari_sleap.io.video import open_video
 
-            n = checked_open(open_video, path).n_frames
+            reader = checked_open(open_video, path)
+            n = reader.n_frames
+            reader.close()  # the run opens its own reader; keep no decoder here
             if n == 0:
                 raise ValueError(f"{path}: the video has no frames")
             video = sio.Video.from_filename(str(path))
