@@ -417,7 +417,19 @@ class InstancesSync:
         # block indices after k move only when a block comes or goes mid-list
         stays = was_block == bool(n_new)
         at_end = stays or k >= len(self.blocks) - (1 if was_block else 0)
-        if was_block and n_new:
+        frames = self.labels.labeled_frames
+        # a frame emptied by a delete stays a block of 0 instances: block
+        # indices don't move (no O(frames) rebuild) and undo refills it in place
+        kept_empty = (
+            was_block
+            and not n_new
+            and i1 > i0
+            and int(tab.lf[i0]) < len(frames)
+            and frames[int(tab.lf[i0])] is lf
+        )
+        if kept_empty:
+            stays = at_end = True
+        if was_block and (n_new or kept_empty):
             self.block_ninst[k] = n_new
         elif was_block:
             del self.blocks[k]
@@ -467,6 +479,12 @@ class InstancesSync:
         mine = len(frames) - 1 if frames and frames[-1] is lf else -1
         if n_new and mine < 0 and i1 > i0:
             mine = int(tab.lf[i0])
+        if n_new and mine < 0:  # an empty block refilled: look just after the last
+            guess = int(tab.lf[i0 - 1]) if i0 > 0 else 0
+            for j in range(guess, min(guess + 64, len(frames))):
+                if frames[j] is lf:
+                    mine = j
+                    break
         if n_new == 0 or mine >= 0:
             out = np.concatenate(
                 [tab.lf[:i0], np.full(n_new, max(mine, 0), np.int64), tab.lf[i1:]]

@@ -49,6 +49,7 @@ class TracksFollower:
         self.span: tuple[int, int] | None = None  # frames held; None: all
         self._timer: Any = None
         self._busy = False
+        self._n_colors = -1  # tracks in the layer's colormap (-1: not set here)
         layer = self.layer()
         if layer is not None:
             self.data = np.asarray(layer.data)
@@ -163,12 +164,15 @@ class TracksFollower:
         if not len(data):
             layer.visible = False
             return layer
-        layer.visible = True
+        if not layer.visible:
+            layer.visible = True
         layer.color_by = "track_id"  # the old color column goes with the old data
         layer.data = data
         layer.properties = kwargs["properties"]
         if "colormaps_dict" in kwargs:
-            layer.colormaps_dict = kwargs["colormaps_dict"]
+            if self._n_colors != n_tracks:  # a new colormap only for new tracks
+                layer.colormaps_dict = kwargs["colormaps_dict"]
+                self._n_colors = n_tracks
             layer.color_by = kwargs["color_by"]
         return layer
 
