@@ -11,6 +11,10 @@ Layers of the package, innermost first:
   post-processing, ``predict_frame`` for low latency);
 * ``predict``: :func:`predict`, one call from model folders and a video or
   ``.slp`` to Labels, streaming to disk with resume;
+* ``parts``: naming, fingerprinting and packing of the on-disk result parts
+  (shared with ``distributed``);
+* ``frame_damage``: finds frames a damaged packet spoils, so they are
+  reported and skipped instead of given poses;
 * ``sleap1``: SLEAP 1.x model folders, loaded without executing their code.
 
 Importing this package does not import TensorFlow; loading a model does.

@@ -30,7 +30,7 @@ def part_rows(
     with_tracks: bool,
     dtypes: dict[str, np.dtype],
 ) -> dict[str, np.ndarray]:
-    """Table rows for one part (arrays as packed by ``predict._pack``).
+    """Table rows for one part (arrays as packed by ``parts.pack_poses``).
 
     Instances whose nodes are all missing are dropped, then frames left empty,
     exactly as the in-memory path does.
