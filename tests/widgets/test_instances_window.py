@@ -239,3 +239,67 @@ def test_10k_frames_proofread_windowed(make_napari_viewer, tmp_path) -> None:
     lf = find_frame(saved, saved.videos[0], n - 1)
     assert lf.instances[0].track.name == "a"
     assert META_KEY in points.metadata
+
+
+def test_window_copy_hide_and_napari_delete(
+    make_napari_viewer, qtbot, sample, tmp_path
+):
+    """Copy previous, show/hide, napari's own delete: all on the windowed layer."""
+    original = load_labels(sample, missing_videos="ignore")
+    labels = load_labels(sample, missing_videos="ignore")
+    viewer = make_napari_viewer()
+    points, edges = _add_layers(viewer, labels, window_min_rows=50)
+    widget = LabelingWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Labeling")
+    widget.set_frame(12)
+    widget.copy_previous()  # frame 10's two instances
+    copies = find_frame(labels, labels.videos[0], 12).instances
+    assert len(copies) == 2 and _real_frames(points) == {12}
+    assert len(edges.data) == 2 * 9
+    # hide a node of the first copy: its row stays, hidden
+    row = int(widget.sync.instance_rows(copies[0])[4])
+    points.selected_data = {row}
+    widget.toggle_visibility()
+    assert not copies[0].points["visible"][4] and not points.shown[row]
+    assert len(edges.data) < 2 * 9
+    # napari's own delete of a point hides that node (one undoable step)
+    viewer.layers.selection.active = points
+    row = int(widget.sync.instance_rows(copies[1])[2])
+    points.selected_data = {row}
+    points.remove_selected()
+    assert not copies[1].points["visible"][2]
+    assert _real_frames(points) == {12}
+    widget.undo()
+    assert copies[1].points["visible"][2]
+    saved = _save_and_reload(points, tmp_path / "copied.slp")
+    assert compare_labels(labels, saved) == []  # the file holds the live labels
+    assert len(saved.labeled_frames) == len(original.labeled_frames) + 1
+    lf = find_frame(saved, saved.videos[0], 12)
+    assert len(lf.instances) == 2 and not lf.instances[0].points["visible"][4]
+
+
+def test_window_without_a_dock_keeps_raw_edits(make_napari_viewer, sample, tmp_path):
+    """No labeling dock: drags and deletes on the window still reach the save."""
+    original = load_labels(sample, missing_videos="ignore")
+    labels = load_labels(sample, missing_videos="ignore")
+    viewer = make_napari_viewer()
+    points, _ = _add_layers(viewer, labels, window_min_rows=50)
+    viewer.dims.set_current_step(0, 20)
+    assert _real_frames(points) == {20}
+    rows = layer_meta(points)["window_rows"]
+    _drag(points, 0, (5.0, 5.0))
+    moved_store_row = int(rows[0])
+    store = layer_meta(points)["store"]
+    assert np.allclose(store.data[moved_store_row], points.data[0])
+    points.selected_data = {3}
+    points.remove_selected()
+    viewer.dims.set_current_step(0, 10)  # away: the window refills from the store
+    viewer.dims.set_current_step(0, 20)
+    assert np.allclose(points.data[0], store.data[moved_store_row])
+    saved = _save_and_reload(points, tmp_path / "raw.slp")
+    diffs = compare_labels(original, saved)
+    assert diffs and all("frame 20" in d for d in diffs), diffs
+    inst = find_frame(saved, saved.videos[0], 20).instances[0]
+    truth = find_frame(original, original.videos[0], 20).instances[0]
+    assert np.allclose(inst.numpy()[0], truth.numpy()[0] + 5.0)
+    assert not inst.points["visible"][3]
