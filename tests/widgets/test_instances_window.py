@@ -218,6 +218,15 @@ def test_10k_frames_proofread_windowed(make_napari_viewer, tmp_path) -> None:
     follower = follower_for(points)
     assert follower.windowed and len(follower.data) == 2 * n
     assert len(follower.layer().data) < 2 * n  # the Tracks layer holds a window
+    held = follower.layer().data[:, 1]
+    assert held.min() <= n - 1 - 30 and held.max() == n - 1  # around the frame
+    # hidden, it isn't refilled as the slider moves; shown again, it catches up
+    follower.layer().visible = False
+    viewer.dims.set_current_step(0, 2_000)
+    assert follower.layer().data[:, 1].min() > 2_000
+    follower.layer().visible = True
+    held = follower.layer().data[:, 1]
+    assert held.min() <= 2_000 - 30 and held.max() >= 2_000
     # swap the tracks back from the planted frame on (100k retracked instances)
     viewer.dims.set_current_step(0, swap_at)
     panel.track_a.setCurrentText("a")

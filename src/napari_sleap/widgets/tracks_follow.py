@@ -50,10 +50,12 @@ class TracksFollower:
         self._timer: Any = None
         self._busy = False
         self._n_colors = -1  # tracks in the layer's colormap (-1: not set here)
+        self._stale = False
         layer = self.layer()
         if layer is not None:
             self.data = np.asarray(layer.data)
             self.track = np.asarray(layer.properties["track_id"], dtype=np.int64)
+            layer.events.visible.connect(self._on_visible)
             if self.windowed:
                 self._fill()
         else:
@@ -110,11 +112,21 @@ class TracksFollower:
             return
         if self.points not in self.viewer.layers:  # closing: nothing to follow
             return
+        layer = self.layer()
+        if layer is None or not layer.visible:
+            self._stale = True  # refilled when shown again
+            return
         f = self._frame()
         tail = DEFAULT_STYLE.trajectories.tail_length
         head = DEFAULT_STYLE.trajectories.head_length
         lo, hi = self.span
         if f - tail < lo or f + head > hi:
+            self._fill()
+
+    def _on_visible(self, event: Any = None) -> None:
+        layer = self.layer()
+        if self._stale and layer is not None and layer.visible and not self._busy:
+            self._stale = False
             self._fill()
 
     def _fill(self) -> Tracks | None:
@@ -195,6 +207,7 @@ class TracksFollower:
         )
         layers = self.viewer.layers
         layers.move(layers.index(layer), layers.index(self.points))  # points on top
+        layer.events.visible.connect(self._on_visible)
         return layer
 
     def disconnect(self) -> None:

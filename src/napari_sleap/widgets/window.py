@@ -288,7 +288,7 @@ def _fill_fast(layer: Any, arrays: Any) -> bool:
             layer._update_dims()
     except AttributeError:
         return False
-    layer.refresh()
+    layer.refresh(thumbnail=False)  # a thumbnail of one frame says little
     return True
 
 
