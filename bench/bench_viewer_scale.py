@@ -12,7 +12,8 @@ one identity swap planted), then measures, in a shown napari viewer:
   assign one instance, delete one frame's predictions, swap two tracks from
   a frame on, and their undos; the ranked likely-swap list;
 - a labeling edit: dragging one node (two drag steps) and its undo, the
-  debounced Tracks update after it, and a save through the npe2 writer.
+  debounced Tracks update after it, a save through the npe2 writer, and
+  opening the saved file in a fresh viewer (sleap-io's load included).
 
 Past 50k point rows the instances layer holds only the current frame's rows
 (``napari_sleap.widgets.window``) and the Tracks layer a window of frames.
@@ -162,6 +163,30 @@ def _save(app, points, labels) -> dict:
         again = load_labels(path, missing_videos="ignore")
         out["frames_saved"] = len(again.labeled_frames)
         out["differences_from_live"] = len(compare_labels(labels, again))
+        del again
+        out["open_file"] = _open_file(app, path)
+    return out
+
+
+def _open_file(app, path: str) -> dict:
+    """File > Open of the saved .slp in a fresh viewer (reader, layers, links)."""
+    import warnings
+
+    import napari
+
+    viewer = napari.Viewer(show=True)
+    app.processEvents()
+    w0, c0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the synthetic video file doesn't exist
+        viewer.open(path, plugin="napari-sleap")
+    app.processEvents()
+    out = {
+        "wall_s": round(time.perf_counter() - w0, 2),
+        "cpu_s": round(time.process_time() - c0, 2),
+        "layers": [type(layer).__name__ for layer in viewer.layers],
+    }
+    viewer.close()
     return out
 
 
