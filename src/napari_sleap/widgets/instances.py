@@ -120,9 +120,6 @@ class InstancesSync:
             for inst, li in zip(self.inst_objs, tab.lf, strict=True)
         }
         self.free: dict[int, list[int]] = {}  # spare row runs by length
-        spare = np.nonzero(self.store.instance < 0)[0]
-        if len(spare):  # rows freed before this sync (e.g. by the window)
-            self.free.setdefault(1, []).extend(spare[::-1].tolist())
 
     def frame_of(self, inst: sio.Instance) -> sio.LabeledFrame:
         """The labeled frame holding ``inst`` (ValueError if not in this layer)."""
@@ -345,6 +342,8 @@ class InstancesSync:
         )
         tab.track[i0:i1] = block.track
         tab.predicted[i0:i1] = block.predicted
+        # rows a raw napari delete freed (no dock then) belong to their node again
+        self.store.instance[rows] = np.repeat(np.arange(i0, i1), tab.n_nodes[i0:i1])
         self.inst_objs[i0:i1] = block.instances
         for inst in block.instances:
             self._inst_frame[id(inst)] = self.blocks[k]
