@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from napari_sleap.convert import META_KEY, LayerDataTuple, labels_to_layers
-from napari_sleap.io.labels import MissingVideoError, find_missing_videos, load_labels
+from napari_sleap.io.labels import find_missing_videos, load_labels
 from napari_sleap.io.video import as_lazy_array, open_sleap_video, open_video
 from napari_sleap.io.video_images import IMAGE_EXTS
 from napari_sleap.io.video_media import MEDIA_EXTS
@@ -88,11 +88,8 @@ def _tracks_colormap(kwargs: dict) -> dict:
 def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
     """Open a .slp file: an Image layer per video, then points, edges and tracks."""
     path = path[0] if isinstance(path, list) else path
-    try:
-        labels = load_labels(path)
-    except MissingVideoError as err:
-        warnings.warn(str(err), stacklevel=2)
-        labels = load_labels(path, missing_videos="ignore")
+    # One load: a missing video is reported as a warning, the labels still open.
+    labels = load_labels(path, missing_videos="warn")
     layers: list[LayerDataTuple] = []
     missing = {id(v) for v in find_missing_videos(labels)}
     for vi, video in enumerate(labels.videos):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -177,7 +178,8 @@ def load_labels(
         video_search_paths: Folders to search for videos by base name.
         replace_videos: Recorded video name (full or base name) -> new path.
         missing_videos: ``"raise"`` (default) raises :class:`MissingVideoError`;
-            ``"ignore"`` returns the labels with those videos unopened.
+            ``"ignore"`` returns the labels with those videos unopened;
+            ``"warn"`` does the same after a warning with the error's text.
 
     Returns:
         The labels, videos opened where found.
@@ -187,9 +189,9 @@ def load_labels(
         LabelsFileError: the file is not a readable SLEAP labels file.
         MissingVideoError: a video was not found and ``missing_videos="raise"``.
     """
-    if missing_videos not in ("raise", "ignore"):
+    if missing_videos not in ("raise", "ignore", "warn"):
         raise ValueError(
-            f"missing_videos={missing_videos!r}: expected 'raise' or 'ignore'"
+            f"missing_videos={missing_videos!r}: expected 'raise', 'ignore' or 'warn'"
         )
     path = Path(path)
     _check_file(path)
@@ -204,6 +206,8 @@ def load_labels(
     missing = _relink_videos(labels, path, search, dict(replace_videos or {}))
     if missing and missing_videos == "raise":
         raise MissingVideoError(path, missing)
+    if missing and missing_videos == "warn":
+        warnings.warn(str(MissingVideoError(path, missing)), stacklevel=2)
     return labels
 
 

@@ -248,8 +248,7 @@ class SkeletonWidget(QWidget):
             if rows_changed:
                 # commands recorded points of the old node layout: drop the history
                 stack = undo_stack(self.viewer)
-                stack._done.clear()
-                stack._undone.clear()
+                stack.clear()
             self._resync(points)
         self.refresh()
 
