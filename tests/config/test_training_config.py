@@ -38,7 +38,9 @@ def test_overrides_apply_to_all_roles_or_to_one():
     assert cfgs["centered_instance"].data.crop_size == 160
     assert cfgs["centroid"].data.crop_size is None
     assert {c.seed for c in cfgs.values()} == {7}
-    assert {c.optim.max_minutes for c in cfgs.values()} == {10.0}
+    # a quarter of the budget to the centroid model, the rest to its partner
+    assert cfgs["centroid"].optim.max_minutes == 5.0
+    assert cfgs["centered_instance"].optim.max_minutes == 15.0
     # the profile's other settings survive a partial override
     assert cfgs["centroid"].data.max_input_size == 256
 
