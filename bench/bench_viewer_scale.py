@@ -88,8 +88,7 @@ def _settle(app, seconds: float = 0.0) -> None:
 def _settle_tracks(app) -> None:
     """Run any debounced Tracks update still pending from an earlier edit."""
     for follower in FOLLOWERS:
-        if follower.pending:
-            follower.update()
+        follower.settle()
     app.processEvents()
 
 
@@ -107,15 +106,20 @@ def _timed(app, fn, *args) -> tuple[float, float]:
 
 
 def _steps(app, viewer, frames: list[int]) -> dict:
-    walls, cpus = [], []
+    """Frame changes (points and draw), then the Tracks window refill they defer."""
+    walls, cpus, refills = [], [], []
     for f in frames:
         w, c = _timed(app, viewer.dims.set_current_step, 0, f)
         walls.append(w * 1e3)
         cpus.append(c * 1e3)
+        t0 = time.perf_counter()
+        _settle_tracks(app)
+        refills.append((time.perf_counter() - t0) * 1e3)
     return {
         "median_ms": round(statistics.median(walls), 1),
         "p90_ms": round(float(np.percentile(walls, 90)), 1),
         "cpu_median_ms": round(statistics.median(cpus), 1),
+        "tracks_refill_after_ms_median": round(statistics.median(refills), 1),
     }
 
 

@@ -31,6 +31,9 @@ WINDOW_MIN_ROWS = 10_000
 CHUNK = 300
 #: Least milliseconds between recomputations while a drag goes on.
 DEBOUNCE_MS = 150
+#: A jump out of the held window refills it this much later, so the new
+#: frame's points draw first and scrubbing coalesces refills.
+REFILL_MS = 40
 
 _FOLLOWERS: weakref.WeakKeyDictionary[Any, TracksFollower] = weakref.WeakKeyDictionary()
 
@@ -48,6 +51,7 @@ class TracksFollower:
         self.points = points
         self.span: tuple[int, int] | None = None  # frames held; None: all
         self._timer: Any = None
+        self._refill_timer: Any = None
         self._busy = False
         self._n_colors = -1  # tracks in the layer's colormap (-1: not set here)
         self._stale = False
@@ -85,6 +89,8 @@ class TracksFollower:
         """Recompute the tracks from the store and show them (now)."""
         if self._timer is not None:
             self._timer.stop()
+        if self._refill_timer is not None:
+            self._refill_timer.stop()
         store = layer_meta(self.points).get("store")
         if store is None:
             return None
@@ -93,8 +99,18 @@ class TracksFollower:
 
     @property
     def pending(self) -> bool:
-        """True while an update is scheduled and not yet done."""
-        return self._timer is not None and self._timer.isActive()
+        """True while an update or a window refill is scheduled and not yet done."""
+        return any(
+            t is not None and t.isActive() for t in (self._timer, self._refill_timer)
+        )
+
+    def settle(self) -> None:
+        """Run a scheduled update or window refill now."""
+        if self._timer is not None and self._timer.isActive():
+            self.update()
+        if self._refill_timer is not None and self._refill_timer.isActive():
+            self._refill_timer.stop()
+            self._refill_if_outside()
 
     def schedule(self) -> None:
         """Update soon (coalesces the many steps of a drag)."""
@@ -116,11 +132,33 @@ class TracksFollower:
         if layer is None or not layer.visible:
             self._stale = True  # refilled when shown again
             return
+        if self._outside():
+            self._schedule_refill()
+
+    def _outside(self) -> bool:
+        """Whether the current frame's trail reaches past the held window."""
+        if self.span is None:
+            return False
         f = self._frame()
         tail = DEFAULT_STYLE.trajectories.tail_length
         head = DEFAULT_STYLE.trajectories.head_length
         lo, hi = self.span
-        if f - tail < lo or f + head > hi:
+        return f - tail < lo or f + head > hi
+
+    def _schedule_refill(self) -> None:
+        from qtpy.QtCore import QTimer
+
+        if self._refill_timer is None:
+            self._refill_timer = QTimer()
+            self._refill_timer.setSingleShot(True)
+            self._refill_timer.timeout.connect(self._refill_if_outside)
+        self._refill_timer.start(REFILL_MS)  # restarts while scrubbing
+
+    def _refill_if_outside(self) -> None:
+        if self._busy or self.points not in self.viewer.layers:
+            return
+        layer = self.layer()
+        if layer is not None and layer.visible and self._outside():
             self._fill()
 
     def _on_visible(self, event: Any = None) -> None:
@@ -215,6 +253,8 @@ class TracksFollower:
         self.viewer.dims.events.current_step.disconnect(self._on_step)
         if self._timer is not None:
             self._timer.stop()
+        if self._refill_timer is not None:
+            self._refill_timer.stop()
 
 
 def follow_tracks(viewer: napari.Viewer, points: Points) -> TracksFollower:
