@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.video",
     "tests.fixtures.sample",
     "tests.fixtures.broken_videos",
+    "tests.fixtures.trained_sample",
 ]
 
 GUI_FIXTURES = {"make_napari_viewer", "make_napari_viewer_proxy", "qtbot", "qapp"}
