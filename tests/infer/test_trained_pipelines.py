@@ -25,9 +25,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.fixtures.trained_sample import cpu_note, held_out, score, train
-
-pytestmark = pytest.mark.slow
+from tests.fixtures.trained_sample import (
+    cpu_note,
+    grouping_and_identity,
+    held_out,
+    score,
+    train,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,36 @@ def trained(request, tmp_path_factory):
     return get
 
 
+def test_scorer_sees_mixed_parts_and_wrong_names(sample_small):
+    """The grouping/identity scorer on known answers (no model)."""
+    import sleap_io as sio
+
+    gt = sio.load_slp(str(sample_small.gt))
+    frames = [0, 1, 2, 3]
+    exact = grouping_and_identity(gt, gt, frames)
+    assert exact == {
+        "instances": 8,
+        "pure": 1.0,
+        "node_purity": 1.0,
+        "id_named": 8,
+        "id_accuracy": 1.0,
+    }
+    mixed = sio.load_slp(str(sample_small.gt))
+    tracks = {t.name: t for t in mixed.tracks}
+    for lf in mixed.labeled_frames:
+        if lf.frame_idx in frames:
+            a, b = lf.instances
+            pa, pb = a.numpy(), b.numpy()
+            pa[0], pb[0] = pb[0].copy(), pa[0].copy()  # swap the noses
+            lf.instances = [
+                sio.Instance.from_numpy(pa, skeleton=a.skeleton, track=b.track),
+                sio.Instance.from_numpy(pb, skeleton=b.skeleton, track=a.track),
+            ]
+    got = grouping_and_identity(gt, mixed, frames)
+    assert got["pure"] == 0.0 and got["node_purity"] == 0.9
+    assert got["id_accuracy"] == 0.0 and set(tracks) == {"animal_a", "animal_b"}
+
+
 def _per_frame(pred) -> list[int]:
     return [len(lf.instances) for lf in pred.labeled_frames]
 
@@ -69,6 +103,7 @@ def _why(figures: dict) -> str:
     return f"{shown} ({cpu_note()})"
 
 
+@pytest.mark.slow
 def test_single_instance_finds_the_animal(trained):
     pred, s = trained("single")
     counts = _per_frame(pred)
@@ -78,6 +113,7 @@ def test_single_instance_finds_the_animal(trained):
     assert s["error_p90"] <= 3.5, _why(s)
 
 
+@pytest.mark.slow
 def test_bottom_up_groups_each_animal(trained):
     """PAF grouping: two instances per frame, each made of one animal's parts."""
     pred, s = trained("bottom-up")
@@ -91,6 +127,7 @@ def test_bottom_up_groups_each_animal(trained):
     assert s["node_purity"] >= 0.97, _why(s)
 
 
+@pytest.mark.slow
 def test_top_down_id_names_each_animal(trained):
     """Class vectors: each crop's animal gets its own track name."""
     pred, s = trained("top-down-id")
@@ -102,6 +139,7 @@ def test_top_down_id_names_each_animal(trained):
     assert s["error_p50"] <= 5.0, _why(s)
 
 
+@pytest.mark.slow
 def test_bottom_up_id_groups_and_names_each_animal(trained):
     """Class maps both group the parts and name the animal."""
     pred, s = trained("bottom-up-id")
