@@ -59,6 +59,7 @@ def trained(request, tmp_path_factory):
             )
             gt = sio.load_slp(str(sample.gt))
             cache[pipeline] = (pred, score(gt, pred, frames))
+            print(f"{pipeline}: {_why(cache[pipeline][1])}")  # shown with -s / -rA
         return cache[pipeline]
 
     return get
