@@ -16,6 +16,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def main(pred_path: str) -> int:
+    """Track, crop to the flies and draw four frames; returns the exit code."""
     import numpy as np
     import sleap_io as sio
 
