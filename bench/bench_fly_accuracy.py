@@ -40,18 +40,14 @@ HIDDEN_FRAMES = (1250, 1500)
 
 
 def recipe_overrides(mode: str, extra: dict | None) -> dict:
-    """The fly recipe (profiles + these) with the split of ``mode``."""
+    """The overrides ``extra`` (on the profiles) with the split of ``mode``."""
     split = (
         {"method": "time", "val_from_frame": VAL_FROM}
         if mode == "dev"
         else {"method": "fraction", "val_fraction": 0.0}
     )
-    out: dict = {"data": {"split": split}}
-    for key, value in (extra or {}).items():
-        out[key] = value
-    for role in ("centroid", "centered_instance"):
-        if role in out:
-            out[role].setdefault("data", {}).setdefault("split", split)
+    out = dict(extra or {})
+    out["data"] = {**out.get("data", {}), "split": split}
     return out
 
 

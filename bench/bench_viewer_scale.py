@@ -35,46 +35,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-import sleap_io as sio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from tests.widgets.helpers import drag_point, tracked_predictions  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 MACHINE = "cpu2 (2-core dev box, shared/busy)"
 #: Tracks followers of the open layers (their debounced updates are settled).
 FOLLOWERS: list = []
-
-
-def synthetic(n_frames: int, swap_at: int) -> sio.Labels:
-    """Tracked predictions of the sample's motion, identities swapped at one frame."""
-    from napari_sleap.sample import make_skeleton, simulate_poses
-
-    poses = simulate_poses(n_frames, 1024, seed=0)
-    skeleton = make_skeleton()
-    video = sio.Video(filename="synthetic_100k.mp4", open_backend=False)
-    tracks = [sio.Track("animal_0"), sio.Track("animal_1")]
-    scores = np.full(poses.shape[2], 0.9)
-    frames = []
-    for f in range(n_frames):
-        order = (1, 0) if f >= swap_at else (0, 1)
-        frames.append(
-            sio.LabeledFrame(
-                video=video,
-                frame_idx=f,
-                instances=[
-                    sio.PredictedInstance.from_numpy(
-                        poses[f, a],
-                        skeleton=skeleton,
-                        point_scores=scores,
-                        score=0.9,
-                        track=tracks[order[a]],
-                        tracking_score=0.8,
-                    )
-                    for a in range(2)
-                ],
-            )
-        )
-    return sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=tracks)
 
 
 def _settle(app, seconds: float = 0.0) -> None:
@@ -123,16 +94,6 @@ def _steps(app, viewer, frames: list[int]) -> dict:
     }
 
 
-def _drag(points, row: int, delta: tuple[float, float]) -> None:
-    """Move one point the way a mouse drag does (select, drag start, two moves)."""
-    points.selected_data = {row}
-    start = np.array(points.data[row], dtype=float)
-    points._set_drag_start({row}, start)
-    points._move({row}, start + np.array([0.0, *delta]) / 2)
-    points._move({row}, start + np.array([0.0, *delta]))
-    points._drag_start = None
-
-
 def _labeling_edits(app, viewer, panel, frame: int) -> dict:
     """Drag one node on ``frame`` and undo it; the debounced Tracks update after."""
     from napari_sleap.widgets.tracks_follow import follower_for
@@ -142,7 +103,7 @@ def _labeling_edits(app, viewer, panel, frame: int) -> dict:
     sync = panel.sync
     inst = sync.frame_instances(frame)[0]
     row = int(sync.instance_rows(inst)[2])
-    out = {"drag_one_node": _timed(app, _drag, sync.layer, row, (3.0, -2.0))}
+    out = {"drag_one_node": _timed(app, drag_point, sync.layer, row, (3.0, -2.0))}
     follower = follower_for(sync.layer)
     out["tracks_after_drag"] = _timed(app, follower.update)
     out["undo_drag"] = _timed(app, sync.undo)
@@ -207,7 +168,15 @@ def run(n_frames: int) -> dict:
     out: dict = {"frames": n_frames}
     swap_at = n_frames // 2 + 7
     t = time.perf_counter()
-    labels = synthetic(n_frames, swap_at)
+    labels = tracked_predictions(
+        n_frames,
+        swap_at,
+        size=1024,
+        seed=0,
+        track_names=("animal_0", "animal_1"),
+        video_name="synthetic_100k.mp4",
+        tracking_score=0.8,
+    )
     out["synthesize_s"] = round(time.perf_counter() - t, 2)
     viewer = napari.Viewer(show=True)
     app = QApplication.instance()

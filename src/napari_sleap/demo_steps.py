@@ -23,8 +23,6 @@ from napari_sleap.progress import TerminalProgress
 from napari_sleap.sample import train_frames
 
 if TYPE_CHECKING:
-    import sleap_io as sio
-
     from napari_sleap.demo import DemoContext
     from napari_sleap.sample import SamplePaths
 
@@ -239,23 +237,11 @@ def step_predict(ctx: DemoContext) -> str:
     )
 
 
-def _save_slp(labels: sio.Labels, path: Path) -> None:
-    """Save a .slp beside the target, then rename over it."""
-    import sleap_io as sio
-
-    tmp = path.with_name(f".{path.stem}.partial.slp")
-    try:
-        sio.save_slp(labels, str(tmp), verbose=False)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-
-
 def step_track(ctx: DemoContext) -> str:
     """Track the predictions with flow shift, at most two animals."""
     import sleap_io as sio
 
+    from napari_sleap.io.labels import save_labels
     from napari_sleap.track import track_labels
 
     labels = sio.load_slp(str(ctx.predictions))
@@ -267,7 +253,7 @@ def step_track(ctx: DemoContext) -> str:
         progress=TerminalProgress("  track"),
     )
     seconds = time.monotonic() - start
-    _save_slp(tracked, ctx.tracked)
+    save_labels(tracked, ctx.tracked)
     ctx.labels_to_show = ctx.tracked
     n = max(len(tracked.labeled_frames), 1)
     used = {i.track.name for lf in tracked for i in lf.instances if i.track}

@@ -18,6 +18,7 @@ import numpy as np
 import sleap_io as sio
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
+from napari_sleap.io.labels import save_labels
 from napari_sleap.progress import ProgressFn, StopFlag, check_stop, no_progress
 
 #: Node names, in skeleton order.
@@ -361,7 +362,7 @@ def train_frames(n_frames: int, every: int = 10, fraction: float = 0.75) -> np.n
     return np.arange(0, max(1, int(round(n_frames * fraction))), every)
 
 
-def _write_video(
+def write_gray_video(
     frames: Iterator[np.ndarray],
     path: Path,
     hw: tuple[int, int],
@@ -400,17 +401,6 @@ def _write_video(
     os.replace(tmp, path)
 
 
-def _save_labels(labels: sio.Labels, path: Path) -> None:
-    """Save a .slp beside the target, then rename over it."""
-    tmp = path.with_name(f".{path.stem}.partial.slp")
-    try:
-        sio.save_slp(labels, str(tmp), verbose=False)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-
-
 def make_sample(
     out_dir: str | os.PathLike,
     *,
@@ -437,7 +427,7 @@ def make_sample(
         train=out / "sample_train.slp",
     )
     total = n_frames + 2
-    _write_video(
+    write_gray_video(
         render_video(poses, hw, seed), paths.video, hw, n_frames, fps, progress, stop
     )
     check_stop(stop)
@@ -445,10 +435,10 @@ def make_sample(
     video.backend_metadata.update(
         {"shape": (n_frames, hw[0], hw[1], 1), "grayscale": True, "fps": fps}
     )
-    _save_labels(poses_to_labels(poses, video), paths.gt)
+    save_labels(poses_to_labels(poses, video), paths.gt)
     progress(n_frames + 1, total)
     check_stop(stop)
-    _save_labels(poses_to_labels(poses, video, train_frames(n_frames)), paths.train)
+    save_labels(poses_to_labels(poses, video, train_frames(n_frames)), paths.train)
     progress(total, total)
     return paths
 

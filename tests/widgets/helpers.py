@@ -46,3 +46,50 @@ def open_labels(viewer, path: Path):
 def labels_of(points):
     """The Labels object behind an instances layer."""
     return points.metadata[META_KEY]["labels"]
+
+
+def drag_point(points, row: int, delta: tuple[float, float]) -> None:
+    """Move one point the way a mouse drag does (select, drag start, two moves)."""
+    points.selected_data = {row}
+    start = np.array(points.data[row], dtype=float)
+    points._set_drag_start({row}, start)
+    points._move({row}, start + np.array([0.0, *delta]) / 2)
+    points._move({row}, start + np.array([0.0, *delta]))
+    points._drag_start = None
+
+
+def tracked_predictions(
+    n_frames: int,
+    swap_at: int,
+    *,
+    size: int = 512,
+    seed: int = 1,
+    track_names: tuple[str, str] = ("a", "b"),
+    video_name: str = "long.mp4",
+    tracking_score: float | None = None,
+) -> sio.Labels:
+    """Tracked predictions of the sample's motion, identities swapped at one frame."""
+    from napari_sleap.sample import make_skeleton, simulate_poses
+
+    poses = simulate_poses(n_frames, size, seed=seed)
+    skeleton = make_skeleton()
+    video = sio.Video(filename=video_name, open_backend=False)
+    tracks = [sio.Track(name) for name in track_names]
+    scores = np.full(poses.shape[2], 0.9)
+    extra = {} if tracking_score is None else {"tracking_score": tracking_score}
+    frames = []
+    for f in range(n_frames):
+        order = (1, 0) if f >= swap_at else (0, 1)
+        instances = [
+            sio.PredictedInstance.from_numpy(
+                poses[f, a],
+                skeleton=skeleton,
+                point_scores=scores,
+                score=0.9,
+                track=tracks[order[a]],
+                **extra,
+            )
+            for a in range(2)
+        ]
+        frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=instances))
+    return sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=tracks)

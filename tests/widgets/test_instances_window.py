@@ -16,12 +16,12 @@ from napari_sleap._writer import write_slp
 from napari_sleap.convert import META_KEY, labels_to_layers, layer_meta
 from napari_sleap.io.labels import compare_labels, load_labels
 from napari_sleap.labeling import find_frame
-from napari_sleap.sample import make_sample, make_skeleton, simulate_poses
+from napari_sleap.sample import make_sample
 from napari_sleap.widgets.labeling import LabelingWidget
 from napari_sleap.widgets.proofread_panel import ProofreadPanel
 from napari_sleap.widgets.tracks_follow import follower_for
 from napari_sleap.widgets.window import window_for
-from tests.widgets.helpers import with_predictions
+from tests.widgets.helpers import drag_point, tracked_predictions, with_predictions
 from tests.widgets.test_proofread_panel import settle_tracks
 
 pytestmark = pytest.mark.gui
@@ -50,16 +50,6 @@ def _add_layers(viewer, labels: sio.Labels, window_min_rows: int) -> tuple:
     install(viewer)
     roles = {layer_meta(la).get("role"): la for la in viewer.layers}
     return roles["instances"], roles["edges"]
-
-
-def _drag(points, row: int, delta: tuple[float, float]) -> None:
-    """Move one point the way a mouse drag does (select, drag start, two moves)."""
-    points.selected_data = {row}
-    start = np.array(points.data[row], dtype=float)
-    points._set_drag_start({row}, start)
-    points._move({row}, start + np.array([0.0, *delta]) / 2)
-    points._move({row}, start + np.array([0.0, *delta]))
-    points._drag_start = None
 
 
 def _real_frames(points) -> set[int]:
@@ -96,7 +86,7 @@ def test_window_steps_drag_undo_save(make_napari_viewer, sample, tmp_path) -> No
     inst = find_frame(labels, labels.videos[0], 10).instances[0]
     before = inst.numpy().copy()
     row = int(widget.sync.instance_rows(inst)[3])
-    _drag(points, row, (4.0, -3.0))
+    drag_point(points, row, (4.0, -3.0))
     assert np.allclose(inst.numpy()[3], before[3] + [-3.0, 4.0])
     ends = np.concatenate(
         [edges.data[:, 0, 1:], edges.data[:, 0, 1:] + edges.data[:, 1, 1:]]
@@ -174,36 +164,12 @@ def test_window_add_delete_accept_and_tracks(make_napari_viewer, sample) -> None
     assert not (follower.layer().data[:, 0] == k).any()
 
 
-def _long_labels(n_frames: int, swap_at: int) -> sio.Labels:
-    """Tracked predictions of the sample's motion, identities swapped at one frame."""
-    poses = simulate_poses(n_frames, 512, seed=1)
-    skeleton = make_skeleton()
-    video = sio.Video(filename="long.mp4", open_backend=False)
-    tracks = [sio.Track("a"), sio.Track("b")]
-    scores = np.full(poses.shape[2], 0.9)
-    frames = []
-    for f in range(n_frames):
-        order = (1, 0) if f >= swap_at else (0, 1)
-        instances = [
-            sio.PredictedInstance.from_numpy(
-                poses[f, a],
-                skeleton=skeleton,
-                point_scores=scores,
-                score=0.9,
-                track=tracks[order[a]],
-            )
-            for a in range(2)
-        ]
-        frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=instances))
-    return sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=tracks)
-
-
 @pytest.mark.slow
 def test_10k_frames_proofread_windowed(make_napari_viewer, qtbot, tmp_path) -> None:
     """10,000 tracked frames (200k rows): steps, a swap, its undo and a save."""
     n, swap_at = 10_000, 6_000
-    labels = _long_labels(n, swap_at)
-    original = _long_labels(n, swap_at)
+    labels = tracked_predictions(n, swap_at)
+    original = tracked_predictions(n, swap_at)
     viewer = make_napari_viewer()
     points, edges = _add_layers(viewer, labels, window_min_rows=50_000)
     panel = ProofreadPanel(viewer)
@@ -298,7 +264,7 @@ def test_window_without_a_dock_keeps_raw_edits(make_napari_viewer, sample, tmp_p
     viewer.dims.set_current_step(0, 20)
     assert _real_frames(points) == {20}
     rows = layer_meta(points)["window_rows"]
-    _drag(points, 0, (5.0, 5.0))
+    drag_point(points, 0, (5.0, 5.0))
     moved_store_row = int(rows[0])
     store = layer_meta(points)["store"]
     assert np.allclose(store.data[moved_store_row], points.data[0])

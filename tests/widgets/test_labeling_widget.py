@@ -18,7 +18,7 @@ from napari_sleap.labeling import SetPoints, find_frame
 from napari_sleap.labeling.autosave import autosave_path
 from napari_sleap.sample import make_sample
 from napari_sleap.widgets.labeling import LabelingWidget
-from tests.widgets.helpers import labels_of, open_labels, with_predictions
+from tests.widgets.helpers import drag_point, labels_of, open_labels, with_predictions
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +58,6 @@ def _key(qtbot, viewer, key, mods=Qt.KeyboardModifier.NoModifier) -> None:
     qtbot.keyClick(_canvas(viewer), key, mods)
 
 
-def _drag(points, row: int, delta: tuple[float, float]) -> None:
-    """Move one point the way a mouse drag does (select, drag start, two moves)."""
-    points.selected_data = {row}
-    start = np.array(points.data[row], dtype=float)
-    points._set_drag_start({row}, start)
-    points._move({row}, start + np.array([0.0, *delta]) / 2)
-    points._move({row}, start + np.array([0.0, *delta]))
-    points._drag_start = None
-
-
 def _live(points) -> int:
     """Rows that belong to an instance (the rest are hidden spare rows)."""
     return int((np.asarray(points.features["instance"]) >= 0).sum())
@@ -100,7 +90,7 @@ def test_add_by_click_drag_and_undo_keys(make_napari_viewer, qtbot, project) -> 
 
     row = int(widget.sync.instance_rows(inst)[3])  # neck: hub of the edges
     before = inst.numpy()[3].copy()
-    _drag(points, row, (6.0, -4.0))
+    drag_point(points, row, (6.0, -4.0))
     assert np.allclose(inst.numpy()[3], before + [-4.0, 6.0])
     # edges followed the dragged node
     ends = edges.data[:, 0, 1:]
@@ -387,7 +377,7 @@ def test_real_clip_label_and_save(make_napari_viewer, qtbot, clip_train_slp, tmp
     assert {i.track.name for i in lf.instances} == {"male", "female"}
     inst = lf.instances[0]
     row = int(widget.sync.instance_rows(inst)[0])
-    _drag(points, row, (3.0, 2.0))
+    drag_point(points, row, (3.0, 2.0))
     assert widget.go("labeled", 1) == 40 and widget.go("unlabeled", -1) == 39
     _saved_equals_live(points)
     out = widget.save(tmp_path / "clip_edit.slp")
