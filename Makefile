@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml constraints.txt
 # Two pytest processes: TensorFlow and a napari viewer must never share one.
 test: $(STAMP)
 	@status=0; \
-	$(PY) -m pytest -m "not gui" $(PYTEST_ARGS) || status=$$?; \
-	$(PY) -m pytest -m gui $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m pytest tests $(PYTEST_ARGS) || status=$$?; \
+	$(PY) -m pytest tests/gui $(PYTEST_ARGS) || status=$$?; \
 	exit $$status
 
 demo: $(STAMP)

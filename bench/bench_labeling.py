@@ -87,10 +87,10 @@ def main() -> None:
     import napari
     from napari.layers import Layer
 
-    from napari_sleap.convert import labels_to_layers
     from napari_sleap.labeling import SetPoints
-    from napari_sleap.widgets.labeling import LabelingWidget
-    from napari_sleap.widgets.skeleton_link import install
+    from napari_sleap.napari.docks.labeling import LabelingWidget
+    from napari_sleap.napari.layers.convert import labels_to_layers
+    from napari_sleap.napari.sync.skeleton_link import install
 
     out: dict = {"frames": args.frames, "load_before": os.getloadavg()}
     t = time.perf_counter()

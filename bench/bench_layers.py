@@ -56,9 +56,9 @@ def synthetic(n_frames: int) -> sio.Labels:
 
 
 def bench_convert(n_frames: int) -> dict:
-    from napari_sleap.convert import labels_to_layers
-    from napari_sleap.convert_edits import layers_to_labels
     from napari_sleap.io.labels import compare_labels
+    from napari_sleap.napari.layers.convert import labels_to_layers
+    from napari_sleap.napari.layers.edits import layers_to_labels
 
     t = time.perf_counter()
     labels = synthetic(n_frames)
@@ -127,8 +127,8 @@ def bench_viewer_scale(n_frames: int) -> dict:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_sleap.convert import labels_to_layers
-    from napari_sleap.widgets.skeleton_link import _LINKS, install
+    from napari_sleap.napari.layers.convert import labels_to_layers
+    from napari_sleap.napari.sync.skeleton_link import _LINKS, install
 
     labels = synthetic(n_frames)
     viewer = napari.Viewer(show=False)

@@ -16,7 +16,7 @@ one identity swap planted), then measures, in a shown napari viewer:
   opening the saved file in a fresh viewer (sleap-io's load included).
 
 Past 50k point rows the instances layer holds only the current frame's rows
-(``napari_sleap.widgets.window``) and the Tracks layer a window of frames.
+(``napari_sleap.napari.sync.window``) and the Tracks layer a window of frames.
 
 Writes ``bench/results/viewer_scale_<frames>.json``; add the row to
 docs/benchmarks.md by hand.
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from tests.widgets.helpers import drag_point, tracked_predictions  # noqa: E402
+from tests.gui.docks.helpers import drag_point, tracked_predictions  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MACHINE = "cpu2 (2-core dev box, shared/busy)"
@@ -96,7 +96,7 @@ def _steps(app, viewer, frames: list[int]) -> dict:
 
 def _labeling_edits(app, viewer, panel, frame: int) -> dict:
     """Drag one node on ``frame`` and undo it; the debounced Tracks update after."""
-    from napari_sleap.widgets.tracks_follow import follower_for
+    from napari_sleap.napari.sync.tracks_follow import follower_for
 
     viewer.dims.set_current_step(0, frame)
     app.processEvents()
@@ -114,8 +114,8 @@ def _save(app, points, labels) -> dict:
     """Save through the npe2 writer (every row, not the window) and check it."""
     import tempfile
 
-    from napari_sleap._writer import write_slp
     from napari_sleap.io.labels import compare_labels, load_labels
+    from napari_sleap.napari._writer import write_slp
 
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "saved.slp")
@@ -160,10 +160,10 @@ def run(n_frames: int) -> dict:
     from napari.layers import Layer
     from qtpy.QtWidgets import QApplication
 
-    from napari_sleap._reader import _tracks_colormap
-    from napari_sleap.convert import labels_to_layers
-    from napari_sleap.widgets.proofread_panel import ProofreadPanel
-    from napari_sleap.widgets.skeleton_link import install
+    from napari_sleap.napari.colormaps import tracks_colormap
+    from napari_sleap.napari.docks.proofread import ProofreadPanel
+    from napari_sleap.napari.layers.convert import labels_to_layers
+    from napari_sleap.napari.sync.skeleton_link import install
 
     out: dict = {"frames": n_frames}
     swap_at = n_frames // 2 + 7
@@ -187,7 +187,7 @@ def run(n_frames: int) -> dict:
     out["convert_s"] = round(time.perf_counter() - w0, 2)
     for data, kwargs, kind in layers:
         if kind == "tracks":
-            kwargs = _tracks_colormap(kwargs)
+            kwargs = tracks_colormap(kwargs)
         viewer.add_layer(Layer.create(data, kwargs, kind))
     install(viewer)
     panel = ProofreadPanel(viewer)
@@ -196,7 +196,7 @@ def run(n_frames: int) -> dict:
     out["open_s"] = round(time.perf_counter() - w0, 2)
     out["open_cpu_s"] = round(time.process_time() - c0, 2)
     points = panel.sync.layer
-    from napari_sleap.widgets.tracks_follow import follower_for
+    from napari_sleap.napari.sync.tracks_follow import follower_for
 
     FOLLOWERS.append(follower_for(points))
     out["store_rows"] = len(panel.sync.store)

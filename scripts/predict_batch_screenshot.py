@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import napari
 
-    from napari_sleap.widgets.predict_panel import MODES, PredictPanel
+    from napari_sleap.napari.docks.predict import MODES, PredictPanel
 
     videos = args.out / "videos"
     videos.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,13 @@ def main(pred_path: str) -> int:
     import numpy as np
     import sleap_io as sio
 
+    from napari_sleap.demo.render import (
+        RenderStyle,
+        pose_table,
+        render_montage,
+        save_png,
+    )
     from napari_sleap.io.video import open_video
-    from napari_sleap.render import RenderStyle, pose_table, render_montage, save_png
     from napari_sleap.track import track_labels
 
     pred = sio.load_slp(pred_path)

@@ -77,12 +77,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import napari
 
-    from napari_sleap.convert import META_KEY
+    from napari_sleap.napari.docks.evaluate import EvaluatePanel
+    from napari_sleap.napari.docks.predict import PredictPanel
+    from napari_sleap.napari.docks.proofread import ProofreadPanel
+    from napari_sleap.napari.docks.train import TrainPanel
+    from napari_sleap.napari.layers.convert import META_KEY
     from napari_sleap.sample import ensure_sample
-    from napari_sleap.widgets.evaluate_panel import EvaluatePanel
-    from napari_sleap.widgets.predict_panel import PredictPanel
-    from napari_sleap.widgets.proofread_panel import ProofreadPanel
-    from napari_sleap.widgets.train_panel import TrainPanel
 
     args.out.mkdir(parents=True, exist_ok=True)
     args.images.mkdir(parents=True, exist_ok=True)

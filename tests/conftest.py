@@ -1,14 +1,13 @@
 """Shared test set-up: fixtures live in tests/fixtures and load as plugins.
 
-Tests that open a napari viewer are marked ``gui`` and run in a pytest process of
-their own (see the Makefile): TensorFlow and napari's software OpenGL crash when
-they share a process (STACK-NOTES), the same rule the plugin follows in napari.
+Tests that open a napari viewer live in tests/gui and run in a pytest process of
+their own (``pytest tests/gui``; see the Makefile): TensorFlow and napari's software
+OpenGL crash when they share a process (STACK-NOTES), the same rule the plugin
+follows in napari. Plain ``pytest`` runs everything else.
 """
 
 from __future__ import annotations
 
-import re
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -23,35 +22,41 @@ pytest_plugins = [
     "tests.fixtures.trained_sample",
 ]
 
-GUI_FIXTURES = {"make_napari_viewer", "make_napari_viewer_proxy", "qtbot", "qapp"}
-GUI_SOURCE = re.compile(
-    r"napari\.Viewer|^\s*import napari\b(?!_)|^\s*from napari(\.| import)"
-    r"|make_napari_viewer|qtbot|mark\.gui",
-    re.M,
-)
+GUI_DIR = Path(__file__).resolve().parent / "gui"
 
 
-@cache
-def _module_opens_viewer(path: Path) -> bool:
-    return bool(GUI_SOURCE.search(path.read_text()))
+def _in_gui_dir(path: Path) -> bool:
+    return path.resolve().is_relative_to(GUI_DIR)
+
+
+def _asks_for_gui(config: pytest.Config) -> bool:
+    """True when the command line names tests under tests/gui (and only those)."""
+    paths = [Path(str(a).split("::")[0]) for a in config.args]
+    gui = [p for p in paths if _in_gui_dir(p)]
+    if gui and len(gui) != len(paths):
+        raise pytest.UsageError(
+            "tests/gui opens napari viewers and the other tests load TensorFlow; they "
+            "crash in one process (STACK-NOTES). Run them apart: `pytest tests` and "
+            "`pytest tests/gui` (as `make test` does)."
+        )
+    return bool(gui)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """In the ``-m gui`` run, skip importing test modules without GUI tests.
-
-    Collecting a module imports it, and some import TensorFlow at the top: that
-    alone makes the first viewer draw crash (STACK-NOTES).
-    """
-    if config.getoption("markexpr", "") != "gui":
-        return None
-    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
-        return not _module_opens_viewer(collection_path)
+    """Keep the viewer tests (tests/gui) and the rest in separate processes."""
+    if _in_gui_dir(collection_path) and not _asks_for_gui(config):
+        return True
     return None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses Qt or a napari viewer as ``gui``."""
+    """Mark every test under tests/gui as ``gui``."""
     for item in items:
-        uses_gui = bool(GUI_FIXTURES & set(getattr(item, "fixturenames", ())))
-        if uses_gui or _module_opens_viewer(Path(item.fspath)):
+        if _in_gui_dir(Path(item.fspath)):
             item.add_marker(pytest.mark.gui)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _asks_for_gui(config):
+        return "napari-sleap: viewer tests (tests/gui); TensorFlow must stay out"
+    return "napari-sleap: tests/gui skipped here; run `pytest tests/gui` apart"

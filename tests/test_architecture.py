@@ -12,15 +12,13 @@ GUI = ("napari", "qtpy", "magicgui", "PyQt5", "PyQt6", "PySide2", "PySide6", "vi
 TF = ("tensorflow", "keras")
 CORE = [
     *("config", "io", "nn", "train", "infer", "track", "evaluate", "export", "cli"),
-    *("jobs", "labeling", "distributed", "convert.py", "convert_edits.py"),
-    "convert_store.py",
-    *("styles.py", "progress.py", "sample.py", "skeleton_io.py", "render.py"),
+    *("jobs", "labeling", "distributed", "napari/layers"),
+    *("progress.py", "sample.py", "demo/render.py"),
 ]
 TF_FREE = [
     *("config", "io", "track", "evaluate", "export", "labeling"),
-    *("convert.py", "convert_edits.py", "styles.py", "progress.py", "sample.py"),
-    "convert_store.py",
-    *("skeleton_io.py", "render.py", "nn/model_info.py"),
+    *("napari/layers", "progress.py", "sample.py"),
+    *("demo/render.py", "nn/model_info.py"),
 ]
 
 

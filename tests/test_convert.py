@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap.convert import (
+from napari_sleap.io.labels import compare_labels, load_labels
+from napari_sleap.napari.layers.convert import (
     META_KEY,
     decode_rows,
     edge_vectors,
@@ -18,9 +19,8 @@ from napari_sleap.convert import (
     labels_to_points,
     labels_to_tracks,
 )
-from napari_sleap.convert_edits import layers_to_labels, points_to_labels
-from napari_sleap.io.labels import compare_labels, load_labels
-from napari_sleap.styles import DEFAULT_STYLE
+from napari_sleap.napari.layers.edits import layers_to_labels, points_to_labels
+from napari_sleap.napari.layers.styles import DEFAULT_STYLE
 
 
 def _labels(n_frames: int = 4, *, predicted: bool = True) -> sio.Labels:

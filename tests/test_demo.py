@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_sleap.demo import QUICK_SAMPLE, STEPS, DemoContext, Step, run_demo
+from napari_sleap.demo.run import QUICK_SAMPLE, STEPS, DemoContext, Step, run_demo
 from napari_sleap.sample import train_frames
 
 MODEL_STEPS = ["train", "predict", "track", "evaluate", "render"]
@@ -33,7 +33,7 @@ def test_steps_in_order():
 
 @pytest.mark.parametrize("n", [400, 60, 41])
 def test_held_out_frames_never_trained_on(n, tmp_path):
-    from napari_sleap.demo_steps import held_out_frames
+    from napari_sleap.demo.steps import held_out_frames
 
     ctx = DemoContext(out=tmp_path, sample_dir=tmp_path, n_frames=n)
     held = held_out_frames(ctx)
@@ -78,7 +78,7 @@ def test_rerun_skips_steps_whose_outputs_exist(tmp_path):
 
 
 def test_format_summary_reads_every_figure():
-    from napari_sleap.demo_steps import format_summary
+    from napari_sleap.demo.steps import format_summary
 
     summary = {
         "results": {

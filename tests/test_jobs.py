@@ -155,34 +155,6 @@ def test_logs_and_emitted_data_come_back():
     assert [d["step"] for d in handle.data["step"]] == [1, 2, 3, 4]
 
 
-def test_tensorflow_job_beside_a_shown_viewer(make_napari_viewer, qtbot):
-    """The reason for the runner: a viewer draws while TensorFlow runs elsewhere."""
-    import numpy as np
-
-    viewer = make_napari_viewer(show=True)
-    viewer.add_image(np.random.default_rng(0).integers(0, 255, (4, 64, 64), np.uint8))
-    handle = start_job(
-        "napari_sleap.jobs.selftest:tensorflow_probe",
-        {"size": 16},
-        env={"TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    frames_drawn = 0
-
-    def poll_and_draw() -> bool:
-        # What a QTimer in a widget does: read events, keep the viewer moving.
-        nonlocal frames_drawn
-        handle.poll()
-        viewer.dims.set_current_step(0, frames_drawn % 4)
-        frames_drawn += 1
-        return handle.done
-
-    qtbot.waitUntil(poll_and_draw, timeout=120_000)
-    assert handle.status == "done", handle.error
-    assert handle.result["sum"] == 16.0**3
-    shot = viewer.screenshot(canvas_only=True, flash=False)
-    assert shot[..., :3].max() > 0 and frames_drawn > 1
-
-
 def test_importing_the_runner_loads_no_gui_and_no_tensorflow():
     code = (
         "import sys, napari_sleap.jobs, napari_sleap.sample;"

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap.render import (
+from napari_sleap.demo.render import (
     RenderStyle,
     pose_table,
     render_frame,
     render_montage,
     save_png,
 )
-from napari_sleap.styles import TrackStyle
+from napari_sleap.napari.layers.styles import TrackStyle
 
 TRACK_RGB = np.round(255 * TrackStyle().track_colors(2)[:, :3]).astype(int)
 

@@ -1,4 +1,4 @@
-"""labeling/ and skeleton_io.py are core: no napari, Qt or TensorFlow imports."""
+"""labeling/ is core: no napari, Qt or TensorFlow imports."""
 
 from __future__ import annotations
 
@@ -20,9 +20,7 @@ BANNED = {
 }
 
 
-@pytest.mark.parametrize(
-    "path", [*sorted((PKG / "labeling").glob("*.py")), PKG / "skeleton_io.py"]
-)
+@pytest.mark.parametrize("path", [*sorted((PKG / "labeling").glob("*.py"))])
 def test_no_gui_or_tensorflow(path: Path) -> None:
     names = set()
     for n in ast.walk(ast.parse(path.read_text())):

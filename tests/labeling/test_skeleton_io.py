@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from napari_sleap.skeleton_io import (
+from napari_sleap.labeling.skeleton_io import (
     ConfirmationNeeded,
     SkeletonEditor,
     load_skeleton,
@@ -99,7 +99,7 @@ def test_edges_and_symmetries() -> None:
 
 
 def test_node_order_kept_with_isolated_node_and_sleap_ids(tmp_path) -> None:
-    from napari_sleap.skeleton_io import encode_skeleton
+    from napari_sleap.labeling.skeleton_io import encode_skeleton
 
     skel = sample_labels().skeletons[0]
     SkeletonEditor(sample_labels(), skel).add_node("lonely")  # no edges

@@ -7,7 +7,8 @@ import pytest
 import sleap_io as sio
 
 from napari_sleap.evaluate.tracking import evaluate_tracking
-from napari_sleap.track.proofread import DeleteTrackInstances, SwapTracks, UndoStack
+from napari_sleap.labeling.history import UndoStack
+from napari_sleap.labeling.track_edits import DeleteTrackInstances, SwapTracks
 from tests.track.synthetic import SKELETON, body, scene
 
 

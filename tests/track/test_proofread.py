@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap.track.proofread import (
+from napari_sleap.labeling.history import UndoStack
+from napari_sleap.labeling.track_edits import (
     AssignTrack,
     DeleteTrack,
     DeleteTrackInstances,
     MergeTracks,
     SplitTrack,
     SwapTracks,
-    UndoStack,
 )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import sleap_io as sio
 
-from napari_sleap.track.proofread import SwapTracks, UndoStack
+from napari_sleap.labeling.history import UndoStack
+from napari_sleap.labeling.track_edits import SwapTracks
 from napari_sleap.track.swaps import (
     TrackPositions,
     describe,

@@ -24,7 +24,7 @@ from napari_sleap.labeling.commands import (
 from napari_sleap.labeling.history import UndoStack
 from napari_sleap.labeling.navigation import FrameSets
 from napari_sleap.labeling.placement import default_layout, mean_pose, place_instance
-from napari_sleap.track.proofread import AssignTrack
+from napari_sleap.labeling.track_edits import AssignTrack
 
 __all__ = [
     "AcceptPrediction",

@@ -1,7 +1,7 @@
 """Undoable labeling edits on sleap-io Labels: add, move, hide, delete, accept, copy.
 
-The commands extend :class:`napari_sleap.track.proofread.Command`, so labeling and
-proofreading edits share one :class:`~napari_sleap.track.proofread.UndoStack` and
+The commands extend :class:`napari_sleap.labeling.track_edits.Command`, so labeling and
+proofreading edits share one :class:`~napari_sleap.labeling.track_edits.UndoStack` and
 one history. Each command records exactly what it replaced (point arrays, inserted
 instances and frames) so that undo puts back the very same objects.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sleap_io as sio
 
-from napari_sleap.track.proofread import Command
+from napari_sleap.labeling.history import Command
 
 
 def find_frame(

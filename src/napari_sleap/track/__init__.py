@@ -1,4 +1,4 @@
-"""Identity tracking and track proofreading (numpy/scipy; no TensorFlow).
+"""Identity tracking (numpy/scipy; no TensorFlow).
 
 ``track_labels(labels, tracker=..., max_tracks=...)`` is the one entry point; the
 modules beside it hold its parts: poses as arrays (:mod:`.poses`), candidates

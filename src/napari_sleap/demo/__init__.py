@@ -1,0 +1,1 @@
+"""The whole loop on the synthetic sample (``python -m napari_sleap.demo``)."""

@@ -1,0 +1,1 @@
+"""Labels <-> napari layer data (Points, edges, Tracks) and looks; no napari import."""
