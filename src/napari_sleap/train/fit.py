@@ -102,10 +102,12 @@ def fit_prepared(
     verbose: bool = False,
     frame_cache: dict | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
+    on_batch: Callable[[int, int, dict], None] | None = None,
 ) -> Path:
     """Train a prepared :class:`TrainingSet` (see :func:`fit`).
 
-    ``frame_cache`` shares decoded frames between the models of a pipeline.
+    ``frame_cache`` shares decoded frames between the models of a pipeline;
+    ``on_batch(step, total, logs)`` sees every training step (live loss curves).
     """
     import keras
     import tensorflow as tf
@@ -209,6 +211,14 @@ def fit_prepared(
         callbacks.append(
             keras.callbacks.LambdaCallback(
                 on_epoch_end=lambda e, logs: on_epoch(e, dict(logs or {}))
+            )
+        )
+    if on_batch is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_train_batch_end=lambda b, logs: on_batch(
+                    control.epoch * o.steps_per_epoch + b + 1, total, dict(logs or {})
+                )
             )
         )
     if initial_epoch < o.epochs and not control.out_of_time:
