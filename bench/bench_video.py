@@ -30,9 +30,9 @@ from napari_sleap.io.video import (  # noqa: E402
     ZarrReader,
     as_dask,
     as_lazy_array,
-    cache_video,
     open_video,
 )
+from napari_sleap.io.video_cache_writer import cache_video  # noqa: E402
 
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "clip.mp4"
 MACHINE = "cpu2 (2-core dev box, shared/busy)"

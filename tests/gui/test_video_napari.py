@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_sleap.io.video import as_dask, as_lazy_array, cache_video, open_video
+from napari_sleap.io.video import as_dask, as_lazy_array, open_video
+from napari_sleap.io.video_cache_writer import cache_video
 
 
 @pytest.mark.parametrize("wrap", [as_dask, as_lazy_array])

@@ -181,7 +181,8 @@ def test_open_gop_leading_frames_of_the_next_gop_are_refused(tmp_path):
 
 def test_a_cache_of_a_damaged_video_is_screened_through_its_video(tmp_path):
     """A zarr cache holds the concealed pixels; the video behind it is scanned."""
-    from napari_sleap.io.video import cache_video, open_video
+    from napari_sleap.io.video import open_video
+    from napari_sleap.io.video_cache_writer import cache_video
     from tests.fixtures.broken_videos import garble_packet
 
     src = _open_gop_video(tmp_path / "open.mp4")

@@ -17,12 +17,12 @@ from napari_sleap.io.video import (
     ZarrReader,
     as_dask,
     as_lazy_array,
-    cache_video,
     find_cache,
     is_valid_cache,
     open_video,
 )
 from napari_sleap.io.video_cache import CACHE_KEY
+from napari_sleap.io.video_cache_writer import cache_video
 from napari_sleap.progress import Cancelled
 
 

@@ -64,8 +64,9 @@ def parse_frame_span(text: str) -> range:
 
 def run(args: argparse.Namespace) -> int:
     """Write the cache with a progress bar; prints the store's path."""
-    from napari_sleap.io.video import cache_video, is_valid_cache, open_video
+    from napari_sleap.io.video import is_valid_cache, open_video
     from napari_sleap.io.video_cache import cache_candidates
+    from napari_sleap.io.video_cache_writer import cache_video
     from napari_sleap.progress import TerminalProgress
 
     frames = parse_frame_span(args.frames) if args.frames else None

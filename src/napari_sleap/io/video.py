@@ -5,8 +5,8 @@ for a path (media file, image folder, TIFF stack, HDF5 dataset, zarr store; a va
 zarr cache beside a media file is preferred), :func:`open_sleap_video` does the
 same for a ``sleap_io.Video`` from a labels file, :func:`as_dask` wraps a reader as
 a ``(frames, height, width, channels)`` dask array with one frame per chunk, and
-:func:`as_lazy_array` as a dask-free numpy-like array; :func:`cache_video` writes
-the zarr cache.
+:func:`as_lazy_array` as a dask-free numpy-like array. The zarr cache is written
+by :func:`napari_sleap.io.video_cache_writer.cache_video`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from dask.base import tokenize
 
 from napari_sleap.io.video_base import LazyFrames, VideoReader
-from napari_sleap.io.video_cache import cache_video, find_cache, is_valid_cache
+from napari_sleap.io.video_cache import find_cache, is_valid_cache
 from napari_sleap.io.video_hdf5 import HDF5_EXTS, HDF5Reader
 from napari_sleap.io.video_images import IMAGE_EXTS, ImageSequenceReader
 from napari_sleap.io.video_media import MEDIA_EXTS, MediaReader
@@ -45,7 +45,6 @@ __all__ = [
     "ZarrReader",
     "as_dask",
     "as_lazy_array",
-    "cache_video",
     "find_cache",
     "is_valid_cache",
     "is_video_path",
