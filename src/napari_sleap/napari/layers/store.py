@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import sleap_io as sio
 
-from napari_sleap.napari.layers.convert import (
-    WINDOW_MIN_ROWS,
+from napari_sleap.napari.layers.flat import (
     FlatPoints,
     InstanceTable,
     RowKeys,
@@ -27,6 +26,10 @@ from napari_sleap.napari.layers.convert import (
 from napari_sleap.napari.layers.styles import DEFAULT_STYLE, LayerStyle
 
 __all__ = ["WINDOW_MIN_ROWS", "RowStore", "build_store", "window_arrays"]
+
+#: Past this many point rows, a viewer's instances layer holds one frame's rows
+#: (the rest stay in arrays here).
+WINDOW_MIN_ROWS = 50_000
 
 
 @dataclass
