@@ -153,6 +153,7 @@ def model_info_from_config(
     """Translate a SLEAP 1.x training config into a :class:`ModelInfo`."""
     head_name, head = _head(cfg, where)
     role = ROLE_OF_HEAD[head_name]
+    _refuse_unverified(cfg, where)
     skeleton = _skeleton(cfg, where)
     node_names = list(skeleton.node_names)
     edges = [tuple(e) for e in skeleton.edge_inds]
@@ -223,12 +224,10 @@ def model_info_from_config(
             )
             node_names = order
 
-    crop_size = crop.get("crop_size") if role.startswith("centered") else None
-    if role.startswith("centered") and not crop_size:
-        raise ValueError(
-            f"{where}: data.instance_cropping.crop_size is not set; SLEAP 1.x "
-            "writes it after training, so this folder is incomplete"
-        )
+    input_scale = _input_scale(prep, where)
+    crop_size = (
+        _crop_size(crop, input_scale, where) if role.startswith("centered") else None
+    )
     max_stride = _backbone_max_stride(cfg) or int(prep.get("pad_to_stride") or 1)
     return ModelInfo(
         role=role,
@@ -236,15 +235,76 @@ def model_info_from_config(
         edges=edges,
         symmetries=symmetries,
         heads=heads,
-        input_scale=float(prep.get("input_scaling") or 1.0),
+        input_scale=input_scale,
         input_channels=input_channels,
         max_stride=max(max_stride, int(prep.get("pad_to_stride") or 1)),
-        crop_size=int(crop_size) if crop_size else None,
+        crop_size=crop_size,
         anchor_node=anchor,
         class_names=class_names,
         keras_file="best.keras",
         source="sleap1",
     )
+
+
+def _refuse_unverified(cfg: dict, where: Path) -> None:
+    """Refuse settings whose SLEAP 1.x poses we cannot reproduce exactly.
+
+    Pretrained encoders (``model.backbone.pretrained_encoder``) are stored as a
+    nested Keras model behind ImageNet input normalisation
+    (``data.preprocessing.imagenet_mode``); neither is rebuilt here, so such a
+    model would run with the wrong input range and give wrong poses silently.
+    """
+    backbone = cfg["model"].get("backbone") or {}
+    prep = cfg["data"].get("preprocessing") or {}
+    if backbone.get("pretrained_encoder"):
+        raise ValueError(
+            f"{where}: model.backbone.pretrained_encoder is set; SLEAP 1.x models "
+            "with a pretrained (ImageNet) encoder are not supported: their nested "
+            "encoder graph and ImageNet input normalisation are not rebuilt, so "
+            "poses would be wrong. Fix: predict with SLEAP 1.x, or retrain with "
+            "`napari-sleap train` (which offers pretrained encoders itself)"
+        )
+    if prep.get("imagenet_mode"):
+        raise ValueError(
+            f"{where}: data.preprocessing.imagenet_mode is "
+            f"{prep['imagenet_mode']!r}; ImageNet input normalisation of SLEAP "
+            "1.x models is not supported (poses would be wrong). Fix: predict "
+            "with SLEAP 1.x, or retrain with `napari-sleap train`"
+        )
+
+
+def _input_scale(prep: dict, where: Path) -> float:
+    """``data.preprocessing.input_scaling``, checked to be a positive number."""
+    value = prep.get("input_scaling") or 1.0
+    if not isinstance(value, (int, float)) or not 0 < value <= 16:
+        raise ValueError(
+            f"{where}: data.preprocessing.input_scaling is {value!r}; expected a "
+            "number in (0, 16]"
+        )
+    return float(value)
+
+
+def _crop_size(crop: dict, input_scale: float, where: Path) -> int:
+    """The crop side in original-frame pixels (our convention).
+
+    SLEAP 1.x resizes the whole frame by the model's ``input_scaling`` first and
+    then cuts ``crop_size`` pixels of the *resized* frame (training and
+    inference alike), so a 56 px crop of a 0.5-scaled model covers 112 frame
+    pixels. Cropping 112 frame pixels and resizing the crop by 0.5 gives the
+    model the same view.
+    """
+    size = crop.get("crop_size")
+    if not size:
+        raise ValueError(
+            f"{where}: data.instance_cropping.crop_size is not set; SLEAP 1.x "
+            "writes it after training, so this folder is incomplete"
+        )
+    if not isinstance(size, (int, float)) or size < 1:
+        raise ValueError(
+            f"{where}: data.instance_cropping.crop_size is {size!r}; expected a "
+            "positive number of pixels"
+        )
+    return max(1, round(float(size) / input_scale))
 
 
 def _reindex(
