@@ -41,13 +41,21 @@ def train(
 ) -> dict[str, Any]:
     """Train every model of ``pipeline`` on a ``.slp`` into ``out_dir/<role>/``.
 
-    Streams ``("model", role)``, ``("log", text)`` and ``("epoch", {"role",
-    "epoch", "loss", "val_loss", ...})`` (plain floats) to ``emit``.
+    Streams ``("model", role)``, ``("log", text)``, ``("step", {"role", "step",
+    "total", "epoch", "loss", ...})`` every few steps and ``("epoch", {"role",
+    "epoch", "loss", "val_loss", ...})`` (plain floats) to ``emit``. On Stop it
+    sends ``("stopped", ...)`` (see :func:`stopped_report`) before ending as
+    stopped, so the panel can say which models are usable.
 
     Returns:
-        ``{"models": {role: folder}, "model_dirs": [folders], "out_dir": path}``.
+        ``{"models": {role: folder}, "model_dirs": [folders], "out_dir": path,
+        "states": {role: state}}``.
     """
-    from napari_sleap.train.pipeline import train_pipeline
+    from napari_sleap.train.pipeline import (
+        PipelineStopped,
+        model_states,
+        train_pipeline,
+    )
 
     emit = emit or _no_emit
 
@@ -67,22 +75,45 @@ def train(
             with contextlib.suppress(Cancelled):
                 progress(done, total)
 
-    models = train_pipeline(
-        labels,
-        pipeline,
-        out_dir,
-        overrides=overrides,
-        seed=seed,
-        max_minutes=max_minutes,
-        restart=restart,
-        progress=steps,
-        stop=stop,
-        emit=forward,
-    )
+    try:
+        models = train_pipeline(
+            labels,
+            pipeline,
+            out_dir,
+            overrides=overrides,
+            seed=seed,
+            max_minutes=max_minutes,
+            restart=restart,
+            progress=steps,
+            stop=stop,
+            emit=forward,
+        )
+    except PipelineStopped as stopped:
+        emit("stopped", stopped_report(stopped.states, str(out_dir)))
+        raise
     return {
         "models": dict(models),
         "model_dirs": list(models.values()),
         "out_dir": str(out_dir),
+        "states": model_states(out_dir, list(models)),
+    }
+
+
+def stopped_report(states: dict[str, dict], out_dir: str) -> dict[str, Any]:
+    """What a stopped training leaves: per-model states, a text, usable folders.
+
+    ``model_dirs`` lists the folders only when every model of the pipeline is
+    usable (a top-down needs both), else it is empty.
+    """
+    from napari_sleap.train.pipeline import describe_states
+
+    usable = [st["dir"] for st in states.values() if st["usable"]]
+    complete = len(usable) == len(states)
+    return {
+        "states": states,
+        "text": describe_states(states),
+        "model_dirs": usable if complete else [],
+        "out_dir": out_dir,
     }
 
 
