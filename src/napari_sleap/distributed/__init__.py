@@ -7,7 +7,10 @@ Modules:
   connection to any dask scheduler (dask-jobqueue, Kubernetes ...);
 * ``worker``: what runs on the workers (a kept model per process, the chunk
   and per-video tasks);
-* ``batch``: :func:`predict_batch`, submitting and following the tasks.
+* ``results``: what a run reports (results, status, progress board) and its
+  typed arguments, shared by both runners;
+* ``batch``: :func:`predict_batch`, submitting and following the tasks;
+* ``sequential``: the same plan without dask, one video after another.
 
 Importing this package imports neither dask.distributed nor TensorFlow.
 """

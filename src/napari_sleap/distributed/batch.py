@@ -20,85 +20,23 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from napari_sleap.distributed.plan import VideoPlan, expand_inputs, plan_videos
+from napari_sleap.distributed.results import (
+    STOPPED_MESSAGE,
+    BatchResult,
+    BatchStatus,
+    Board,
+    RunArgs,
+    record_failed,
+    record_written,
+)
+from napari_sleap.distributed.sequential import run_in_process
 from napari_sleap.progress import Cancelled, ProgressFn, StopFlag
 
-#: States of one video in :attr:`BatchStatus.videos`.
-QUEUED, RUNNING, DONE, FAILED, KEPT = "queued", "running", "done", "failed", "kept"
-
-
-@dataclass
-class VideoStatus:
-    """Where one video of a batch stands.
-
-    Attributes:
-        video: the input video.
-        output: its ``.slp``.
-        frames_total: frames this run predicts for it (parts kept from an
-            interrupted run are not counted).
-        frames_done: of those, frames predicted so far.
-        state: ``queued``, ``running``, ``done``, ``failed`` or ``kept`` (the
-            output existed already and was left as it is).
-        message: why it failed, or a note such as unreadable frames skipped.
-    """
-
-    video: Path
-    output: Path
-    frames_total: int = 0
-    frames_done: int = 0
-    state: str = QUEUED
-    message: str = ""
-
-
-@dataclass
-class BatchStatus:
-    """Where a batch run stands (what the terminal line and the GUI show).
-
-    ``videos_done`` and ``videos_total`` count the videos this run predicts
-    (finished or failed); ``videos`` has every input, kept and failed too.
-    """
-
-    videos_done: int = 0
-    videos_total: int = 0
-    frames_done: int = 0
-    frames_total: int = 0
-    elapsed: float = 0.0
-    dashboard: str | None = None
-    videos_failed: int = 0
-    videos: list[VideoStatus] = field(default_factory=list)
-
-    @property
-    def fps(self) -> float:
-        """Frames predicted per second of this run so far."""
-        return self.frames_done / self.elapsed if self.elapsed > 0 else 0.0
-
-
-@dataclass
-class BatchResult:
-    """What a batch run did.
-
-    Attributes:
-        written: ``.slp`` files written by this run, in input order.
-        skipped: outputs that already existed (resume) and were kept.
-        failed: video -> error message, for videos that could not be done
-            (unreadable, damaged, failed on a worker); the others still ran.
-        frames: frames predicted by this run.
-        seconds: wall time of the run.
-        dashboard: the dask dashboard link (None when nothing ran).
-        details: per-video summaries returned by the workers.
-    """
-
-    written: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    failed: dict[Path, str] = field(default_factory=dict)
-    frames: int = 0
-    seconds: float = 0.0
-    dashboard: str | None = None
-    details: list[dict] = field(default_factory=list)
+__all__ = ["BatchResult", "BatchStatus", "predict_batch"]
 
 
 class _Tracker:
@@ -206,16 +144,23 @@ def predict_batch(
             result.failed[p.video] = p.error
             say(f"{p.video.name}: not predicted: {p.error}")
     start = time.monotonic()
-    board = _Board(plans, todo, start, progress, status)
+    board = Board(plans, todo, start, progress, status)
     if not todo:
         board.finish()
         return result
+    run = RunArgs(
+        model_dirs=model_dirs,
+        options=options,
+        tracker=tracker,
+        max_tracks=max_tracks,
+        chunk_frames=chunk_frames,
+        threads=threads,
+        stop=stop,
+    )
     if client is not None:
-        _run(client, None, todo, result, board, locals(), say)
+        _run(client, None, todo, result, board, run, say)
     elif scheduler == "none":
-        from napari_sleap.distributed.sequential import run_in_process
-
-        run_in_process(todo, result, board, locals(), say)
+        run_in_process(todo, result, board, run, say)
     else:
         from napari_sleap.distributed.cluster import open_client
 
@@ -226,94 +171,11 @@ def predict_batch(
                     f"{sizing.threads} thread(s)"
                     + (f", {sizing.gpus} GPU(s)" if sizing.gpus else "")
                 )
-            _run(dask_client, sizing, todo, result, board, locals(), say)
+            _run(dask_client, sizing, todo, result, board, run, say)
     result.seconds = time.monotonic() - start
     _sort_by_input(result, todo)
     board.finish()
     return result
-
-
-class _Board:
-    """Per-video and overall progress of a run, handed to the callbacks."""
-
-    def __init__(
-        self,
-        plans: list[VideoPlan],
-        todo: list[VideoPlan],
-        start: float,
-        progress: ProgressFn | None,
-        status: Callable[[BatchStatus], None] | None,
-        interval: float = 0.25,
-    ) -> None:
-        self.start = start
-        self.progress = progress
-        self.status = status
-        self.interval = interval
-        self._last = 0.0
-        self.state = BatchStatus(videos_total=len(todo))
-        self.running = {p.output for p in todo}
-        self.of: dict[Path, VideoStatus] = {}
-        for p in plans:
-            vs = VideoStatus(p.video, p.output)
-            if p.done:
-                vs.state = KEPT
-            elif p.error:
-                vs.state, vs.message = FAILED, p.error
-            self.state.videos.append(vs)
-            self.of[p.output] = vs
-        self.state.videos_failed = sum(1 for p in plans if p.error)
-
-    def add_work(self, plan: VideoPlan, frames: int) -> None:
-        """Count ``frames`` to predict for ``plan``'s video."""
-        self.of[plan.output].frames_total += frames
-        self.state.frames_total += frames
-
-    def set_done(self, plan: VideoPlan, frames: int) -> None:
-        """Frames of ``plan``'s video predicted so far."""
-        vs = self.of[plan.output]
-        vs.frames_done = min(frames, vs.frames_total)
-        if vs.state == QUEUED and frames > 0:
-            vs.state = RUNNING
-
-    def end_video(self, plan: VideoPlan, state: str, message: str = "") -> None:
-        """Mark ``plan``'s video finished (``done``) or ``failed``."""
-        vs = self.of[plan.output]
-        vs.state, vs.message = state, message
-        if state == DONE:
-            vs.frames_done = vs.frames_total
-        if state == FAILED:
-            self.state.videos_failed += 1
-
-    def update(self, force: bool = False) -> None:
-        """Recount and call the callbacks (at most every ``interval`` s)."""
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
-            return
-        self._last = now
-        s = self.state
-        mine = [v for v in s.videos if v.output in self.running]
-        s.frames_done = min(sum(v.frames_done for v in mine), s.frames_total)
-        s.videos_done = sum(1 for v in mine if v.state in (DONE, FAILED))
-        s.elapsed = now - self.start
-        if self.progress:
-            self.progress(s.frames_done, s.frames_total)
-        if self.status:
-            self.status(s)
-
-    def finish(self) -> None:
-        """The final state: every frame of the run accounted for."""
-        self.update(force=True)
-        self.state.frames_done = self.state.frames_total
-        if self.progress:
-            self.progress(self.state.frames_total, self.state.frames_total)
-        if self.status:
-            self.status(self.state)
-
-
-STOPPED_MESSAGE = (
-    "batch prediction stopped on request; finished videos and chunks are kept: "
-    "rerun the same command to resume"
-)
 
 
 def _run(
@@ -321,21 +183,21 @@ def _run(
     sizing: Any,
     todo: list[VideoPlan],
     result: BatchResult,
-    board: _Board,
-    args: dict,
+    board: Board,
+    args: RunArgs,
     say: Callable[[str], None],
 ) -> None:
     """Submit the tasks of ``todo`` and follow them to the end."""
     from napari_sleap.distributed import worker as w
 
-    threads = sizing.threads if sizing else args["threads"]
+    threads = sizing.threads if sizing else args.threads
     gpus = sizing.gpus if sizing else None
     result.dashboard = board.state.dashboard = client.dashboard_link
     say(f"dask dashboard: {result.dashboard}")
     run_id = uuid.uuid4().hex[:8]
     tracker = _Tracker()
     client.subscribe_topic(w.PROGRESS_TOPIC, tracker.on_event)
-    models, options = args["model_dirs"], args["options"]
+    models, options = args.model_dirs, args.options
     chunk_futures: dict[str, tuple[Any, int]] = {}
     chunks_of: dict[Path, list[str]] = {}
     finals: dict[Any, VideoPlan] = {}
@@ -371,9 +233,9 @@ def _run(
             str(plan.video),
             plan.frames,
             str(plan.output),
-            args["chunk_frames"],
-            args["tracker"],
-            args["max_tracks"],
+            args.chunk_frames,
+            args.tracker,
+            args.max_tracks,
             threads,
             gpus,
             *deps,
@@ -383,7 +245,7 @@ def _run(
         )
         finals[final] = plan
     pending = set(finals)
-    stop = args["stop"]
+    stop = args.stop
     try:
         while pending:
             if stop is not None and stop.is_set():
@@ -416,37 +278,12 @@ def _sort_by_input(result: BatchResult, todo: list[VideoPlan]) -> None:
     result.details.sort(key=lambda d: order[Path(d["output"])])
 
 
-def record_written(
-    plan: VideoPlan, info: dict, result: BatchResult, board: _Board, say
-) -> None:
-    """Record a finished video (and the unreadable frames it skipped, if any)."""
-    result.written.append(plan.output)
-    result.details.append(info)
-    note = ""
-    if info.get("bad_frames"):
-        note = (
-            f"{info['bad_frames']} unreadable frame(s) skipped (listed in the "
-            "file's provenance, bad_frames)"
-        )
-    board.end_video(plan, DONE, note)
-    say(
-        f"{plan.output.name}: {info['labeled_frames']} frames, "
-        f"{info['instances']} instances" + (f"; {note}" if note else "")
-    )
-
-
-def record_failed(
-    plan: VideoPlan, err: BaseException, result: BatchResult, board: _Board, say
-) -> None:
-    """Record a video that failed; the rest of the batch goes on."""
-    message = f"{type(err).__name__}: {err}"
-    result.failed[plan.video] = message
-    board.end_video(plan, FAILED, message)
-    say(f"{plan.video.name}: failed ({message})")
-
-
 def _collect(
-    fut: Any, plan: VideoPlan, result: BatchResult, board: _Board, say
+    fut: Any,
+    plan: VideoPlan,
+    result: BatchResult,
+    board: Board,
+    say: Callable[[str], None],
 ) -> None:
     """Record one video's outcome (its error, if any, without stopping the rest)."""
     if fut.status == "finished":

@@ -13,6 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from napari_sleap.distributed.plan import VideoPlan
+from napari_sleap.distributed.results import (
+    STOPPED_MESSAGE,
+    BatchResult,
+    Board,
+    RunArgs,
+    record_failed,
+    record_written,
+)
 from napari_sleap.progress import Cancelled
 
 
@@ -49,32 +57,27 @@ def video_summary(plan: VideoPlan, outcome: Any, chunks: int) -> dict[str, Any]:
 
 def run_in_process(
     todo: list[VideoPlan],
-    result: Any,
-    board: Any,
-    args: dict[str, Any],
+    result: BatchResult,
+    board: Board,
+    args: RunArgs,
     say: Callable[[str], None],
 ) -> None:
     """Predict the videos of ``todo`` in order; a failing video is recorded, not raised.
 
     Args:
         todo: the videos to predict (planned, not done, no planning error).
-        result: the run's :class:`~napari_sleap.distributed.batch.BatchResult`.
+        result: the run's results, filled in as videos finish.
         board: the run's progress board (per-video and overall counts).
-        args: :func:`~napari_sleap.distributed.batch.predict_batch`'s arguments.
+        args: what the run was asked to do (models, options, tracker ...).
         say: one-line messages.
 
     Raises:
         Cancelled: the stop flag was set; finished videos and parts are kept.
     """
-    from napari_sleap.distributed.batch import (
-        STOPPED_MESSAGE,
-        record_failed,
-        record_written,
-    )
     from napari_sleap.infer.predict import predict
     from napari_sleap.infer.predictor import Predictor
 
-    models, options, stop = args["model_dirs"], args["options"], args["stop"]
+    models, options, stop = args.model_dirs, args.options, args.stop
     say("no dask: predicting the videos one after another in this process")
     predictor = Predictor.from_model_dirs(models, options)
     for plan in todo:
@@ -98,9 +101,9 @@ def run_in_process(
                 plan.output,
                 frames=plan.frames,
                 options=options,
-                tracker=args["tracker"],
-                max_tracks=args["max_tracks"],
-                chunk_frames=args["chunk_frames"],
+                tracker=args.tracker,
+                max_tracks=args.max_tracks,
+                chunk_frames=args.chunk_frames,
                 progress=step,
                 stop=stop,
                 predictor=predictor,
