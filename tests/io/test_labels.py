@@ -178,7 +178,7 @@ def test_missing_video_names_paths_and_fix(
         load_labels(slp)
     msg = str(err.value)
     assert str(slp) in msg and str(moved / "clip.mp4") in msg
-    assert "video_search_paths" in msg and "replace_videos" in msg
+    assert "--video-search FOLDER" in msg and "video_search_paths" in msg
 
     found = load_labels(slp, video_search_paths=[clip_train_slp.parent])
     assert (

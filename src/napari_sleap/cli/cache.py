@@ -62,6 +62,23 @@ def parse_frame_span(text: str) -> range:
     return range(first, last + 1)
 
 
+def _check_output(output: Path, video: Path) -> None:
+    """Refuse a store path that is the video, a file, or in an unwritable folder."""
+    from napari_sleap.io.outputs import check_output_folder, same_file
+
+    if output.exists() and same_file(output, video):
+        raise ValueError(
+            f"-o {output}: is the video itself. Fix: give a .zarr path, e.g. "
+            f"-o {video.with_suffix('.zarr')}"
+        )
+    if output.exists() and not (output / "zarr.json").is_file():
+        raise ValueError(
+            f"-o {output}: exists and is not a zarr store; refusing to replace it. "
+            f"Fix: choose another -o, e.g. {video.with_suffix('.zarr')}"
+        )
+    check_output_folder(output, inputs=[video])
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the cache with a progress bar; prints the store's path."""
     from napari_sleap.io.video import is_valid_cache, open_video
@@ -76,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{output} is up to date (pass --force to decode again)", file=sys.stderr)
         print(output)
         return 0
+    _check_output(output, video)
     reader = open_video(video, dataset=args.dataset, use_cache=False)
     with reader:
         try:
@@ -89,5 +107,17 @@ def run(args: argparse.Namespace) -> int:
         except FileExistsError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
+        except (ValueError, OSError, KeyboardInterrupt):
+            raise
+        except Exception as err:  # decoder errors come in many types
+            if type(err).__name__ == "Cancelled":
+                raise
+            raise ValueError(
+                f"{video}: cannot be decoded to the end ({type(err).__name__}: "
+                f"{err}); the video is probably damaged. Nothing was written to "
+                f"{output}. Fix: re-encode it (e.g. `ffmpeg -i {video} -c:v libx264 "
+                "fixed.mp4`) and cache that, or predict on the video directly "
+                "(predict skips unreadable frames)"
+            ) from err
     print(out, file=sys.stdout)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 
@@ -47,7 +48,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=0.025,
         help="OKS keypoint spread (SLEAP default 0.025)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let --plot replace an existing file that is not a PNG",
+    )
     p.set_defaults(run=run)
+
+
+def note_nonfinite(labels, path: str) -> int:
+    """Say how many labeled points are infinite (they are scored as unlabeled)."""
+    import numpy as np
+
+    bad = 0
+    for lf in labels:
+        for inst in lf.instances:
+            xy = np.asarray(inst.numpy(), dtype=float)
+            bad += int((np.isinf(xy).any(axis=-1)).sum())
+    if bad:
+        print(
+            f"note: {path}: {bad} point(s) have infinite coordinates; they are "
+            "treated as unlabeled nodes. Fix them in napari to score them",
+            file=sys.stderr,
+        )
+    return bad
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,11 +81,22 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap.io.frames import parse_frames, video_length
     from napari_sleap.io.labels import load_labels
 
-    if args.oks_stddev <= 0:
+    if not math.isfinite(args.oks_stddev) or args.oks_stddev <= 0:
         raise ValueError(f"--oks-stddev {args.oks_stddev}: must be positive")
+    if args.plot:
+        from napari_sleap.io.outputs import check_output_file
+
+        check_output_file(
+            args.plot,
+            kind="png",
+            inputs=[args.gt, args.pred],
+            overwrite=args.overwrite,
+            option="--plot",
+        )
     gt = load_labels(args.gt, missing_videos="ignore")
     pr = load_labels(args.pred, missing_videos="ignore")
     frames = parse_frames(args.frames, video_length(gt)) if args.frames else None
+    note_nonfinite(gt, args.gt)
     try:
         ev = evaluate_poses(
             gt,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,11 +42,18 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap.io.frames import parse_frame_range
     from napari_sleap.io.labels import load_labels
 
-    if args.max_distance is not None and args.max_distance <= 0:
+    if args.max_distance is not None and not (
+        math.isfinite(args.max_distance) and args.max_distance > 0
+    ):
         raise ValueError(f"--max-distance {args.max_distance}: must be positive")
+    if args.min_oks is not None and not 0 < args.min_oks <= 1:
+        raise ValueError(f"--min-oks {args.min_oks}: must be in (0, 1]")
     frame_range = parse_frame_range(args.frames) if args.frames else None
     gt = load_labels(args.gt, missing_videos="ignore")
     pred = load_labels(args.pred, missing_videos="ignore")
+    from napari_sleap.cli.evaluate import note_nonfinite
+
+    note_nonfinite(gt, args.gt)
     if not gt.tracks:
         raise ValueError(f"{args.gt}: has no tracks; ground truth needs identities")
     metrics = evaluate_tracking(

@@ -44,12 +44,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="nwb: training annotations or pose predictions (default: auto)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output file of another kind (never the input)",
+    )
     p.set_defaults(run=run)
 
 
 def _default_output(source: Path, ending: str) -> Path:
     stem = source.name[: -len(".slp")] if source.name.endswith(".slp") else source.stem
     return source.with_name(stem + ending)
+
+
+def _check_outputs(args: argparse.Namespace, labels, source: Path, out) -> None:
+    """Refuse outputs that are an input (the labels or a video) before any work."""
+    from napari_sleap.export import FORMATS
+    from napari_sleap.io.outputs import check_output_file
+
+    videos = [v.filename for v in labels.videos if isinstance(v.filename, str)]
+    inputs = [source, *videos]
+    if args.format == "analysis-h5":
+        from napari_sleap.export.analysis_h5 import default_paths
+
+        targets = [path for _, path in default_paths(labels, source, out)]
+        if out is not None:
+            targets = [out, *targets]
+    else:
+        targets = [out or _default_output(source, FORMATS[args.format])]
+    for path in dict.fromkeys(targets):
+        check_output_file(
+            path, kind=args.format, inputs=inputs, overwrite=args.overwrite
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,12 +86,13 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap.io.labels import load_labels
 
     source = Path(args.input)
+    out = Path(args.output) if args.output else None
     labels = load_labels(source, missing_videos="ignore")
+    _check_outputs(args, labels, source, out)
     if args.frames:
         frames = parse_frames(args.frames, video_length(labels))
         labels = select_frames(labels, frames)
     check_exportable(labels, str(source))
-    out = Path(args.output) if args.output else None
     if args.format == "analysis-h5":
         from napari_sleap.export.analysis_h5 import default_paths, write_analysis_h5
 

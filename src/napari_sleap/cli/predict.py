@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -63,6 +65,71 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+#: Output endings that name a file, never the folder of batch mode.
+_FILE_ENDINGS = (
+    ".mp4",
+    ".avi",
+    ".mov",
+    ".mkv",
+    ".m4v",
+    ".h5",
+    ".hdf5",
+    ".csv",
+    ".json",
+    ".nwb",
+    ".png",
+    ".jpg",
+    ".tif",
+    ".tiff",
+    ".txt",
+    ".zarr",
+    ".yaml",
+    ".keras",
+)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse numbers that would predict nothing useful, before loading a model."""
+    if not math.isfinite(args.peak_threshold) or not 0 <= args.peak_threshold <= 1:
+        raise ValueError(
+            f"--peak-threshold {args.peak_threshold}: must be a number in 0..1 "
+            "(a peak's confidence; default 0.2)"
+        )
+    if args.max_instances is not None and args.max_instances < 1:
+        raise ValueError(
+            f"--max-instances {args.max_instances}: must be at least 1 (leave it "
+            "out for no cap)"
+        )
+    if args.max_tracks is not None and args.max_tracks < 1:
+        raise ValueError(f"--max-tracks {args.max_tracks}: must be at least 1")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ValueError(f"--batch-size {args.batch_size}: must be at least 1")
+    if args.chunk_frames < 1:
+        raise ValueError(f"--chunk-frames {args.chunk_frames}: must be at least 1")
+    out = Path(args.output)
+    names_file = out.suffix.lower() in _FILE_ENDINGS or (
+        out.exists() and not out.is_dir()
+    )
+    if names_file and not str(out).endswith(".slp"):
+        raise ValueError(
+            f"-o {out}: predict writes a .slp file (or, for several videos, a "
+            f"folder of them). Fix: give -o {out.with_suffix('.slp')} or a "
+            "folder"
+        )
+
+
+def check_output(args: argparse.Namespace) -> None:
+    """Refuse -o that is an input or would replace user labels, before any work."""
+    from napari_sleap.io.outputs import check_output_file
+
+    if not str(args.output).endswith(".slp"):
+        return  # batch mode checks its folder
+    inputs = [p for p in args.paths if Path(p).exists()]
+    check_output_file(
+        args.output, kind="predictions", inputs=inputs, overwrite=args.overwrite
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict and save; prints a one-line summary."""
     from napari_sleap.cli.predict_batch import run_batch, wants_batch
@@ -70,15 +137,18 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap.infer.predictor import PredictorOptions
     from napari_sleap.progress import TerminalProgress
 
+    check_arguments(args)
     if wants_batch(args):
         return run_batch(args)
     if len(args.paths) < 2:
         raise ValueError("give at least one MODEL_DIR and then the INPUT video/.slp")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ValueError(f"--batch-size {args.batch_size}: must be at least 1")
-    if args.chunk_frames < 1:
-        raise ValueError(f"--chunk-frames {args.chunk_frames}: must be at least 1")
+    check_output(args)
     *models, source = args.paths
+    if Path(source).suffix.lower() == ".zarr" or str(source).endswith(".zarr/"):
+        raise ValueError(
+            f"{source}: is a zarr frame cache, not a video. Fix: give the video it "
+            "was made from (its cache beside it is used automatically)"
+        )
     options = PredictorOptions(
         batch_size=args.batch_size,
         peak_threshold=args.peak_threshold,

@@ -37,7 +37,8 @@ def add_batch_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--overwrite",
         action="store_true",
-        help="predict videos again even where OUT_DIR already has their output",
+        help="predict videos again even where OUT_DIR already has their output; "
+        "with one OUT.slp: replace it even if it holds user-labeled instances",
     )
 
 
@@ -117,6 +118,9 @@ def run_batch(args: argparse.Namespace) -> int:
             "folder; give a folder"
         )
     models, inputs = split_models(list(args.paths))
+    from napari_sleap.io.outputs import check_output_folder
+
+    check_output_folder(args.output, inputs=[*models, *inputs])
     options = PredictorOptions(
         batch_size=args.batch_size,
         peak_threshold=args.peak_threshold,

@@ -28,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
     """Make the sample and print where it went."""
     import time
 
+    from napari_sleap.io.outputs import check_output_folder
     from napari_sleap.progress import TerminalProgress
     from napari_sleap.sample import make_sample
 
+    check_output_folder(args.out, option="-o")
     start = time.monotonic()
     paths = make_sample(
         args.out,

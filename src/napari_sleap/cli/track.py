@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 # Spelled out so that building the parser imports nothing heavy; a test checks
@@ -67,13 +68,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="A-B",
         help="track only frames A..B (inclusive); others are left as they are",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing -o that holds user-labeled instances (never "
+        "the input)",
+    )
     p.set_defaults(run=run)
+
+
+def _check_against_labels(args: argparse.Namespace, labels, frame_range) -> None:
+    """Refuse --frames and --min-score that would leave nothing to track."""
+    if not len(labels):
+        raise ValueError(f"{args.input}: has no labeled frames to track")
+    if frame_range is not None:
+        present = [int(lf.frame_idx) for lf in labels]
+        first, stop = frame_range
+        if not any(first <= f < stop for f in present):
+            raise ValueError(
+                f"--frames {args.frames}: {args.input} has no instances there (its "
+                f"frames run {min(present)}..{max(present)}). Fix: pick a range "
+                "inside them"
+            )
+    if args.min_score is not None:
+        scores = [
+            float(i.score)
+            for lf in labels
+            for i in lf.instances
+            if hasattr(i, "score") and i.score is not None
+        ]
+        if scores and args.min_score > max(scores):
+            raise ValueError(
+                f"--min-score {args.min_score}: would drop every detection; the "
+                f"highest instance score in {args.input} is {max(scores):.3g}. "
+                "Fix: choose a lower threshold"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, track with a progress bar, save atomically."""
     from napari_sleap.io.frames import parse_frame_range
     from napari_sleap.io.labels import load_labels, save_labels
+    from napari_sleap.io.outputs import check_output_file
     from napari_sleap.progress import TerminalProgress
     from napari_sleap.track.trackers import track_labels
 
@@ -85,11 +121,19 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.window < 1:
         raise ValueError(f"--window {args.window}: must be at least 1")
+    if args.min_score is not None and not math.isfinite(args.min_score):
+        raise ValueError(f"--min-score {args.min_score}: must be a finite number")
+    if not math.isfinite(args.identity_switch_cost):
+        raise ValueError("--identity-switch-cost: must be a finite number")
     frame_range = parse_frame_range(args.frames) if args.frames else None
+    check_output_file(
+        args.output, kind="labels", inputs=[args.input], overwrite=args.overwrite
+    )
     needs_video = args.tracker == "flow"
     labels = load_labels(
         args.input, missing_videos="raise" if needs_video else "ignore"
     )
+    _check_against_labels(args, labels, frame_range)
     tracked = track_labels(
         labels,
         tracker=args.tracker,

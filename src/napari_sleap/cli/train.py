@@ -9,6 +9,7 @@ continues unfinished models and skips finished ones.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -64,12 +65,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train; returns the exit code."""
+    from napari_sleap.io.outputs import check_output_folder
     from napari_sleap.progress import Cancelled, TerminalProgress
     from napari_sleap.train.distribute import gpu_setup
     from napari_sleap.train.pipeline import train_pipeline
 
-    if args.max_minutes is not None and args.max_minutes <= 0:
-        raise ValueError("--max-minutes must be > 0")
+    if args.max_minutes is not None and not (
+        math.isfinite(args.max_minutes) and args.max_minutes > 0
+    ):
+        raise ValueError(
+            f"--max-minutes {args.max_minutes}: must be a positive number of "
+            "minutes (leave it out for no budget)"
+        )
+    check_output_folder(args.out, inputs=[args.labels])
     bars: dict[str, TerminalProgress] = {}
     current = {"role": "train"}
 

@@ -113,7 +113,13 @@ class _NodeMapper:
                     "the same skeleton (node names must match)"
                 )
             self._cache[key] = np.array([own.index(n) for n in self.names])
-        return inst.numpy(invisible_as_nan=True)[self._cache[key]]
+        pts = np.asarray(
+            inst.numpy(invisible_as_nan=True)[self._cache[key]], dtype=np.float64
+        )
+        # An infinite or overflowing coordinate is no position: count it as an
+        # unlabeled node instead of letting it zero the instance's OKS.
+        pts[~np.isfinite(pts).all(axis=-1)] = np.nan
+        return pts
 
 
 def _stack(points: list[np.ndarray], n_nodes: int) -> np.ndarray:

@@ -118,6 +118,14 @@ class TrackingMetrics:
         return "\n".join(lines)
 
 
+def _poses(instances) -> np.ndarray:
+    """Points as ``pose_array`` gives them, non-finite coordinates as missing."""
+    pts = pose_array(instances)
+    if pts.size:
+        pts[~np.isfinite(pts).all(axis=-1)] = np.nan
+    return pts
+
+
 def _key(inst: sio.Instance) -> object:
     """Track identity of an instance; an untracked one is its own track."""
     return inst.track if inst.track is not None else ("untracked", id(inst))
@@ -183,7 +191,7 @@ def evaluate_tracking(
     if min_oks is not None:
         max_distance = None
     elif max_distance is None:
-        box = bboxes(pose_array([i for g, _ in pairs for i in g]))
+        box = bboxes(_poses([i for g, _ in pairs for i in g]))
         diag = np.hypot(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
         diag = diag[np.isfinite(diag)]
         max_distance = float(DISTANCE_FRACTION * np.median(diag)) if diag.size else 0.0
@@ -203,7 +211,7 @@ def evaluate_tracking(
         pred_keys.update(_key(p) for p in preds)
         matched: dict[object, object] = {}
         if gts and preds:
-            gp, pp = pose_array(gts), pose_array(preds)
+            gp, pp = _poses(gts), _poses(preds)
             if min_oks is None:
                 dist = _mean_distances(gp, pp)
                 close = dist <= max_distance

@@ -9,19 +9,21 @@ prediction (SLEAP's analysis export prefers user instances the same way).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sleap_io as sio
 
+from napari_sleap.io.atomic import atomic_path
+
 
 @contextmanager
 def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place on success.
+    """Yield a partial path beside ``path``; move it into place on success.
 
-    A failed export leaves any previous file untouched and no partial file.
+    A failed export leaves any previous file untouched and no partial file
+    (:func:`napari_sleap.io.atomic.atomic_path`).
 
     Args:
         path: The final file.
@@ -34,19 +36,8 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
         )
     if path.is_dir():
         raise ValueError(f"{path}: is a folder; give a file name for the export")
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path, suffix=suffix) as tmp:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; exports are not
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def representatives(

@@ -75,5 +75,5 @@ def write_nwb(
     else:
         _open_videos(labels, source)
     with atomic_output(path, suffix=".nwb") as tmp:
-        tmp.unlink()  # the writer creates the file itself
+        tmp.unlink(missing_ok=True)  # the writer creates the file itself
         sio.save_nwb(labels, str(tmp), nwb_format=resolved)

@@ -8,23 +8,28 @@ saves, and a field-by-field comparison used to prove round trips lossless.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import h5py
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap.io.atomic import atomic_path
+
 __all__ = [
     "LabelsFileError",
     "MissingVideoError",
+    "VideoMismatchError",
     "compare_labels",
     "is_embedded",
     "load_labels",
     "find_missing_videos",
     "save_labels",
+    "video_search_paths",
 ]
 
 #: Datasets every SLEAP labels file has; their absence means a damaged file.
@@ -51,11 +56,28 @@ class MissingVideoError(FileNotFoundError):
             looked = ", ".join(str(p.absolute()) for p in tried)
             lines.append(f"  - {name!r} (looked for: {looked})")
         lines.append(
-            "Fix: pass video_search_paths=[folder, ...] (folders holding the "
-            "videos) or replace_videos={old_name: new_path} to load_labels, or "
-            "missing_videos='ignore' to open the labels without their videos."
+            "Fix: put the video(s) beside the labels file (a bare name is looked "
+            "for there first), or pass the folder holding them with "
+            "--video-search FOLDER (from Python: load_labels(path, "
+            "video_search_paths=[folder]))."
         )
         super().__init__("\n".join(lines))
+
+
+#: Folders the command line adds to every load's video search (--video-search).
+_DEFAULT_SEARCH: ContextVar[tuple[Path, ...]] = ContextVar(
+    "napari_sleap_video_search", default=()
+)
+
+
+@contextmanager
+def video_search_paths(folders: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Search ``folders`` for moved videos in every :func:`load_labels` inside."""
+    token = _DEFAULT_SEARCH.set(tuple(Path(f) for f in folders))
+    try:
+        yield
+    finally:
+        _DEFAULT_SEARCH.reset(token)
 
 
 def is_embedded(video: sio.Video) -> bool:
@@ -83,14 +105,80 @@ def find_missing_videos(labels: sio.Labels) -> list[sio.Video]:
 
 def _candidates(name: str, labels_dir: Path, search: list[Path]) -> list[Path]:
     """Where to look for a video recorded as ``name``, in order of preference."""
-    recorded = Path(name)
-    out = [recorded]
-    if not recorded.is_absolute():
+    # As SLEAP does: an absolute path as recorded; a relative or bare name beside
+    # the labels file first (never a same-named file wherever the program was
+    # started), then the search folders; the working directory comes last.
+    recorded = Path(name.replace("\\", "/")) if "\\" in name else Path(name)
+    out = []
+    if recorded.is_absolute():
+        out.append(recorded)
+    else:
         out.append(labels_dir / recorded)
     out.append(labels_dir / recorded.name)
     out.extend(folder / recorded.name for folder in search)
+    if not recorded.is_absolute():
+        out.append(recorded)
     seen: set[Path] = set()
     return [p for p in out if not (p in seen or seen.add(p))]
+
+
+class VideoMismatchError(ValueError):
+    """A video was found but cannot hold the labels (too few frames, too small)."""
+
+
+def _label_extent(labels: sio.Labels) -> dict[int, tuple[int, np.ndarray]]:
+    """Per video (by id): the highest labeled frame index and all finite xy."""
+    frames: dict[int, int] = {}
+    points: dict[int, list[np.ndarray]] = {}
+    for lf in labels.labeled_frames:
+        key = id(lf.video)
+        frames[key] = max(frames.get(key, -1), int(lf.frame_idx))
+        for inst in lf.instances:
+            xy = np.asarray(inst.numpy(), dtype=float).reshape(-1, 2)
+            points.setdefault(key, []).append(xy[np.isfinite(xy).all(axis=1)])
+    return {
+        k: (frames[k], np.concatenate(points[k]) if points.get(k) else np.zeros((0, 2)))
+        for k in frames
+    }
+
+
+def _video_misfit(
+    path: Path, shape: tuple[int, ...] | None, extent: tuple[int, np.ndarray]
+) -> str | None:
+    """Why the video at ``path`` cannot hold the labels, or None when it can."""
+    if shape is None or len(shape) < 3:
+        return None
+    n, h, w = int(shape[0]), int(shape[1]), int(shape[2])
+    last, xy = extent
+    if n > 0 and last >= n:
+        return f"{path} has {n} frames ({w}x{h}) but the labels use frame {last}"
+    if len(xy) and h > 0 and w > 0:
+        margin = 2.0
+        outside = (
+            (xy[:, 0] < -margin)
+            | (xy[:, 0] > w + margin)
+            | (xy[:, 1] < -margin)
+            | (xy[:, 1] > h + margin)
+        )
+        if outside.sum() > max(1, 0.05 * len(xy)):
+            mx, my = np.nanmax(xy, axis=0)
+            return (
+                f"{path} is {w}x{h} pixels but {int(outside.sum())} of {len(xy)} "
+                f"labeled points lie outside it (up to x={mx:.0f}, y={my:.0f})"
+            )
+    return None
+
+
+def _probe_shape(path: Path) -> tuple[int, ...] | None:
+    """(frames, height, width, channels) of a video file, None when unreadable."""
+    try:
+        video = sio.Video.from_filename(str(path))
+        try:
+            return tuple(video.shape) if video.shape is not None else None
+        finally:
+            video.close()
+    except Exception:  # noqa: BLE001 - an unreadable video is checked elsewhere
+        return None
 
 
 def _relink_videos(
@@ -98,35 +186,62 @@ def _relink_videos(
     labels_path: Path,
     search: list[Path],
     replace: Mapping[str, str | os.PathLike],
-) -> list[tuple[str, list[Path]]]:
-    """Point videos at files that exist; return those still missing."""
+) -> tuple[list[tuple[str, list[Path]]], list[str]]:
+    """Point videos at files that exist and fit the labels.
+
+    Returns the videos still missing and, for videos found only in files that
+    cannot hold their labels, why each candidate was refused.
+    """
     still_missing: list[tuple[str, list[Path]]] = []
+    misfits: list[str] = []
+    extents = _label_extent(labels)
     for video in labels.videos:
         if is_embedded(video):
             continue
         names = _names(video)
+        single = len(names) == 1
         new_names: list[str] = []
         tried_all: list[Path] = []
+        refused: list[str] = []
         for name in names:
             target = replace.get(name, replace.get(Path(name).name))
             if target is not None:
                 tried = [Path(target)]
             else:
                 tried = _candidates(name, labels_path.parent, search)
-            hit = next((p for p in tried if p.exists()), None)
+            hit = None
+            for cand in tried:
+                if not cand.exists():
+                    continue
+                why = None
+                if single and id(video) in extents:
+                    why = _video_misfit(cand, _probe_shape(cand), extents[id(video)])
+                if why is None:
+                    hit = cand
+                    break
+                refused.append(why)
             if hit is None:
                 tried_all.extend(tried)
             else:
                 new_names.append(str(hit.resolve()))
         if tried_all:
-            still_missing.append((", ".join(names), tried_all))
+            if refused:
+                misfits.extend(refused)
+            else:
+                still_missing.append((", ".join(names), tried_all))
+            if refused and single:
+                # Name the place SLEAP would look (beside the labels), so no later
+                # reader opens the refused same-named file by its relative name.
+                video.close()
+                beside = labels_path.parent.absolute() / Path(names[0]).name
+                video.replace_filename(str(beside), open=False)
             continue
         changed = new_names != names
         if changed or video.backend is None:
             video.replace_filename(
                 new_names if isinstance(video.filename, list) else new_names[0]
             )
-    return still_missing
+    return still_missing, misfits
 
 
 def _check_file(path: Path) -> None:
@@ -203,7 +318,20 @@ def load_labels(
             "the file may be truncated or damaged; restore it from a backup"
         ) from err
     search = [Path(p) for p in video_search_paths]
-    missing = _relink_videos(labels, path, search, dict(replace_videos or {}))
+    search.extend(p for p in _DEFAULT_SEARCH.get() if p not in search)
+    missing, misfits = _relink_videos(labels, path, search, dict(replace_videos or {}))
+    if misfits:
+        mismatch = VideoMismatchError(
+            f"{path}: a video file of the right name was found but cannot hold the "
+            "labels, so it is not this project's video:\n  - "
+            + "\n  - ".join(misfits)
+            + "\nFix: put the labeled video beside the labels file, or pass its "
+            "folder with --video-search FOLDER"
+        )
+        if missing_videos == "raise":
+            raise mismatch
+        if missing_videos == "warn":
+            warnings.warn(str(mismatch), stacklevel=2)
     if missing and missing_videos == "raise":
         raise MissingVideoError(path, missing)
     if missing and missing_videos == "warn":
@@ -232,20 +360,8 @@ def save_labels(
         raise ValueError(f"{path}: labels files must end in .slp (or .pkg.slp)")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp.slp", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        tmp.unlink()  # sleap-io creates the file itself
+    with atomic_path(path, suffix=".slp") as tmp:  # sleap-io creates the file
         sio.save_slp(labels, str(tmp), embed=embed, verbose=False)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
