@@ -53,6 +53,7 @@ from napari_sleap.labeling import suggestions as sg
 from napari_sleap.labeling.autosave import discard
 from napari_sleap.labeling.commands import used_predictions
 from napari_sleap.napari.docks.shortcuts import SHORTCUTS, help_text
+from napari_sleap.napari.docks.skeleton_picker import SkeletonPicker
 from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
 from napari_sleap.napari.sync.instances import InstancesSync
 from napari_sleap.napari.sync.tracks_follow import follow_tracks
@@ -128,9 +129,13 @@ class LabelingWidget(QWidget):
 
     def _build(self) -> None:
         root = QVBoxLayout(self)
-        self.status = QLabel("Open a .slp file (File > Open) to start labeling.")
+        self.status = QLabel(
+            "Open a video or a .slp file (File > Open) to start labeling."
+        )
         self.status.setWordWrap(True)
         root.addWidget(self.status)
+        self.picker = SkeletonPicker(self.viewer)  # shown for a video without labels
+        root.addWidget(self.picker)
         row = QHBoxLayout()
         row.addWidget(_button("Save", "Save the labels (.slp)", self.save))
         row.addWidget(_button("Save as...", "Save to another .slp", self.save_as))
@@ -363,7 +368,14 @@ class LabelingWidget(QWidget):
 
     def arm_add(self) -> None:
         """The next click in the image places a new instance."""
-        self._require()
+        if self.sync is None:  # nothing to add to: say how to start, stay unpressed
+            self.add_btn.setChecked(False)
+            self._placing = False
+            self.status.setText(
+                "No labels yet: choose a skeleton under 'Start labeling this video' "
+                "and press Start (or open a .slp)"
+            )
+            return
         self._placing = self.add_btn.isChecked()
         self.status.setText(
             "Click where the animal is" if self._placing else "Add cancelled"

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sleap_io as sio
 from qtpy.QtWidgets import (
     QComboBox,
@@ -35,7 +34,12 @@ from napari_sleap.labeling.skeleton_io import (
     load_skeleton,
     save_skeleton,
 )
-from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
+from napari_sleap.napari.docks.skeleton_picker import (
+    remember,
+    remembered,
+    start_labels,
+)
+from napari_sleap.napari.layers.convert import META_KEY, layer_meta
 
 if TYPE_CHECKING:
     import napari
@@ -58,7 +62,6 @@ class SkeletonWidget(QWidget):
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
-        self.free = sio.Skeleton(nodes=[], name="skeleton")
         #: Asks the user yes/no (tests replace it): ``confirm(title, text) -> bool``.
         self.confirm: Callable[[str, str], bool] = self._ask
         self._build()
@@ -189,6 +192,19 @@ class SkeletonWidget(QWidget):
         return None
 
     @property
+    def free(self) -> sio.Skeleton:
+        """The skeleton edited without open labels: the viewer's last one, kept."""
+        skel = remembered(self.viewer)
+        if skel is None:
+            skel = sio.Skeleton(nodes=[], name="skeleton")
+            remember(self.viewer, skel)
+        return skel
+
+    @free.setter
+    def free(self, skeleton: sio.Skeleton) -> None:
+        remember(self.viewer, skeleton)
+
+    @property
     def labels(self) -> sio.Labels | None:
         """The open project's labels (None when no .slp is open)."""
         points = self._points()
@@ -212,8 +228,9 @@ class SkeletonWidget(QWidget):
         return SkeletonEditor(labels, self.skeleton)
 
     def refresh(self) -> None:
-        """Redraw the lists from the skeleton."""
+        """Redraw the lists from the skeleton (and remember it for this viewer)."""
         skel = self.skeleton
+        remember(self.viewer, skel)
         current = self.node_list.currentRow()
         self.node_list.clear()
         self.node_list.addItems(skel.node_names)
@@ -368,36 +385,15 @@ class SkeletonWidget(QWidget):
             self._guard(lambda: self.save(name))
 
     def new_labels(self) -> sio.Labels:
-        """Start empty labels on the open video with this skeleton."""
+        """Start empty labels on the open video with this skeleton.
+
+        The skeleton stays this dock's (and the viewer's remembered) skeleton.
+        """
         if self.labels is not None:
             raise ValueError("labels are already open: edit their skeleton here")
         if len(self.free.nodes) == 0:
             raise ValueError("add nodes to the skeleton first")
-        image = next(
-            (la for la in self.viewer.layers if type(la).__name__ == "Image"), None
-        )
-        path = getattr(getattr(image, "source", None), "path", None)
-        if image is None or not path:
-            raise ValueError("open a video first (File > Open), then press New labels")
-        n, h, w = (int(s) for s in np.shape(image.data)[:3])
-        video = sio.Video(filename=str(path), open_backend=False)
-        video.backend_metadata["shape"] = (n, h, w, 1)
-        labels = sio.Labels(videos=[video], skeletons=[self.free])
-        source = Path(path).with_suffix(".slp")
-        from napari.layers import Layer
-
-        for data, kwargs, kind in labels_to_layers(labels):
-            if kind == "tracks":
-                continue
-            kwargs["metadata"][META_KEY]["source"] = str(source)
-            if kind == "points":  # napari rejects empty per-point color arrays
-                for key in ("face_color", "border_color", "shown"):
-                    kwargs.pop(key, None)
-            self.viewer.add_layer(Layer.create(data, kwargs, kind))
-        from napari_sleap.napari.sync.skeleton_link import install
-
-        install(self.viewer)
-        self.free = sio.Skeleton(nodes=[], name="skeleton")
+        labels = start_labels(self.viewer, self.free)
         self.refresh()
         return labels
 

@@ -1,0 +1,30 @@
+"""The error-notification fixture sees what a user would see as a red popup."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import Qt
+
+from tests.gui.docks.person import error_notifications  # noqa: F401
+
+
+def test_fixture_records_an_error_raised_from_a_key_press(
+    make_napari_viewer,
+    qtbot,
+    error_notifications,  # noqa: F811
+) -> None:
+    import numpy as np
+
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((5, 8, 8), np.uint8))
+
+    def broken(event) -> None:
+        raise IndexError("index 9 is out of bounds for axis 0 with size 9")
+
+    viewer.dims.events.current_step.connect(broken)
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)  # next frame: the callback raises
+    qtbot.wait(20)
+    viewer.dims.events.current_step.disconnect(broken)
+    errors = [n for n in error_notifications if "out of bounds" in str(n.message)]
+    assert len(errors) == 1
+    error_notifications.clear()  # seen: the fixture's own check passes
