@@ -1,10 +1,10 @@
-"""The model steps of ``make demo``: train, predict, track, evaluate, render.
+"""The steps of ``make demo`` up to the picture: sample, train, predict, track ...
 
-Each step takes the :class:`napari_sleap.demo.run.DemoContext`, writes its files in
-the demo's output folder and its figures in ``ctx.results[step]``, and returns a
-one-line summary. They call the core only through its public functions, the way
-a user's script would. TensorFlow is imported by the train and predict steps
-only (inside the core's functions).
+Each step takes the :class:`napari_sleap.demo.context.DemoContext`, writes its
+files in the demo's output folder and its figures in ``ctx.results[step]``, and
+returns a one-line summary. They call the core only through its public
+functions, the way a user's script would. TensorFlow is imported by the train
+and predict steps only (inside the core's functions).
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import sleap_io as sio
 import yaml
 
+from napari_sleap.demo.context import DemoContext
 from napari_sleap.progress import TerminalProgress
-from napari_sleap.sample import train_frames
-
-if TYPE_CHECKING:
-    from napari_sleap.demo.run import DemoContext
-    from napari_sleap.sample import SamplePaths
+from napari_sleap.sample import SamplePaths, ensure_sample, train_frames
 
 #: The demo's pipeline and its training overrides on the built-in profiles,
 #: chosen by measuring on the default sample (400 frames of 384 px, animals
@@ -74,11 +72,41 @@ QUICK_TRAINING: dict[str, Any] = {
 N_ANIMALS = 2
 
 
+def step_sample(ctx: DemoContext) -> str:
+    """Make (or reuse) the synthetic sample."""
+    stamp = ctx.sample_dir / "sample.json"
+    before = stamp.stat().st_mtime_ns if stamp.exists() else None
+    ctx.sample = ensure_sample(
+        ctx.sample_dir,
+        n_frames=ctx.n_frames,
+        size=ctx.size,
+        progress=TerminalProgress("sample"),
+    )
+    if stamp.stat().st_mtime_ns != before:
+        ctx.dirty = True  # a new sample: everything after it is redone
+    gt = sio.load_slp(str(ctx.sample.gt))
+    train = sio.load_slp(str(ctx.sample.train))
+    ctx.results["sample"] = {
+        "video": str(ctx.sample.video),
+        "frames": len(gt),
+        "size": ctx.size,
+        "instances": sum(len(lf) for lf in gt),
+        "train_frames": len(train),
+        "train_instances": sum(len(lf) for lf in train),
+        "last_train_frame": max(lf.frame_idx for lf in train),
+        "tracks": [t.name for t in gt.tracks],
+        "nodes": len(gt.skeleton.nodes),
+    }
+    r = ctx.results["sample"]
+    return (
+        f"{r['frames']} frames, {r['instances']} instances, tracks {r['tracks']}, "
+        f"{r['train_frames']} training frames in {ctx.sample.folder}"
+    )
+
+
 def _sample(ctx: DemoContext) -> SamplePaths:
     """The sample's files, made first when a run starts after the sample step."""
     if ctx.sample is None:
-        from napari_sleap.demo.run import step_sample
-
         step_sample(ctx)
     return ctx.sample
 
@@ -239,8 +267,6 @@ def step_predict(ctx: DemoContext) -> str:
 
 def step_track(ctx: DemoContext) -> str:
     """Track the predictions with flow shift, at most two animals."""
-    import sleap_io as sio
-
     from napari_sleap.io.labels import save_labels
     from napari_sleap.track import track_labels
 
@@ -277,8 +303,6 @@ def evaluate_outputs(ctx: DemoContext) -> list[Path]:
 
 def step_evaluate(ctx: DemoContext) -> str:
     """Score poses (OKS mAP, errors) and tracks (ID switches, IDF1), held-out frames."""
-    import sleap_io as sio
-
     from napari_sleap.evaluate.plot import plot_node_errors
     from napari_sleap.evaluate.pose import evaluate_poses
     from napari_sleap.evaluate.report import format_report
@@ -344,8 +368,6 @@ def _picture_frames(table: Any, frames: list[int], n: int = 4) -> list[int]:
 
 def step_render(ctx: DemoContext) -> str:
     """Draw the tracked poses on four held-out frames, with trails, to tracks.png."""
-    import sleap_io as sio
-
     from napari_sleap.demo.render import (
         RenderStyle,
         pose_table,
