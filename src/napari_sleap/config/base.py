@@ -15,9 +15,8 @@ exactly one must be set (``backbone: {unet: {...}}``, or the shorthand
 from __future__ import annotations
 
 import dataclasses
-import os
+import math
 import re
-import tempfile
 import types
 import typing
 from collections.abc import Mapping
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
+
+from napari_sleap.io.atomic import write_text
 
 T = TypeVar("T")
 
@@ -204,6 +205,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(key, f"expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -357,15 +360,7 @@ def save_yaml(cfg: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, text)
 
 
 def field_docs(cls: type) -> dict[str, str]:

@@ -10,8 +10,12 @@ inspect a model folder without loading TensorFlow.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from napari_sleap.io.atomic import write_text
 
 FORMAT = "napari-sleap-model/1"
 INFO_FILE = "model_info.json"
@@ -34,6 +38,18 @@ HEAD_KINDS = (
     "class_vectors",  # one softmax vector per crop (top-down id)
     "offsets",  # sub-pixel offset refinement, 2 channels per confmap channel
 )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 @dataclass
@@ -100,8 +116,79 @@ class ModelInfo:
                 raise ValueError(
                     f"model_info.heads has {kind!r}; allowed: {', '.join(HEAD_KINDS)}"
                 )
+        self._check_fields()
         self.edges = [tuple(e) for e in self.edges]
         self.symmetries = [tuple(s) for s in self.symmetries]
+
+    def _check_fields(self) -> None:
+        """Refuse values of the wrong type or range, naming the field (untrusted)."""
+
+        def bad(name: str, why: str) -> ValueError:
+            value = getattr(self, name)
+            return ValueError(f"model_info.{name} is {value!r}: {why}")
+
+        if not isinstance(self.node_names, (list, tuple)) or not all(
+            isinstance(n, str) for n in self.node_names
+        ):
+            raise bad("node_names", "expected a list of node names")
+        n = len(self.node_names)
+        for name in ("edges", "symmetries"):
+            pairs = getattr(self, name)
+            if not isinstance(pairs, (list, tuple)) or not all(
+                isinstance(p, (list, tuple))
+                and len(p) == 2
+                and all(_is_int(i) and 0 <= i < n for i in p)
+                for p in pairs
+            ):
+                raise bad(name, f"expected pairs of node indices in 0..{n - 1}")
+        if not _is_number(self.input_scale) or not 0 < self.input_scale <= 16:
+            raise bad("input_scale", "expected a number in (0, 16]")
+        if not _is_int(self.input_channels) or self.input_channels not in (1, 3):
+            raise bad("input_channels", "expected 1 (grayscale) or 3 (RGB)")
+        if not _is_int(self.max_stride) or not 1 <= self.max_stride <= 1024:
+            raise bad("max_stride", "expected an integer in 1..1024")
+        if self.crop_size is not None and (
+            not _is_int(self.crop_size) or not 1 <= self.crop_size <= 65536
+        ):
+            raise bad("crop_size", "expected a positive integer or null")
+        if self.anchor_node is not None and self.anchor_node not in self.node_names:
+            raise bad("anchor_node", f"expected one of {self.node_names} or null")
+        if not isinstance(self.class_names, (list, tuple)) or not all(
+            isinstance(c, str) for c in self.class_names
+        ):
+            raise bad("class_names", "expected a list of names")
+        keras_file = self.keras_file
+        if (
+            not isinstance(keras_file, str)
+            or not keras_file
+            or "/" in keras_file
+            or "\\" in keras_file
+            or keras_file in (".", "..")
+            or ":" in keras_file
+        ):
+            raise bad(
+                "keras_file",
+                "expected a file name inside the model folder (no folders, no "
+                "'..'); model files may not point elsewhere",
+            )
+        for kind, head in self.heads.items():
+            if not _is_int(head.channels) or head.channels < 1:
+                raise ValueError(
+                    f"model_info.heads.{kind}.channels is {head.channels!r}: "
+                    "expected a positive integer"
+                )
+            if not _is_int(head.output_stride) or head.output_stride < 1:
+                raise ValueError(
+                    f"model_info.heads.{kind}.output_stride is "
+                    f"{head.output_stride!r}: expected a positive integer"
+                )
+            if head.sigma is not None and (
+                not _is_number(head.sigma) or head.sigma <= 0
+            ):
+                raise ValueError(
+                    f"model_info.heads.{kind}.sigma is {head.sigma!r}: expected a "
+                    "positive number or null"
+                )
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dictionary, with the format tag."""
@@ -115,18 +202,23 @@ class ModelInfo:
         if fmt != FORMAT:
             raise ValueError(f"{where}: format is {fmt!r}, expected {FORMAT!r}")
         try:
-            heads = {k: HeadInfo(**v) for k, v in data.pop("heads", {}).items()}
+            raw = data.pop("heads", {})
+            if not isinstance(raw, dict) or not all(
+                isinstance(v, dict) for v in raw.values()
+            ):
+                raise ValueError("model_info.heads: expected {kind: {channels, ...}}")
+            heads = {k: HeadInfo(**v) for k, v in raw.items()}
             return cls(heads=heads, **data)
-        except TypeError as err:
-            raise ValueError(f"{where}: {err}") from err
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"{where}: {err}. Fix: retrain the model, or restore this file "
+                "from the model's original folder"
+            ) from err
 
     def save(self, model_dir: str | Path) -> Path:
         """Write ``model_info.json`` into ``model_dir`` atomically."""
         path = Path(model_dir) / INFO_FILE
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2))
-        tmp.replace(path)
-        return path
+        return write_text(path, json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def load(cls, model_dir: str | Path) -> ModelInfo:
@@ -140,6 +232,8 @@ class ModelInfo:
             )
         try:
             data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from err
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a JSON object of model fields")
         return cls.from_dict(data, where=str(path))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable
@@ -23,6 +24,11 @@ from napari_sleap.config.training import TrainingConfig
 from napari_sleap.nn.model_info import INFO_FILE
 from napari_sleap.progress import Cancelled, ProgressFn, StopFlag, check_stop
 from napari_sleap.train.prepare import TrainingSet, load_training_labels, prepare
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: the weights are lost, so training stops."""
+
 
 CONFIG_FILE = "config.yaml"
 SPLIT_FILE = "split.json"
@@ -199,7 +205,9 @@ def fit_prepared(
     checkpoint = cb.Checkpoint(
         out, save_best, monitor, schedule, state, {"config_hash": chash}
     )
+    guard = _NonFiniteLoss(o.steps_per_epoch)
     callbacks = [
+        guard,
         control,
         schedule,
         checkpoint,
@@ -232,11 +240,59 @@ def fit_prepared(
             shuffle=False,  # the dataset shuffles itself, reproducibly
             verbose=0,
         )
+    if guard.step is not None:
+        _forget_diverged(out, resume_dir)
+        raise TrainingDiverged(
+            f"training of {info.role} in {out} diverged: the loss became "
+            f"{guard.value} at step {guard.step} (learning rate "
+            f"{o.learning_rate:g}). Nothing was marked trained. Fix: lower "
+            "optim.learning_rate in the --config YAML (e.g. to a tenth), check "
+            "the labels for points far outside the frame, and run train again"
+        )
     status = "stopped" if control.cancelled else "done"
     _set_status(resume_dir, status, remove_last=status == "done")
     if control.cancelled:
         raise Cancelled(f"training of {info.role} stopped on request; rerun to resume")
     return out
+
+
+def _non_finite_loss_callback():
+    import keras
+
+    class NonFiniteLoss(keras.callbacks.Callback):
+        """Stop at the first batch whose loss is NaN or infinite; remember where."""
+
+        def __init__(self, steps_per_epoch: int) -> None:
+            super().__init__()
+            self.steps_per_epoch = steps_per_epoch
+            self.epoch = 0
+            self.step: int | None = None
+            self.value: float | None = None
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is None or self.step is not None:
+                return
+            value = float(loss)
+            if not math.isfinite(value):
+                self.step = self.epoch * self.steps_per_epoch + batch + 1
+                self.value = value
+                self.model.stop_training = True
+
+    return NonFiniteLoss
+
+
+def _NonFiniteLoss(steps_per_epoch: int):  # noqa: N802 - builds a keras callback
+    """A callback stopping training at a non-finite loss (keras imported lazily)."""
+    return _non_finite_loss_callback()(steps_per_epoch)
+
+
+def _forget_diverged(out: Path, resume_dir: Path) -> None:
+    """Drop the resume state (its weights are NaN) so a rerun starts afresh."""
+    shutil.rmtree(resume_dir, ignore_errors=True)
 
 
 def _compile(model, cfg: TrainingConfig, info) -> None:

@@ -115,6 +115,7 @@ def check_labels(labels, role: str, where: str = "labels") -> None:
         )
     if not labels.videos:
         raise ValueError(f"{where}: no videos")
+    check_coordinates(labels, where)
     skeleton = labels.skeletons[0]
     if role == "single_instance":
         most = max(len(lf.user_instances) for lf in labels)
@@ -134,6 +135,65 @@ def check_labels(labels, role: str, where: str = "labels") -> None:
         raise ValueError(
             f"{where}: the skeleton has no edges, which bottom-up models need for "
             "PAFs; add edges or use --pipeline top-down"
+        )
+
+
+def check_coordinates(labels, where: str = "labels") -> None:
+    """Refuse labeled points that are infinite or far outside their frame.
+
+    A point more than one frame size outside the frame cannot be a position
+    (a typo, a unit mix-up or a damaged file) and would make the crop size or
+    the confidence maps absurd; all-missing labels leave nothing to learn.
+
+    Raises:
+        ValueError: naming the video, frame, instance and node, and the fix.
+    """
+    shapes: dict[int, tuple[int, int] | None] = {}
+    bad: list[str] = []
+    n_bad = n_visible = 0
+    for lf in labels:
+        key = id(lf.video)
+        if key not in shapes:
+            try:
+                shape = lf.video.shape
+            except Exception:  # noqa: BLE001 - unreadable videos fail later
+                shape = None
+            shapes[key] = (int(shape[1]), int(shape[2])) if shape else None
+        hw = shapes[key]
+        for k, inst in enumerate(lf.user_instances):
+            xy = np.asarray(inst.numpy(), dtype=float)
+            names = inst.skeleton.node_names
+            for n, (x, y) in enumerate(xy):
+                if math.isnan(x) or math.isnan(y):
+                    continue
+                n_visible += 1
+                far = not (math.isfinite(x) and math.isfinite(y))
+                if not far and hw is not None:
+                    h, w = hw
+                    far = not (-w <= x <= 2 * w and -h <= y <= 2 * h)
+                if far:
+                    n_bad += 1
+                    if len(bad) < 5:
+                        bad.append(
+                            f"{Path(str(lf.video.filename)).name} frame "
+                            f"{lf.frame_idx}, instance {k}, node {names[n]!r}: "
+                            f"({x:.4g}, {y:.4g})"
+                        )
+    if n_bad:
+        size = ", ".join(f"{w}x{h}" for h, w in {s for s in shapes.values() if s})
+        more = f" and {n_bad - len(bad)} more" if n_bad > len(bad) else ""
+        raise ValueError(
+            f"{where}: {n_bad} labeled point(s) lie far outside the frame "
+            f"({size or 'size unknown'}) or are infinite: "
+            + "; ".join(bad)
+            + more
+            + ". Fix: correct or delete these points in napari and save"
+        )
+    if n_visible == 0:
+        raise ValueError(
+            f"{where}: every labeled point is missing (NaN or marked not "
+            "visible), so there is nothing to learn. Fix: label visible points in "
+            "napari and save"
         )
 
 
