@@ -31,9 +31,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	xvfb-run -a $(PY) -m napari_sleap.demo --out out/demo
 
+# ruff, then the import rules of pyproject.toml [tool.importlinter]
+# (docs/architecture.md draws them).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
