@@ -68,7 +68,25 @@ def read_video(path: str | list[str]) -> list[LayerDataTuple]:
 
 
 def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
-    """Open a .slp file: an Image layer per video, then points, edges and tracks."""
+    """The npe2 reader of .slp files: :func:`slp_layers`, linked once in a viewer.
+
+    npe2 gives a reader no viewer and no hook for "layers added", so the reader
+    asks the current viewer to link napari-sleap layers as they land; the
+    linking itself (edges follow points, tracks follow the frame, windows) is
+    :func:`napari_sleap.napari.sync.skeleton_link.install`, which the docks call
+    too.
+    """
+    layers = slp_layers(path)
+    _link_in_current_viewer()
+    return layers
+
+
+def slp_layers(path: str | list[str]) -> list[LayerDataTuple]:
+    """A .slp file as layer data only (no viewer): videos, points, edges, tracks.
+
+    One Image layer per video whose file is found, then per video the instances
+    Points, the skeleton-edge Vectors and the Tracks layer.
+    """
     path = path[0] if isinstance(path, list) else path
     # One load: a missing video is reported as a warning, the labels still open.
     labels = load_labels(path, missing_videos="warn")
@@ -92,7 +110,6 @@ def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
         layers.append((data, kwargs, kind))
     for _, kwargs, _ in layers:  # several videos share the frame axis: show one
         kwargs["visible"] = kwargs["metadata"][META_KEY]["video_index"] == 0
-    _link_in_current_viewer()
     return layers
 
 
