@@ -27,7 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap.napari.docks.job_view import JobView
-from napari_sleap.napari.docks.train import _with_browse, labels_source
+from napari_sleap.napari.docks.train import labels_source, with_browse
 
 if TYPE_CHECKING:
     import napari
@@ -55,13 +55,13 @@ class EvaluatePanel(QWidget):
         self.gt_edit = QLineEdit()
         self.gt_edit.setPlaceholderText("ground truth (.slp, user instances)")
         form.addRow(
-            "Ground truth", _with_browse(self.gt_edit, self._pick(self.gt_edit))
+            "Ground truth", with_browse(self.gt_edit, self._pick(self.gt_edit))
         )
         self.pred_edit = QLineEdit()
         self.pred_edit.setPlaceholderText("predictions (.slp)")
         self.pred_edit.textEdited.connect(lambda *_: setattr(self, "_pred_auto", False))
         form.addRow(
-            "Predictions", _with_browse(self.pred_edit, self._pick(self.pred_edit))
+            "Predictions", with_browse(self.pred_edit, self._pick(self.pred_edit))
         )
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("<predictions>.report/")

@@ -33,7 +33,7 @@ COLORS = ("#4fa3ff", "#ff9f43", "#2ed573", "#e056fd", "#ffd32a", "#ff6b81")
 
 
 class LossPlot(QWidget):
-    """Loss curves by epoch on a log scale; ``val_`` curves are dashed.
+    """Loss curves by (fractional) epoch on a log scale; ``val_`` curves are dashed.
 
     Series are added point by point with :meth:`add`; the plot rescales itself.
     """
@@ -78,7 +78,9 @@ class LossPlot(QWidget):
         points = [pt for s in self.series.values() for pt in s]
         p.setPen(QColor("#cccccc"))
         if not points or w <= 0 or h <= 0:
-            p.drawText(area, Qt.AlignmentFlag.AlignCenter, "losses appear per epoch")
+            p.drawText(
+                area, Qt.AlignmentFlag.AlignCenter, "losses appear after a few steps"
+            )
             p.end()
             return
         xs = [x for x, _ in points]
@@ -121,6 +123,15 @@ class LossPlot(QWidget):
         p.end()
 
 
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min`` or ``1.5 h``, for time-left estimates."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 _left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
@@ -128,14 +139,26 @@ _right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 class JobView(QWidget):
     """Runs one job at a time and shows how it goes.
 
+    A training's ``step`` events move a progress line (model, step, loss, rate,
+    time left) and add running-loss points to the plot every few steps; its
+    ``epoch`` events add the validation loss.
+
     Args:
         losses: Show a :class:`LossPlot` (for training).
         interval_ms: How often the job is polled.
+        stop_grace_s: How long Stop waits for a clean end (a training finishes
+            its step, validates and saves) before the process is terminated.
     """
 
-    def __init__(self, losses: bool = False, interval_ms: int = 100) -> None:
+    def __init__(
+        self, losses: bool = False, interval_ms: int = 100, stop_grace_s: float = 5.0
+    ) -> None:
         super().__init__()
         self.handle: JobHandle | None = None
+        self.stop_grace_s = stop_grace_s
+        self.has_error = False
+        self._step_roles: set[str] = set()
+        self._model_t0: dict[str, tuple[float, int]] = {}
         self._on_data: dict[str, Callable[[Any], None]] = {}
         self._on_end: Callable[[JobHandle], None] | None = None
         self._t0 = 0.0
@@ -155,12 +178,32 @@ class JobView(QWidget):
         self.status = QLabel("idle")
         self.status.setWordWrap(True)
         root.addWidget(self.status)
+        #: One line per training step report: model, step, loss, rate, time left.
+        self.progress_line = QLabel("")
+        self.progress_line.setWordWrap(True)
+        self.progress_line.setVisible(losses)
+        root.addWidget(self.progress_line)
         self.plot = LossPlot() if losses else None
         if self.plot is not None:
             root.addWidget(self.plot)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.poll)
+
+    def show_error(self, text: str) -> None:
+        """Show a problem on the status line (red) until the next action succeeds."""
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #ff6b6b;")
+        self.has_error = True
+
+    def clear_error(self, text: str | None = None) -> None:
+        """Drop a shown problem (and show ``text`` instead, if given)."""
+        if self.has_error:
+            self.status.setStyleSheet("")
+            self.status.setText(text if text is not None else "idle")
+            self.has_error = False
+        elif text is not None:
+            self.status.setText(text)
 
     @property
     def running(self) -> bool:
@@ -188,7 +231,11 @@ class JobView(QWidget):
         self._what = what
         if self.plot is not None:
             self.plot.clear()
+        self._step_roles.clear()
+        self._model_t0.clear()
+        self.progress_line.setText("")
         self.bar.setRange(0, 0)  # busy until the first progress event
+        self.clear_error()
         self.status.setText(f"starting {what} (a separate process)...")
         self._t0 = time.monotonic()
         self.handle = start_job(target, kwargs)
@@ -201,7 +248,7 @@ class JobView(QWidget):
         if self.running:
             self.status.setText(f"stopping {self._what}...")
             self.stop_btn.setEnabled(False)
-            self.handle.stop()
+            self.handle.stop(grace_s=self.stop_grace_s)
 
     def poll(self) -> list[JobEvent]:
         """Read and show the job's new events (the timer calls this)."""
@@ -229,14 +276,37 @@ class JobView(QWidget):
                 self.status.setText(f"{self._what}: {event.value}...")
             elif event.message == "epoch" and self.plot is not None:
                 self._plot_epoch(event.value)
+            elif event.message == "step" and self.plot is not None:
+                self._plot_step(event.value)
             callback = self._on_data.get(event.message)
             if callback is not None:
                 callback(event.value)
 
+    def _plot_step(self, step: dict) -> None:
+        """A running-loss point and the progress line from a ``step`` event."""
+        role = str(step.get("role", ""))
+        self._step_roles.add(role)
+        self.plot.add(f"{role}/loss" if role else "loss", step["epoch"], step["loss"])
+        now = time.monotonic()
+        t0, s0 = self._model_t0.setdefault(role, (now, int(step["step"])))
+        done, total = int(step["step"]), int(step["total"])
+        rate = (done - s0) / (now - t0) if now > t0 and done > s0 else 0.0
+        left = f", ~{_duration((total - done) / rate)} left" if rate > 0 else ""
+        which = (
+            f" ({step['model']}/{step['models']})" if step.get("models", 1) > 1 else ""
+        )
+        self.progress_line.setText(
+            f"{role}{which}: step {done}/{total}, epoch {step['epoch']:.1f}, "
+            f"loss {step['loss']:.4g}"
+            + (f", {rate:.2f} steps/s{left}" if rate > 0 else "")
+        )
+
     def _plot_epoch(self, logs: dict) -> None:
         role = logs.get("role", "")
         epoch = float(logs.get("epoch", 0)) + 1
-        for key in ("loss", "val_loss"):
+        # With step points the running loss is drawn already; add validation.
+        keys = ("val_loss",) if role in self._step_roles else ("loss", "val_loss")
+        for key in keys:
             if key in logs:
                 self.plot.add(f"{role}/{key}" if role else key, epoch, logs[key])
         self.status.setText(
@@ -257,7 +327,7 @@ class JobView(QWidget):
             self.status.setText(f"{self._what} stopped after {took:.0f} s")
         else:
             self.bar.setRange(0, 1)
-            self.status.setText(f"{self._what} failed: {handle.error}")
+            self.show_error(f"{self._what} failed: {handle.error}")
         if self._on_end is not None:
             self._on_end(handle)
 

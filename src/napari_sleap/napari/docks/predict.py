@@ -15,7 +15,9 @@ cannot be read is marked failed with its reason while the others finish.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +37,16 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_sleap.config.training import PIPELINES
 from napari_sleap.napari.docks.job_view import JobView
 from napari_sleap.napari.docks.predict_batch import BatchBox
-from napari_sleap.napari.docks.train import labels_source, on_trained, trained_models
-from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers
+from napari_sleap.napari.docks.train import (
+    labels_source,
+    on_trained,
+    trained_models,
+    with_browse,
+)
+from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
 from napari_sleap.track.trackers import TRACKERS
 
 if TYPE_CHECKING:
@@ -57,25 +65,86 @@ def is_model_dir(path: Path) -> bool:
     return any((path / name).exists() for name in MODEL_FILES)
 
 
-def expand_model_dirs(paths: list[str]) -> list[str]:
-    """Model folders from folders that are models or hold models (one level)."""
-    out: list[str] = []
-    for p in map(Path, paths):
-        if is_model_dir(p):
-            out.append(str(p))
-        elif p.is_dir():
-            found = sorted(
-                str(c) for c in p.iterdir() if c.is_dir() and is_model_dir(c)
-            )
-            if not found:
-                raise ValueError(
-                    f"{p}: no model here (no {' or '.join(MODEL_FILES)} in it or its "
-                    "subfolders); pick a trained model folder"
-                )
-            out.extend(found)
-        else:
-            raise FileNotFoundError(f"model folder {p} not found")
-    return out
+#: SLEAP 1.x head names -> our roles.
+_SLEAP1_ROLES = {
+    "single_instance": "single_instance",
+    "centroid": "centroid",
+    "centered_instance": "centered_instance",
+    "multi_instance": "bottom_up",
+    "multi_class_bottomup": "bottom_up_id",
+    "multi_class_topdown": "centered_instance_id",
+}
+
+
+def model_role(path: Path) -> str:
+    """A model folder's role (``centroid``, ...) from its JSON; '' if unknown."""
+    try:
+        if (path / MODEL_FILES[0]).exists():
+            return str(json.loads((path / MODEL_FILES[0]).read_text()).get("role", ""))
+        heads = json.loads((path / MODEL_FILES[1]).read_text())["model"]["heads"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    return next((_SLEAP1_ROLES.get(k, k) for k, v in heads.items() if v), "")
+
+
+def pipeline_of(roles: list[str]) -> str | None:
+    """The pipeline whose models are exactly ``roles`` (any order), else None."""
+    for name, wanted in PIPELINES.items():
+        if sorted(wanted) == sorted(roles):
+            return name
+    return None
+
+
+@dataclass
+class FolderModels:
+    """What a chosen folder offers: its model folders and a sentence about them.
+
+    ``confirm`` is True when the folder is not a model itself but a pipeline's
+    folder: its models are listed and added only once the user confirms.
+    """
+
+    dirs: list[str]
+    text: str
+    confirm: bool = False
+
+
+def models_in_folder(folder: str | Path) -> FolderModels:
+    """The models a folder adds: itself, or its own pipeline's models (to confirm).
+
+    A parent of unrelated models is refused rather than adding them all.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+        ValueError: neither a model nor one pipeline's folder.
+    """
+    p = Path(folder)
+    if is_model_dir(p):
+        role = model_role(p)
+        return FolderModels(
+            [str(p)], f"added {p.name}" + (f" ({role})" if role else "")
+        )
+    if not p.is_dir():
+        raise FileNotFoundError(f"model folder {p} not found; pick a model folder")
+    found = sorted(c for c in p.iterdir() if c.is_dir() and is_model_dir(c))
+    if not found:
+        raise ValueError(
+            f"{p}: no model here (no {' or '.join(MODEL_FILES)} in it or its "
+            "subfolders); pick a trained model folder"
+        )
+    roles = [model_role(c) for c in found]
+    pipeline = pipeline_of(roles)
+    names = ", ".join(c.name for c in found)
+    if pipeline is None:
+        raise ValueError(
+            f"{p} is not a model folder: it holds {len(found)} models ({names}) that "
+            "are not one pipeline's; add the model folders you want one by one"
+        )
+    return FolderModels(
+        [str(c) for c in found],
+        f"{p.name} holds a {pipeline} pipeline: {names}. Add "
+        + ("both?" if len(found) == 2 else "it?"),
+        confirm=True,
+    )
 
 
 def add_labels_layers(viewer: Any, labels: Any, source: str | None = None) -> list:
@@ -94,6 +163,24 @@ def add_labels_layers(viewer: Any, labels: Any, source: str | None = None) -> li
         added.append(viewer.add_layer(Layer.create(data, kwargs, kind)))
     install(viewer)
     return added
+
+
+def open_source(viewer: Any) -> str:
+    """The file to predict by default: the open ``.slp``, else the open video.
+
+    Prediction results (``*.predictions.slp``) are skipped: a new run should
+    predict the labels or video they came from.
+    """
+    labels = labels_source(viewer)
+    if labels and not labels.endswith(".predictions.slp"):
+        return labels
+    for layer in reversed(list(viewer.layers)):
+        if type(layer).__name__ != "Image":
+            continue
+        path = layer_meta(layer).get("source") or getattr(layer.source, "path", None)
+        if path and Path(str(path)).exists():
+            return str(path)
+    return labels
 
 
 class PredictPanel(QWidget):
@@ -118,6 +205,8 @@ class PredictPanel(QWidget):
         for dirs in trained_models(napari_viewer)[-1:]:
             self.set_models(dirs)
         on_trained(napari_viewer, self.set_models)
+        napari_viewer.layers.events.inserted.connect(lambda e: self._guess_source())
+        self._guess_source()
 
     # ------------------------------------------------------------------ UI
 
@@ -128,13 +217,32 @@ class PredictPanel(QWidget):
         self.models_list.setMaximumHeight(80)
         root.addWidget(self.models_list)
         row = QHBoxLayout()
-        add = QPushButton("Add folder...")
-        add.clicked.connect(lambda *_: self._browse_model())
-        clear = QPushButton("Clear")
-        clear.clicked.connect(lambda *_: self.models_list.clear())
-        row.addWidget(add)
-        row.addWidget(clear)
+        self.add_btn = QPushButton("Add folder...")
+        self.add_btn.setToolTip(
+            "A model folder, or a pipeline's folder (its models are listed first)"
+        )
+        self.add_btn.clicked.connect(lambda *_: self._browse_model())
+        self.clear_btn = QPushButton("Clear")
+        self.clear_btn.clicked.connect(lambda *_: self.models_list.clear())
+        row.addWidget(self.add_btn)
+        row.addWidget(self.clear_btn)
         root.addLayout(row)
+        # Confirms a pipeline folder's models before they are added.
+        self.confirm_box = QWidget()
+        confirm = QHBoxLayout(self.confirm_box)
+        confirm.setContentsMargins(0, 0, 0, 0)
+        self.confirm_label = QLabel("")
+        self.confirm_label.setWordWrap(True)
+        self.confirm_yes = QPushButton("Add")
+        self.confirm_yes.clicked.connect(lambda *_: self._confirm(True))
+        self.confirm_no = QPushButton("Cancel")
+        self.confirm_no.clicked.connect(lambda *_: self._confirm(False))
+        confirm.addWidget(self.confirm_label, 1)
+        confirm.addWidget(self.confirm_yes)
+        confirm.addWidget(self.confirm_no)
+        self.confirm_box.setVisible(False)
+        root.addWidget(self.confirm_box)
+        self._pending: list[str] = []
 
         mode_row = QFormLayout()
         self.mode_combo = QComboBox()
@@ -150,8 +258,8 @@ class PredictPanel(QWidget):
         form = QFormLayout(self.single_box)
         form.setContentsMargins(0, 0, 0, 0)
         self.source_edit = QLineEdit()
-        self.source_edit.setPlaceholderText("video or labels (.slp)")
-        form.addRow("Input", self.source_edit)
+        self.source_edit.setPlaceholderText("video or labels (.slp): the open one")
+        form.addRow("Input", with_browse(self.source_edit, self._browse_source))
         self.frames_combo = QComboBox()
         self.frames_combo.addItems(list(FRAME_CHOICES))
         self.frames_combo.setCurrentText("all")
@@ -161,7 +269,7 @@ class PredictPanel(QWidget):
         form.addRow("Range", self.range_edit)
         self.output_edit = QLineEdit()
         self.output_edit.setPlaceholderText("<input>.predictions.slp")
-        form.addRow("Output", self.output_edit)
+        form.addRow("Output", with_browse(self.output_edit, self._browse_output))
         root.addWidget(self.single_box)
         self.batch = BatchBox()
         self.batch.table.cellDoubleClicked.connect(
@@ -199,16 +307,45 @@ class PredictPanel(QWidget):
         root.addStretch(1)
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
+        """Run a button's action; show its problem, or clear the last one."""
         try:
-            return fn()
+            out = fn()
         except (ValueError, FileNotFoundError, RuntimeError) as err:
-            self.job.status.setText(str(err))
+            self.job.show_error(str(err))
             return None
+        if self.job.has_error:
+            self.job.clear_error()
+        return out
 
     def _browse_model(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Model folder")
         if path:
-            self._guard(lambda: self.add_models([path]))
+            self._guard(lambda: self.add_folder(path))
+
+    def _browse_source(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Video or labels",
+            str(Path(self.source_edit.text()).parent)
+            if self.source_edit.text()
+            else "",
+            "Videos and labels (*.slp *.mp4 *.avi *.mov *.mkv *.tif *.tiff *.h5);;"
+            "All files (*)",
+        )
+        if path:
+            self.source_edit.setText(path)
+            self.job.clear_error()
+
+    def _browse_output(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Predictions", self.output_edit.text(), "SLEAP (*.slp)"
+        )
+        if path:
+            self.output_edit.setText(path if path.endswith(".slp") else path + ".slp")
+
+    def _guess_source(self) -> None:
+        if not self.source_edit.text():
+            self.source_edit.setText(open_source(self.viewer))
 
     # ------------------------------------------------------------- settings
 
@@ -217,11 +354,41 @@ class PredictPanel(QWidget):
         self.models_list.clear()
         self.add_models(dirs)
 
-    def add_models(self, dirs: list[str]) -> None:
-        """Add model folders (or folders holding them) to the list."""
-        for d in expand_model_dirs(list(dirs)):
-            if d not in self.model_dirs:
-                self.models_list.addItem(d)
+    def add_models(self, dirs: list[str]) -> list[str]:
+        """Add model folders to the list; returns those that were new.
+
+        Raises:
+            ValueError: a folder is not a model (see :meth:`add_folder`).
+        """
+        added = []
+        for d in dirs:
+            for m in models_in_folder(d).dirs if not is_model_dir(Path(d)) else [d]:
+                if m not in self.model_dirs:
+                    self.models_list.addItem(m)
+                    added.append(m)
+        return added
+
+    def add_folder(self, folder: str) -> FolderModels:
+        """What "Add folder" does: add a model, or list a pipeline's to confirm."""
+        found = models_in_folder(folder)
+        self._confirm(False)
+        if found.confirm:
+            self._pending = found.dirs
+            self.confirm_label.setText(found.text)
+            self.confirm_box.setVisible(True)
+            return found
+        added = self.add_models(found.dirs)
+        self.job.clear_error(found.text if added else f"{found.dirs[0]} is listed")
+        return found
+
+    def _confirm(self, yes: bool) -> None:
+        """Add the pending pipeline models (or drop them) and say what was added."""
+        pending, self._pending = self._pending, []
+        self.confirm_box.setVisible(False)
+        if yes and pending:
+            added = self.add_models(pending)
+            names = ", ".join(Path(d).name for d in added) or "nothing new"
+            self.job.clear_error(f"added {names} from {Path(pending[0]).parent}")
 
     @property
     def model_dirs(self) -> list[str]:
@@ -231,10 +398,10 @@ class PredictPanel(QWidget):
         ]
 
     def source(self) -> str:
-        """The input: the field, else the newest instances layer's ``.slp``."""
-        text = self.source_edit.text().strip() or labels_source(self.viewer)
+        """The input: the field, else the open labels or video (:func:`open_source`)."""
+        text = self.source_edit.text().strip() or open_source(self.viewer)
         if not text:
-            raise ValueError("no input: open a .slp or video, or type its path")
+            raise ValueError("no input: open a .slp or video, or pick one under Input")
         if not Path(text).exists():
             raise FileNotFoundError(f"input {text} not found")
         return text
@@ -367,6 +534,13 @@ class PredictPanel(QWidget):
                 )
             return
         self.result = r = handle.result
+        if not r["instances"]:
+            self._remove_live()
+            self.summary.setText(
+                f"No animal found ({r['seconds']:.0f} s) -> {Path(r['output']).name}:"
+                " lower the peak threshold, or train longer (more labels, epochs)."
+            )
+            return
         self.summary.setText(
             f"{r['instances']} instances in {r['frames']} frames, mean score "
             f"{r['mean_score']:.3f}, {r['tracks']} tracks ({r['seconds']:.0f} s) "

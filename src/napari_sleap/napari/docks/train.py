@@ -3,8 +3,10 @@
 Everything not on the panel comes from the built-in profiles; the "Advanced"
 view shows the full resolved config of each model as YAML and may be edited.
 Training runs in a separate process (:func:`napari_sleap.jobs.tasks.train`) with a
-progress bar, live loss curves and Stop; finished model folders are offered to
-the predict panel through :func:`trained_models`.
+progress bar, a progress line and loss curves that move every few steps, and
+Stop. Stop leaves every model trained so far as its best checkpoint; the result
+line says which models are usable, and a complete set is offered to the predict
+panel through :func:`trained_models`, as finished ones are.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ class TrainPanel(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.model_dirs: list[str] = []
+        #: The job's account of the last Stop (see ``jobs.tasks.stopped_report``).
+        self.stopped_report: dict | None = None
         self._advanced_edited = False
         self._filling = False
         self._build()
@@ -107,7 +111,7 @@ class TrainPanel(QWidget):
         form = QFormLayout()
         self.labels_edit = QLineEdit()
         self.labels_edit.setPlaceholderText("labels file (.slp)")
-        form.addRow("Labels", _with_browse(self.labels_edit, self._browse_labels))
+        form.addRow("Labels", with_browse(self.labels_edit, self._browse_labels))
         self.pipeline_combo = QComboBox()
         self.pipeline_combo.addItems(list(PIPELINES))
         self.pipeline_combo.setCurrentText("top-down")
@@ -135,7 +139,7 @@ class TrainPanel(QWidget):
         form.addRow("", self.restart_check)
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("folder for the model folders")
-        form.addRow("Output", _with_browse(self.out_edit, self._browse_out))
+        form.addRow("Output", with_browse(self.out_edit, self._browse_out))
         root.addLayout(form)
 
         row = QHBoxLayout()
@@ -157,7 +161,8 @@ class TrainPanel(QWidget):
         self.train_btn = QPushButton("Train")
         self.train_btn.clicked.connect(lambda *_: self._guard(self.train))
         root.addWidget(self.train_btn)
-        self.job = JobView(losses=True)
+        # Stop lets the step finish, validate and save: give it time on a slow CPU.
+        self.job = JobView(losses=True, stop_grace_s=120.0)
         root.addWidget(self.job)
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
@@ -175,11 +180,15 @@ class TrainPanel(QWidget):
             signal.connect(lambda *_: self.refresh_advanced())
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
+        """Run a button's action; show its problem, or clear the last one."""
         try:
-            return fn()
+            out = fn()
         except (ValueError, FileNotFoundError, RuntimeError) as err:
-            self.job.status.setText(str(err))
+            self.job.show_error(str(err))
             return None
+        if self.job.has_error:
+            self.job.clear_error()
+        return out
 
     def _browse_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labels", "", "SLEAP (*.slp)")
@@ -293,6 +302,7 @@ class TrainPanel(QWidget):
         pipeline_configs(pipeline, overrides)  # bad settings fail here, not later
         out = self.out_dir(labels)
         self.result_label.setText("")
+        self.stopped_report = None
         return self.job.start(
             "napari_sleap.jobs.tasks:train",
             {
@@ -302,16 +312,19 @@ class TrainPanel(QWidget):
                 "overrides": overrides,
                 "restart": self.restart_check.isChecked(),
             },
+            on_data={"stopped": self._on_stopped},
             on_end=self._on_end,
             what="training",
         )
 
+    def _on_stopped(self, report: dict) -> None:
+        """Keep the job's account of a stop (which models are usable)."""
+        self.stopped_report = report
+
     def _on_end(self, handle: Any) -> None:
         if handle.status != "done":
-            if handle.status == "stopped":
-                self.result_label.setText(
-                    "Stopped: the best model so far is kept; Train again resumes."
-                )
+            if handle.status in ("stopped", "killed"):
+                self.result_label.setText(self._stopped_text())
             return
         self.model_dirs = list(handle.result["model_dirs"])
         self.result_label.setText(
@@ -320,6 +333,21 @@ class TrainPanel(QWidget):
             + f" in {handle.result['out_dir']} (offered to the predict panel)"
         )
         _announce(self.viewer, self.model_dirs)
+
+    def _stopped_text(self) -> str:
+        """The result line after Stop: each model usable or not, and what next."""
+        report = self.stopped_report
+        if not report:
+            return (
+                "Stopped before any model reported; what was saved stays in "
+                f"{self.out_edit.text()}. Train again resumes."
+            )
+        text = f"Stopped. In {report['out_dir']}:\n{report['text']}\n"
+        if report["model_dirs"]:
+            self.model_dirs = list(report["model_dirs"])
+            _announce(self.viewer, self.model_dirs)
+            return text + "These models are offered to Predict; Train again resumes."
+        return text + "Predict needs every model of the pipeline: Train again resumes."
 
 
 def _dspin(
@@ -334,12 +362,15 @@ def _dspin(
     return spin
 
 
-def _with_browse(edit: QLineEdit, slot: Callable[[], None]) -> QWidget:
+def with_browse(edit: QLineEdit, slot: Callable[[], None]) -> QWidget:
+    """``edit`` with a "..." button after it that calls ``slot`` (a file chooser)."""
     box = QWidget()
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
     row.addWidget(edit, 1)
     btn = QPushButton("...")
+    btn.setObjectName("browse")
+    btn.setToolTip("Choose with a file dialog")
     btn.setMaximumWidth(30)
     btn.clicked.connect(lambda *_: slot())
     row.addWidget(btn)
