@@ -124,6 +124,7 @@ def open_video(
             # the other kind decodes the video, so pixels never depend on it.
             if grayscale is None or grayscale == reader.grayscale:
                 reader.source = path
+                reader.use_fallback(path)  # damaged chunks read from the video
                 return reader
     try:
         return MediaReader(path, grayscale=grayscale)

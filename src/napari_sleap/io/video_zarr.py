@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ class ZarrReader(VideoReader):
                 "it with `napari-sleap cache VIDEO -o STORE.zarr`."
             )
         self.dataset = dataset
+        self.fallback: Path | None = None
+        self._fallback_reader: VideoReader | None = None
+        self._warned = False
         self._array: zarr.Array | None = open_frames_array(self.path, dataset)
         array = self._array
         if array.ndim not in (3, 4):
@@ -116,7 +120,49 @@ class ZarrReader(VideoReader):
             self._array = open_frames_array(self.path, self.dataset)
         return self._array
 
+    def use_fallback(self, video: Path) -> None:
+        """Read frames whose cache chunk is missing or damaged from ``video``.
+
+        Set for caches found beside a video: a deleted or corrupted chunk would
+        otherwise read as a black frame (zarr's fill value) and get poses.
+        """
+        self.fallback = Path(video)
+
+    def _chunk_ok(self, index: int) -> bool:
+        """Whether frame ``index``'s chunk file exists (one frame per chunk)."""
+        array = self._frames()
+        if array.chunks[0] != 1 or self.dataset:
+            return True
+        rest = "/".join("0" for _ in array.shape[1:])
+        return (self.path / "c" / str(index) / rest).is_file()
+
+    def _read_fallback(self, index: int, why: str) -> np.ndarray:
+        from napari_sleap.io.video_media import MediaReader
+
+        if not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"zarr cache {self.path}: {why}; reading {self.fallback} instead. "
+                f"Fix: re-create the cache with `napari-sleap cache {self.fallback} "
+                "--force`",
+                stacklevel=3,
+            )
+        if self._fallback_reader is None:
+            self._fallback_reader = MediaReader(self.fallback, grayscale=self.grayscale)
+        return self._fallback_reader.read(index)
+
     def _read(self, index: int) -> np.ndarray:
+        if self.fallback is not None:
+            if not self._chunk_ok(index):
+                return self._read_fallback(index, f"frame {index} is missing")
+            try:
+                return self._read_stored(index)
+            except Exception as err:  # noqa: BLE001 - codecs raise many types
+                why = f"frame {index} is damaged ({type(err).__name__})"
+                return self._read_fallback(index, why)
+        return self._read_stored(index)
+
+    def _read_stored(self, index: int) -> np.ndarray:
         frame = as_channels_last(np.asarray(self._frames()[index]))
         if self._stored == 3 and self.grayscale:
             weights = np.array([0.299, 0.587, 0.114])
@@ -127,6 +173,10 @@ class ZarrReader(VideoReader):
 
     def _close(self) -> None:
         self._array = None
+        if self._fallback_reader is not None:
+            self._fallback_reader.close()
+            self._fallback_reader = None
 
     def _drop_handles(self, state: dict) -> None:
         state["_array"] = None
+        state["_fallback_reader"] = None
