@@ -54,7 +54,14 @@ def test_csv_with_frames_and_output(slp_copy, tmp_path, capsys):
 
 def test_nwb(slp_copy, capsys):
     assert main(["export", str(slp_copy), "--format", "nwb"]) == 0
-    assert slp_copy.with_name("train.nwb").stat().st_size > 0
+    out = capsys.readouterr().out
+    for animal in ("male", "female"):  # one NWB file per animal
+        path = slp_copy.with_name(f"train.{animal}.nwb")
+        assert path.stat().st_size > 0 and f"wrote {path}" in out
+    rc = main(
+        ["export", str(slp_copy), "--format", "nwb", "--nwb-flavour", "annotations"]
+    )
+    assert rc == 0 and slp_copy.with_name("train.nwb").stat().st_size > 0
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,8 @@ def test_csv_cancel_leaves_no_file(train_labels, tmp_path):
 
 def test_nwb_annotations_round_trip(train_labels, tmp_path):
     out = tmp_path / "train.nwb"
-    write_nwb(train_labels, out)  # opens the clip it links to
+    # Annotations (PoseTraining) on request; auto gives pose files per animal.
+    assert write_nwb(train_labels, out, flavour="annotations") == [out]
     back = sio.load_nwb(str(out))
     assert len(back) == len(train_labels)
     a = np.stack([i.numpy() for lf in train_labels for i in lf.user_instances])
@@ -88,7 +89,7 @@ def test_nwb_annotations_need_their_video(train_labels, tmp_path):
         ]
     )
     with pytest.raises(ValueError, match="gone.mp4 not found"):
-        write_nwb(moved, tmp_path / "x.nwb")
+        write_nwb(moved, tmp_path / "x.nwb", flavour="annotations")
 
 
 def test_nwb_refuses_untracked_multi_animal_predictions(sleap1_models_dir, tmp_path):
@@ -103,18 +104,4 @@ def test_nwb_refuses_untracked_multi_animal_predictions(sleap1_models_dir, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_nwb_tracked_predictions(sleap1_models_dir, tmp_path):
-    labels = sio.load_slp(
-        str(sleap1_models_dir / "minimal_instance.UNet.centroid.labels_pr.val.slp"),
-        open_videos=False,
-    )
-    tracks = [sio.Track("a"), sio.Track("b")]
-    for inst, track in zip(labels[0].predicted_instances, tracks, strict=True):
-        inst.track = track
-    labels.tracks = tracks
-    out = tmp_path / "pr.nwb"
-    write_nwb(labels, out)
-    back = sio.load_nwb(str(out))
-    got = sorted(float(i.numpy()[0, 0]) for lf in back for i in lf.instances)
-    want = sorted(float(i.numpy()[0, 0]) for i in labels[0].predicted_instances)
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+# Tracked predictions as pose files per animal: tests/export/test_nwb_poses.py.

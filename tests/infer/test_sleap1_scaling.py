@@ -115,3 +115,18 @@ def test_unverified_settings_are_refused_with_the_reason(
         model_info_from_config(cfg, where)
     assert "training_config.json" in str(err.value) or str(where) in str(err.value)
     assert "Fix:" in str(err.value)
+
+
+def test_predicted_skeleton_is_named(sleap1_models_dir):
+    """NWB needs a skeleton name: the SLEAP 1.x config's, else a default."""
+    from napari_sleap.infer.predictor import (
+        DEFAULT_SKELETON_NAME,
+        Predictor,
+        skeleton_of,
+    )
+
+    predictor = Predictor.from_model_dirs(
+        [sleap1_models_dir / CENTROID, sleap1_models_dir / SCALED]
+    )
+    assert predictor.skeleton.name == "Skeleton-0"
+    assert skeleton_of(predictor.info).name == DEFAULT_SKELETON_NAME

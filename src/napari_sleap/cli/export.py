@@ -45,6 +45,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="nwb: training annotations or pose predictions (default: auto)",
     )
     p.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help="nwb: frame rate for the timestamps (default: the video's own)",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing output file of another kind (never the input)",
@@ -130,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         from napari_sleap.export.nwb import write_nwb
 
         path = out or _default_output(source, FORMATS["nwb"])
-        write_nwb(labels, path, flavour=args.nwb_flavour, source=str(source))
-        print(f"wrote {path}")
+        written = write_nwb(
+            labels, path, flavour=args.nwb_flavour, source=str(source), fps=args.fps
+        )
+        for each in written:
+            print(f"wrote {each}")
     return 0

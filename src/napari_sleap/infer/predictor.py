@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_sleap.infer import sleap1
 from napari_sleap.infer.layers import (
     BottomUpLayer,
     InferenceLayer,
@@ -107,8 +108,12 @@ def _check_same_skeleton(models: list[LoadedModel]) -> None:
             )
 
 
-def skeleton_of(info: ModelInfo):
-    """The sleap-io Skeleton a model predicts."""
+#: Name of a predicted skeleton when the model folder names none (NWB needs one).
+DEFAULT_SKELETON_NAME = "skeleton"
+
+
+def skeleton_of(info: ModelInfo, name: str | None = None):
+    """The sleap-io Skeleton a model predicts, always named."""
     import sleap_io as sio
 
     names = info.node_names
@@ -116,6 +121,7 @@ def skeleton_of(info: ModelInfo):
         nodes=list(names),
         edges=[[names[a], names[b]] for a, b in info.edges],
         symmetries=[[names[a], names[b]] for a, b in info.symmetries],
+        name=name or DEFAULT_SKELETON_NAME,
     )
 
 
@@ -175,7 +181,11 @@ class Predictor:
             if options.max_instances is not None:
                 paf = replace(paf, max_instances=options.max_instances)
             layer = BottomUpLayer(models[0], peaks, paf, **kw)
-        return cls(layer, pipeline, options)
+        predictor = cls(layer, pipeline, options)
+        named = sleap1.skeleton_name(models[-1].folder)
+        if named:  # SLEAP 1.x configs name their skeleton
+            predictor.skeleton.name = named
+        return predictor
 
     @property
     def class_names(self) -> list[str]:

@@ -91,6 +91,23 @@ def is_sleap1_folder(path: str | Path) -> bool:
     return (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
 
 
+def skeleton_name(folder: str | Path) -> str | None:
+    """The skeleton name a SLEAP 1.x model folder's config gives (None if none).
+
+    Best effort: a folder that is not SLEAP 1.x, or a config that does not
+    name its skeleton, gives None (the caller picks a default name).
+    """
+    folder = Path(folder)
+    if not is_sleap1_folder(folder):
+        return None
+    try:
+        skeleton = _skeleton(read_config(folder), folder / CONFIG_FILE)
+    except ValueError:
+        return None
+    name = getattr(skeleton, "name", None)
+    return name if isinstance(name, str) and name.strip() else None
+
+
 def read_config(folder: Path) -> dict:
     """The folder's training_config.json, checked to be a SLEAP 1.x config."""
     path = folder / CONFIG_FILE
