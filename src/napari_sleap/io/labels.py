@@ -19,6 +19,7 @@ import numpy as np
 import sleap_io as sio
 
 from napari_sleap.io.atomic import atomic_path
+from napari_sleap.io.formats import load_foreign
 
 __all__ = [
     "LabelsFileError",
@@ -309,14 +310,19 @@ def load_labels(
             f"missing_videos={missing_videos!r}: expected 'raise', 'ignore' or 'warn'"
         )
     path = Path(path)
-    _check_file(path)
-    try:
-        labels = sio.load_slp(str(path))
-    except Exception as err:  # sleap-io raises many types on damaged files
-        raise LabelsFileError(
-            f"{path}: cannot be read as SLEAP labels ({type(err).__name__}: {err}); "
-            "the file may be truncated or damaged; restore it from a backup"
-        ) from err
+    video_search_paths = list(video_search_paths)
+    # Other tools' labels (DeepLabCut, COCO, analysis HDF5, NWB): io/formats.py.
+    labels = load_foreign(path, [*video_search_paths, *_DEFAULT_SEARCH.get()])
+    if labels is None:
+        _check_file(path)
+        try:
+            labels = sio.load_slp(str(path))
+        except Exception as err:  # sleap-io raises many types on damaged files
+            raise LabelsFileError(
+                f"{path}: cannot be read as SLEAP labels ({type(err).__name__}: "
+                f"{err}); the file may be truncated or damaged; restore it from a "
+                "backup"
+            ) from err
     search = [Path(p) for p in video_search_paths]
     search.extend(p for p in _DEFAULT_SEARCH.get() if p not in search)
     missing, misfits = _relink_videos(labels, path, search, dict(replace_videos or {}))
