@@ -18,6 +18,7 @@ import numpy as np
 import sleap_io as sio
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
+from napari_sleap.io.atomic import write_text
 from napari_sleap.io.labels import save_labels
 from napari_sleap.progress import ProgressFn, StopFlag, check_stop, no_progress
 
@@ -484,9 +485,7 @@ def ensure_sample(
     paths = make_sample(
         out, n_frames=n_frames, size=size, seed=seed, progress=progress, stop=stop
     )
-    tmp = stamp_path.with_name(".sample.partial.json")
-    tmp.write_text(json.dumps(want, indent=1))
-    os.replace(tmp, stamp_path)
+    write_text(stamp_path, json.dumps(want, indent=1))
     return paths
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 from napari_sleap.evaluate.pose import PoseEvaluation
+from napari_sleap.io.atomic import atomic_path
 
 _BAR = (70, 130, 180)
 _WHISKER = (120, 120, 120)
@@ -106,12 +106,6 @@ def plot_node_errors(
         ysep = top + (len(rows) - 1) * row_h
         draw.line([(4, ysep), (width - 4, ysep)], fill=_WHISKER)
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         img.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from napari_sleap.infer.results import FramePoses
+from napari_sleap.io.atomic import atomic_path
 
 #: The file in a part folder naming the run its parts belong to.
 MANIFEST = "manifest.json"
@@ -126,10 +125,8 @@ def save_part(path: Path, data: Mapping[str, np.ndarray]) -> None:
     A cancelled dask task may still be running when its retry writes the same
     part; unique temporary names keep the two from clobbering each other.
     """
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")
-    np.savez(tmp, **data)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz", fsync=False) as tmp:
+        np.savez(tmp, **data)
 
 
 def part_name(video_index: int, chunk_index: int) -> str:

@@ -10,12 +10,13 @@ part; the file is written beside the target and renamed into place.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from napari_sleap.io.atomic import atomic_path
 
 TABLES = ("frames", "instances", "pred_points")
 PREDICTED = 1  # sleap-io's InstanceType.PREDICTED
@@ -99,10 +100,9 @@ def write_predictions(
     import sleap_io as sio
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.slp")
     labels = sio.Labels(videos=list(videos), skeletons=[skeleton], tracks=list(tracks))
     labels.provenance.update(provenance)
-    try:
+    with atomic_path(path, suffix=".slp") as tmp:
         sio.save_slp(labels, str(tmp), verbose=False)
         totals = dict.fromkeys(TABLES, 0)
         with h5py.File(tmp, "a") as f:
@@ -128,10 +128,4 @@ def write_predictions(
                     ds.resize((totals[name] + len(new),))
                     ds[totals[name] :] = new
                     totals[name] += len(new)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return totals

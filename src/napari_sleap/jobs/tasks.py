@@ -364,8 +364,6 @@ def evaluate(
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write beside, then rename over (no half-written reports)."""
-    import os
+    from napari_sleap.io.atomic import write_text
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sleap_io as sio
+
+from napari_sleap.io.atomic import write_text
 
 __all__ = [
     "ConfirmationNeeded",
@@ -134,16 +135,7 @@ def save_skeleton(skeleton: sio.Skeleton, path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".json", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "w") as f:
-            json.dump(encode_skeleton(skeleton), f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, json.dumps(encode_skeleton(skeleton)))
 
 
 class SkeletonEditor:

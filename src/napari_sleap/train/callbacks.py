@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import keras
 
+from napari_sleap.io.atomic import atomic_path, write_text
 from napari_sleap.progress import Cancelled, ProgressFn, StopFlag
 
 STATE_FILE = "state.json"
@@ -129,16 +129,13 @@ class Schedule(keras.callbacks.Callback):
 
 def save_keras_atomic(model: keras.Model, path: Path) -> None:
     """Save a ``.keras`` file beside ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.stem}.partial.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write JSON beside ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1))
 
 
 class Checkpoint(keras.callbacks.Callback):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
 from napari_sleap.config.base import ConfigError
 from napari_sleap.config.data import SplitConfig
+from napari_sleap.io.atomic import write_text
 from napari_sleap.nn.data.examples import FrameSample
 
 
@@ -78,8 +78,4 @@ def save_split(
         "train": [[videos[s.video_index], s.frame_index] for s in train],
         "val": [[val_videos[s.video_index], s.frame_index] for s in val],
     }
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-    return path
+    return write_text(Path(path), json.dumps(data, indent=1))
