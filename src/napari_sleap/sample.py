@@ -18,7 +18,7 @@ import numpy as np
 import sleap_io as sio
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 
-from napari_sleap.io.atomic import write_text
+from napari_sleap.io.atomic import atomic_path, write_text
 from napari_sleap.io.labels import save_labels
 from napari_sleap.progress import ProgressFn, StopFlag, check_stop, no_progress
 
@@ -375,31 +375,29 @@ def write_gray_video(
     """Encode gray frames as H.264 (exact size, no rescale), atomically."""
     import imageio_ffmpeg
 
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    writer = imageio_ffmpeg.write_frames(
-        str(tmp),
-        (hw[1], hw[0]),
-        pix_fmt_in="gray",
-        pix_fmt_out="yuv420p",
-        fps=fps,
-        codec="libx264",
-        quality=None,
-        macro_block_size=1,
-        output_params=["-crf", "20", "-g", "50", "-preset", "fast"],
-        ffmpeg_log_level="error",
-    )
-    writer.send(None)
-    try:
-        for i, frame in enumerate(frames):
-            check_stop(stop)
-            writer.send(np.ascontiguousarray(frame))
-            progress(i + 1, n_frames + 2)
-        writer.close()
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp),
+            (hw[1], hw[0]),
+            pix_fmt_in="gray",
+            pix_fmt_out="yuv420p",
+            fps=fps,
+            codec="libx264",
+            quality=None,
+            macro_block_size=1,
+            output_params=["-crf", "20", "-g", "50", "-preset", "fast"],
+            ffmpeg_log_level="error",
+        )
+        writer.send(None)
+        try:
+            for i, frame in enumerate(frames):
+                check_stop(stop)
+                writer.send(np.ascontiguousarray(frame))
+                progress(i + 1, n_frames + 2)
+            writer.close()
+        except BaseException:
+            writer.close()
+            raise
 
 
 def make_sample(
