@@ -7,16 +7,15 @@ keep them; loading must give back exactly those points.
 
 from __future__ import annotations
 
-import csv
 import json
 
-import cv2
 import numpy as np
 import pytest
 import sleap_io as sio
 
 from napari_sleap.io.formats import detect_format, is_labels_path
 from napari_sleap.io.labels import LabelsFileError, load_labels
+from tests.io.foreign_files import by_track, dlc_project, write_images
 
 pytestmark = pytest.mark.shared_data
 
@@ -31,66 +30,6 @@ def source(clip_train_slp):
     return labels, frames
 
 
-def _by_track(lf) -> dict[str, np.ndarray]:
-    return {inst.track.name: inst.numpy() for inst in lf.user_instances}
-
-
-def _write_images(folder, frames) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    names = []
-    for image, lf in frames:
-        name = f"img{lf.frame_idx:05d}.png"
-        cv2.imwrite(str(folder / name), np.asarray(image)[..., 0])
-        names.append(name)
-    return names
-
-
-def _dlc_csv(path, labels, frames, names, animals) -> None:
-    """A DeepLabCut CollectedData CSV (multi-animal layout if several animals)."""
-    nodes = labels.skeletons[0].node_names
-    multi = len(animals) > 1
-    cols = [(a, n, c) for a in animals for n in nodes for c in ("x", "y")]
-    rows = [["scorer", "", ""] + ["tester"] * len(cols)]
-    if multi:
-        rows.append(["individuals", "", ""] + [a for a, _, _ in cols])
-    rows.append(["bodyparts", "", ""] + [n for _, n, _ in cols])
-    rows.append(["coords", "", ""] + [c for _, _, c in cols])
-    for (_, lf), name in zip(frames, names, strict=True):
-        pts = _by_track(lf)
-        row = ["labeled-data", "clip", name]
-        for a, n, c in cols:
-            v = pts[a][nodes.index(n), 0 if c == "x" else 1]
-            row.append("" if np.isnan(v) else repr(float(v)))
-        rows.append(row)
-    with open(path, "w", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-
-
-def _dlc_project(root, labels, frames, animals) -> None:
-    names = _write_images(root / "labeled-data" / "clip", frames)
-    _dlc_csv(
-        root / "labeled-data" / "clip" / "CollectedData_tester.csv",
-        labels,
-        frames,
-        names,
-        animals,
-    )
-    nodes = labels.skeletons[0].node_names
-    edges = [[nodes[a], nodes[b]] for a, b in labels.skeletons[0].edge_inds]
-    config = [
-        "Task: flies",
-        "scorer: tester",
-        "date: Dec5",
-        f"multianimalproject: {str(len(animals) > 1).lower()}",
-        f"individuals: {json.dumps(animals)}",
-        f"bodyparts: {json.dumps(nodes)}",
-        f"multianimalbodyparts: {json.dumps(nodes)}",
-        f"skeleton: {json.dumps(edges)}",
-        "video_sets: {}",
-    ]
-    (root / "config.yaml").write_text("\n".join(config) + "\n")
-
-
 def _check_points(got: sio.Labels, frames, animals) -> None:
     assert len(got.labeled_frames) == len(frames)
     want_nodes = frames[0][1].user_instances[0].skeleton.node_names
@@ -98,7 +37,7 @@ def _check_points(got: sio.Labels, frames, animals) -> None:
     assert got.skeletons[0].name  # NWB and SLEAP need one
     by_image = sorted(got.labeled_frames, key=lambda lf: lf.frame_idx)
     for lf_got, (_, lf) in zip(by_image, frames, strict=True):
-        want = _by_track(lf)
+        want = by_track(lf)
         if len(animals) > 1:
             have = {i.track.name: i.numpy() for i in lf_got.instances}
         else:
@@ -114,7 +53,7 @@ def _check_points(got: sio.Labels, frames, animals) -> None:
 def test_dlc_multi_animal_project_folder_config_and_csv(source, tmp_path):
     labels, frames = source
     root = tmp_path / "flies-tester-2026-12-05"
-    _dlc_project(root, labels, frames, ["male", "female"])
+    dlc_project(root, labels, frames, ["male", "female"])
     csv_path = root / "labeled-data" / "clip" / "CollectedData_tester.csv"
     for path, kind in (
         (root, "dlc_project"),
@@ -132,20 +71,20 @@ def test_dlc_multi_animal_project_folder_config_and_csv(source, tmp_path):
 def test_dlc_single_animal_csv(source, tmp_path):
     labels, frames = source
     root = tmp_path / "single"
-    _dlc_project(root, labels, frames, ["male"])
+    dlc_project(root, labels, frames, ["male"])
     got = load_labels(root / "labeled-data" / "clip" / "CollectedData_tester.csv")
     _check_points(got, frames, ["male"])
 
 
 def test_coco_keypoints_json(source, tmp_path):
     labels, frames = source
-    names = _write_images(tmp_path / "images", frames)
+    names = write_images(tmp_path / "images", frames)
     skeleton = labels.skeletons[0]
     nodes = skeleton.node_names
     images, annotations = [], []
     for k, ((_, lf), name) in enumerate(zip(frames, names, strict=True)):
         images.append({"id": k, "file_name": name, "width": 1024, "height": 1024})
-        for animal, pts in sorted(_by_track(lf).items()):
+        for animal, pts in sorted(by_track(lf).items()):
             kp = []
             for x, y in pts:
                 kp += [0.0, 0.0, 0] if np.isnan(x) else [float(x), float(y), 2]
@@ -181,7 +120,7 @@ def test_coco_keypoints_json(source, tmp_path):
         sorted(got.labeled_frames, key=lambda f: f.frame_idx), frames, strict=True
     ):
         want = sorted(
-            (p for p in _by_track(lf).values()), key=lambda p: float(np.nanmean(p))
+            (p for p in by_track(lf).values()), key=lambda p: float(np.nanmean(p))
         )
         have = sorted(
             (i.numpy() for i in lf_got.instances), key=lambda p: float(np.nanmean(p))
