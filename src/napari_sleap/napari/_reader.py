@@ -1,7 +1,13 @@
-"""npe2 reader: .slp labels, videos, image folders and .zarr caches -> layers.
+"""npe2 reader: .slp labels, videos, image folders, TIFF stacks, .zarr -> layers.
 
 Thin: labels come from :mod:`napari_sleap.io.labels`, frames from
 :mod:`napari_sleap.io.video`, layer data from :mod:`napari_sleap.napari.layers.convert`.
+
+TIFF: a multi-page file is a stack of frames (as microscopes write them) and opens
+as a lazy video, one page per frame. A single-page TIFF is one picture, not a
+video: the reader declines it (returns None), so napari's own reader shows it
+with its dtype and channels. Since npe2 matches readers by file name, napari asks
+once which plugin opens ``*.tif`` files (and can remember the choice).
 """
 
 from __future__ import annotations
@@ -13,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from napari_sleap.io.formats import is_labels_path
 from napari_sleap.io.labels import find_missing_videos, load_labels
 from napari_sleap.io.video import as_lazy_array, open_sleap_video, open_video
 from napari_sleap.io.video_images import IMAGE_EXTS
 from napari_sleap.io.video_media import MEDIA_EXTS
+from napari_sleap.io.video_tiff import TIFF_EXTS
 from napari_sleap.napari.colormaps import tracks_colormap
 from napari_sleap.napari.layers.convert import (
     META_KEY,
@@ -36,7 +42,7 @@ def get_reader(path: str | list[str]) -> ReaderFunction | None:
         path = path[0]
     p = Path(path)
     name = p.name.lower()
-    if name.endswith(".slp") or is_labels_path(p):  # or DeepLabCut, COCO, ...
+    if name.endswith(".slp"):
         return read_slp
     if p.is_dir():
         is_zarr = name.endswith(".zarr") or (p / "zarr.json").exists()
@@ -44,7 +50,21 @@ def get_reader(path: str | list[str]) -> ReaderFunction | None:
         return read_video if is_zarr or has_images else None
     if p.suffix.lower() in MEDIA_EXTS:
         return read_video
+    if p.suffix.lower() in TIFF_EXTS and is_tiff_stack(p):
+        return read_video
     return None
+
+
+def is_tiff_stack(path: Path) -> bool:
+    """True for a readable TIFF with more than one page (frames of a video)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            pages = tif.pages
+            return len(pages) > 1
+    except (tifffile.TiffFileError, OSError, ValueError):
+        return False
 
 
 def _image_layer(reader: Any, name: str, extra: dict | None = None) -> tuple:
