@@ -1,36 +1,170 @@
-"""Array-level writes of napari Points state, for layers refilled often.
+"""The one place that touches napari's private API, each use with a public fallback.
 
-napari's public setters re-validate every point (a Python call per row); these
-helpers write already-valid arrays, falling back to the public path where
-napari's internals differ.
+A long recording's instances layer is refilled on every frame step. napari's
+public setters re-validate each point in Python (~3 µs a point for symbols, and
+a full recount of features and colors), so refills write already-valid arrays
+straight into the layer's private fields (``_data``, ``_feature_table``,
+``_face``, ``_border``, ``_shown``, ``_size``, ``_border_width``, ``_symbol``)
+and the private ``Symbol`` enum. That fast path is taken only on napari versions
+it was tested with (:data:`TESTED_NAPARI`, also the upper bound in
+pyproject.toml) and falls back to the public setters wherever an attribute is
+missing, so a newer napari is slower, never wrong.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+#: napari versions the fast paths were tested with: ``[low, high)``.
+TESTED_NAPARI = ("0.5", "0.10")
+
+
+@cache
+def fast_path_allowed() -> bool:
+    """Whether this napari is one the private fast paths were tested with."""
+    import napari
+    from packaging.version import Version
+
+    low, high = (Version(v).release for v in TESTED_NAPARI)
+    return low <= Version(napari.__version__).release < high
 
 
 def symbols_for(predicted: np.ndarray) -> np.ndarray:
-    """Disc markers for user points, rings for predicted ones."""
-    from napari.layers.points._points_constants import Symbol
+    """Disc markers for user points, rings for predicted ones.
 
+    napari's ``Symbol`` members where its private constants module has them
+    (what the layer stores internally), else the public names it accepts.
+    """
+    try:
+        from napari.layers.points._points_constants import Symbol
+
+        disc, ring = Symbol.DISC, Symbol.RING
+    except ImportError:
+        disc, ring = "disc", "ring"
     out = np.empty(len(predicted), dtype=object)
-    out[:] = Symbol.DISC
-    out[np.asarray(predicted, bool)] = Symbol.RING
+    out[:] = disc
+    out[np.asarray(predicted, bool)] = ring
     return out
 
 
-def set_symbols(layer: Any, symbols: np.ndarray) -> None:
-    """Set every point's marker from Symbol values, skipping napari's re-check.
+def set_symbols(layer: Any, symbols: np.ndarray, *, public: bool = False) -> str:
+    """Set every point's marker, skipping napari's per-point re-check if allowed.
 
-    napari validates each element through Python (~3 µs a point: seconds on a
-    long recording); ``symbols`` already holds valid Symbol members.
+    Args:
+        layer: A Points layer.
+        symbols: One marker per point, as :func:`symbols_for` makes them.
+        public: Use the public setter even where the fast path is allowed.
+
+    Returns:
+        ``"fast"`` or ``"public"``: the path taken.
     """
-    if hasattr(layer, "_symbol") and len(symbols) == len(layer.data):
+    fast = not public and fast_path_allowed() and hasattr(layer, "_symbol")
+    if fast and len(symbols) == len(layer.data) and _is_symbol_array(symbols):
         layer._symbol = symbols
         layer.events.symbol()
         layer.refresh(extent=False, thumbnail=False)
-    else:
-        layer.symbol = symbols
+        return "fast"
+    layer.symbol = symbols
+    return "public"
+
+
+def _is_symbol_array(symbols: np.ndarray) -> bool:
+    """Whether ``symbols`` holds napari ``Symbol`` members (what ``_symbol`` keeps)."""
+    return len(symbols) == 0 or type(symbols[0]) is not str  # Symbol: a str enum
+
+
+def fill_points(
+    layer: Any,
+    data: np.ndarray,
+    features: dict[str, np.ndarray],
+    face: np.ndarray,
+    border: np.ndarray,
+    shown: np.ndarray,
+    predicted: np.ndarray,
+    *,
+    public: bool = False,
+) -> str:
+    """Replace all points of a Points layer and their per-point state at once.
+
+    Events are held while the fields are swapped, then the layer redraws once;
+    ``layer.events.data`` is not emitted (callers refill from their own state).
+
+    Args:
+        layer: A Points layer.
+        data: ``(N, D)`` coordinates.
+        features: One array of N values per feature column.
+        face: ``(N, 4)`` RGBA face colors.
+        border: ``(N, 4)`` RGBA border colors.
+        shown: ``(N,)`` visibility.
+        predicted: ``(N,)``: rings for predicted points, discs for the others.
+        public: Use only napari's public setters.
+
+    Returns:
+        ``"fast"`` or ``"public"``: the path taken.
+    """
+    if (
+        not public
+        and fast_path_allowed()
+        and _fill_fast(layer, data, features, face, border, shown, predicted)
+    ):
+        return "fast"
+    _fill_public(layer, data, features, face, border, shown, predicted)
+    return "public"
+
+
+def _fill_fast(
+    layer: Any,
+    data: np.ndarray,
+    features: dict[str, np.ndarray],
+    face: np.ndarray,
+    border: np.ndarray,
+    shown: np.ndarray,
+    predicted: np.ndarray,
+) -> bool:
+    """The private swap; False (layer untouched) where a field is missing."""
+    fields = ("_data", "_feature_table", "_face", "_border", "_shown", "_symbol")
+    if not all(hasattr(layer, f) for f in fields) or not hasattr(
+        layer._feature_table, "_values"
+    ):
+        return False
+    n = len(data)
+    with (
+        layer.events.blocker_all(),
+        layer._face.events.blocker_all(),
+        layer._border.events.blocker_all(),
+    ):
+        layer._data = np.asarray(data, dtype=np.float64)
+        layer._feature_table._values = pd.DataFrame(features)
+        layer._face.colors = np.asarray(face, dtype=np.float32)
+        layer._border.colors = np.asarray(border, dtype=np.float32)
+        layer._shown = np.asarray(shown, dtype=bool)
+        layer._size = np.full(n, layer.current_size, dtype=float)
+        layer._border_width = np.full(n, layer.current_border_width, dtype=float)
+        layer._symbol = symbols_for(predicted)
+        layer._update_dims()
+    layer.refresh(thumbnail=False)  # a thumbnail of one frame says little
+    return True
+
+
+def _fill_public(
+    layer: Any,
+    data: np.ndarray,
+    features: dict[str, np.ndarray],
+    face: np.ndarray,
+    border: np.ndarray,
+    shown: np.ndarray,
+    predicted: np.ndarray,
+) -> None:
+    """The same through napari's public setters (validated, slower)."""
+    with layer.events.data.blocker():
+        layer.data = data
+    layer.features = pd.DataFrame(features)
+    if len(data):
+        layer.face_color = face
+        layer.border_color = border
+        layer.shown = shown
+        set_symbols(layer, symbols_for(predicted), public=True)

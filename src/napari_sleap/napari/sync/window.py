@@ -20,9 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from napari_sleap.napari.compat import set_symbols, symbols_for
+from napari_sleap.napari.compat import fill_points, set_symbols, symbols_for
 from napari_sleap.napari.layers.convert import META_KEY, layer_meta, lookup_names
 from napari_sleap.napari.layers.store import RowStore, wanted_rows, window_arrays
 from napari_sleap.napari.layers.styles import DEFAULT_STYLE, LayerStyle
@@ -156,8 +155,16 @@ class InstancesWindow:
         try:
             if layer.selected_data:
                 layer.selected_data = set()
-            if public or not _fill_fast(layer, arrays):
-                _fill_public(layer, arrays)
+            fill_points(
+                layer,
+                arrays.data,
+                arrays.features,
+                arrays.face,
+                arrays.border,
+                arrays.shown,
+                arrays.predicted,
+                public=public,
+            )
             self.rows = np.asarray(rows, dtype=np.int64)
             self.meta["window_rows"] = self.rows
         finally:
@@ -263,44 +270,6 @@ class InstancesWindow:
             self.dims.events.current_step.disconnect(self._on_step)
             self.dims.events.order.disconnect(self._on_step)
             self.dims.events.ndisplay.disconnect(self._on_step)
-
-
-def _fill_fast(layer: Any, arrays: Any) -> bool:
-    """Swap the layer's per-point arrays at once (napari's setters re-check each).
-
-    Returns False where this napari keeps them elsewhere (then the public path).
-    """
-    n = len(arrays.data)
-    try:
-        with (
-            layer.events.blocker_all(),
-            layer._face.events.blocker_all(),
-            layer._border.events.blocker_all(),
-        ):
-            layer._data = np.asarray(arrays.data, dtype=np.float64)
-            layer._feature_table._values = pd.DataFrame(arrays.features)
-            layer._face.colors = np.asarray(arrays.face, dtype=np.float32)
-            layer._border.colors = np.asarray(arrays.border, dtype=np.float32)
-            layer._shown = np.asarray(arrays.shown, dtype=bool)
-            layer._size = np.full(n, layer.current_size, dtype=float)
-            layer._border_width = np.full(n, layer.current_border_width, dtype=float)
-            layer._symbol = symbols_for(arrays.predicted)
-            layer._update_dims()
-    except AttributeError:
-        return False
-    layer.refresh(thumbnail=False)  # a thumbnail of one frame says little
-    return True
-
-
-def _fill_public(layer: Any, arrays: Any) -> None:
-    with layer.events.data.blocker():
-        layer.data = arrays.data
-    layer.features = pd.DataFrame(arrays.features)
-    if len(arrays.data):
-        layer.face_color = arrays.face
-        layer.border_color = arrays.border
-        layer.shown = arrays.shown
-        set_symbols(layer, symbols_for(arrays.predicted))
 
 
 def window_for(points: Points) -> InstancesWindow | None:
