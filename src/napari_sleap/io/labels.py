@@ -7,6 +7,7 @@ saves, and a field-by-field comparison used to prove round trips lossless.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
@@ -276,6 +277,39 @@ def _check_file(path: Path) -> None:
         )
 
 
+def _skeleton_problems(path: Path) -> list[str]:
+    """Edges or symmetries of the file's skeletons that name a node it lacks."""
+    try:
+        with h5py.File(path, "r") as f:
+            meta = json.loads(f["metadata"].attrs["json"])
+        skeletons = meta.get("skeletons") or []
+        names = [n.get("name") for n in meta.get("nodes") or []]
+    except Exception:  # noqa: BLE001 - sleap-io reports unreadable metadata itself
+        return []
+    problems = []
+    for k, sk in enumerate(skeletons):
+        if not isinstance(sk, dict):
+            continue
+        ids = {n.get("id") for n in sk.get("nodes") or [] if isinstance(n, dict)}
+        label = (sk.get("graph") or {}).get("name") or f"skeleton {k}"
+        for e, link in enumerate(sk.get("links") or []):
+            if not isinstance(link, dict):
+                continue
+            for end in ("source", "target"):
+                node = link.get(end)
+                if isinstance(node, int) and node not in ids:
+                    known = ", ".join(
+                        str(names[i])
+                        for i in sorted(ids)
+                        if isinstance(i, int) and 0 <= i < len(names)
+                    )
+                    problems.append(
+                        f"{label!r} edge {e} has {end} node {node}, which the "
+                        f"skeleton does not have (its nodes: {known})"
+                    )
+    return problems
+
+
 def load_labels(
     path: str | os.PathLike,
     *,
@@ -315,6 +349,14 @@ def load_labels(
     labels = load_foreign(path, [*video_search_paths, *_DEFAULT_SEARCH.get()])
     if labels is None:
         _check_file(path)
+        problems = _skeleton_problems(path)
+        if problems:
+            raise LabelsFileError(
+                f"{path}: the skeleton is inconsistent: "
+                + "; ".join(problems[:5])
+                + ". Fix: restore the file from a backup, or load the skeleton from "
+                "a good skeleton JSON in napari's Skeleton dock and save again"
+            )
         try:
             labels = sio.load_slp(str(path))
         except Exception as err:  # sleap-io raises many types on damaged files
