@@ -165,3 +165,16 @@ def test_wrong_advice_is_gone_and_unknown_files_list_the_formats(tmp_path):
     truncated.write_bytes(b"not hdf5")
     with pytest.raises(LabelsFileError, match="restore it from a backup"):
         load_labels(truncated)  # a damaged .slp keeps the backup advice
+
+
+def test_dlc_project_is_training_data(source, tmp_path):
+    """`napari-sleap train` reads labels through load_training_labels."""
+    from napari_sleap.train.prepare import check_labels, load_training_labels
+
+    labels, frames = source
+    root = tmp_path / "proj"
+    dlc_project(root, labels, frames, ["male", "female"])
+    got = load_training_labels(root)
+    for role in ("centroid", "centered_instance", "centered_instance_id"):
+        check_labels(got, role, str(root))
+    assert got.skeletons[0].node_names == labels.skeletons[0].node_names

@@ -29,7 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train the models of a pipeline on a labels file",
         description="Train every model of a pipeline into OUT/<role>/.",
     )
-    p.add_argument("labels", type=Path, help="SLEAP labels file (.slp)")
+    p.add_argument(
+        "labels",
+        type=Path,
+        help="labels: SLEAP .slp, DeepLabCut project (folder, config.yaml or "
+        "CSV), COCO keypoint .json or SLEAP analysis .h5",
+    )
     p.add_argument(
         "--pipeline", required=True, choices=list(PIPELINES), help=PIPELINE_HELP
     )
