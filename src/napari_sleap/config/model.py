@@ -10,29 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from napari_sleap.config.base import ConfigError, OneOf
 
 Upsampling = Literal["interpolate", "transposed"]
 
-#: Keras-application encoders the ``encoder`` backbone can use.
-ENCODERS = (
-    "resnet50",
-    "resnet101",
-    "resnet152",
-    "mobilenet_v2",
-    "mobilenet_v3_small",
-    "mobilenet_v3_large",
-    "efficientnet_b0",
-    "efficientnet_b1",
-    "efficientnet_b2",
-    "efficientnet_b3",
-    "efficientnet_v2_b0",
-    "efficientnet_v2_s",
-    "convnext_tiny",
-    "convnext_small",
-)
+#: Keras-application encoders the ``encoder`` backbone can use (the one list:
+#: :data:`ENCODERS` and the nn side's constructors follow it).
 EncoderName = Literal[
     "resnet50",
     "resnet101",
@@ -49,6 +34,7 @@ EncoderName = Literal[
     "convnext_tiny",
     "convnext_small",
 ]
+ENCODERS: tuple[str, ...] = get_args(EncoderName)
 
 
 def _power_of_two(value: int, name: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -21,26 +21,9 @@ from napari_sleap.config.base import ConfigError, from_dict, to_dict, update
 from napari_sleap.config.data import DataConfig
 from napari_sleap.config.model import ModelConfig
 from napari_sleap.config.optim import OptimConfig
+from napari_sleap.config.roles import PIPELINES, Role
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
-
-Role = Literal[
-    "single_instance",
-    "centroid",
-    "centered_instance",
-    "centered_instance_id",
-    "bottom_up",
-    "bottom_up_id",
-]
-
-#: The model roles each pipeline trains, in training order.
-PIPELINES: dict[str, tuple[str, ...]] = {
-    "single": ("single_instance",),
-    "top-down": ("centroid", "centered_instance"),
-    "bottom-up": ("bottom_up",),
-    "top-down-id": ("centroid", "centered_instance_id"),
-    "bottom-up-id": ("bottom_up_id",),
-}
 
 
 @dataclass

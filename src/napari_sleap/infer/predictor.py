@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_sleap.config.roles import pipeline_of
 from napari_sleap.infer import sleap1
 from napari_sleap.infer.layers import (
     BottomUpLayer,
@@ -75,15 +76,9 @@ def auto_batch_size() -> int:
 
 def _pipeline_of(models: list[LoadedModel]) -> str:
     roles = sorted(m.role for m in models)
-    known = {
-        ("single_instance",): "single",
-        ("centered_instance", "centroid"): "top-down",
-        ("centered_instance_id", "centroid"): "top-down-id",
-        ("bottom_up",): "bottom-up",
-        ("bottom_up_id",): "bottom-up-id",
-    }
-    if tuple(roles) in known:
-        return known[tuple(roles)]
+    pipeline = pipeline_of(roles)
+    if pipeline is not None:
+        return pipeline
     folders = ", ".join(f"{m.folder} ({m.role})" for m in models)
     hint = ""
     if roles in (["centered_instance"], ["centered_instance_id"]):

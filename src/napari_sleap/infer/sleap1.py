@@ -15,20 +15,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from napari_sleap.config.roles import SLEAP1_HEAD_ROLES
 from napari_sleap.nn.model_info import HeadInfo, ModelInfo
 
 CONFIG_FILE = "training_config.json"
 WEIGHTS_FILE = "best_model.h5"
 
 #: SLEAP 1.x head config names -> our roles.
-ROLE_OF_HEAD = {
-    "single_instance": "single_instance",
-    "centroid": "centroid",
-    "centered_instance": "centered_instance",
-    "multi_instance": "bottom_up",
-    "multi_class_topdown": "centered_instance_id",
-    "multi_class_bottomup": "bottom_up_id",
-}
+ROLE_OF_HEAD = SLEAP1_HEAD_ROLES
 
 #: Substrings of SLEAP 1.x output layer names -> head kinds.
 KIND_OF_OUTPUT = (

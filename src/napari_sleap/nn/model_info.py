@@ -15,20 +15,12 @@ import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from napari_sleap.config.roles import ROLES
 from napari_sleap.io.atomic import write_text
 
 FORMAT = "napari-sleap-model/1"
 INFO_FILE = "model_info.json"
 
-#: The model roles a pipeline is assembled from.
-ROLES = (
-    "single_instance",
-    "centroid",
-    "centered_instance",
-    "centered_instance_id",
-    "bottom_up",
-    "bottom_up_id",
-)
 
 #: Head kinds; each is the name of a Keras model output.
 HEAD_KINDS = (

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from napari_sleap.config.base import ConfigError
+from napari_sleap.config.roles import CENTERED_ROLES
 from napari_sleap.config.training import TrainingConfig
 from napari_sleap.nn.data.confmaps import instance_centers
 from napari_sleap.nn.data.crops import derive_crop_size
-from napari_sleap.nn.data.examples import CENTERED_ROLES, FrameSample, collect_samples
+from napari_sleap.nn.data.examples import FrameSample, collect_samples
 from napari_sleap.nn.data.frames import read_frames
 from napari_sleap.nn.data.skeleton import (
     choose_anchor,

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_sleap.config.roles import CENTERED_ROLES
 from napari_sleap.infer.engine import Runner, bucket, extract_crops
 from napari_sleap.infer.layers.base import (
     InferenceLayer,
@@ -23,8 +24,6 @@ from napari_sleap.infer.model_io import LoadedModel
 from napari_sleap.infer.ops.crops import crop_offsets
 from napari_sleap.infer.ops.identity import assign_classes
 from napari_sleap.infer.results import FramePoses
-
-INSTANCE_ROLES = ("centered_instance", "centered_instance_id")
 
 
 class TopDownLayer(InferenceLayer):
@@ -49,7 +48,7 @@ class TopDownLayer(InferenceLayer):
         batch_size: int = 4,
         **runner_kw: Any,
     ) -> None:
-        check_role(instance.info, INSTANCE_ROLES, str(instance.folder))
+        check_role(instance.info, CENTERED_ROLES, str(instance.folder))
         if centroid is not None:
             check_role(centroid.info, ("centroid",), str(centroid.folder))
             if centroid.info.input_channels != instance.info.input_channels:

@@ -37,7 +37,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.config.training import PIPELINES
+from napari_sleap.config.roles import SLEAP1_HEAD_ROLES, pipeline_of
 from napari_sleap.napari.docks.job_view import JobView
 from napari_sleap.napari.docks.predict_batch import BatchBox
 from napari_sleap.napari.docks.train import (
@@ -65,17 +65,6 @@ def is_model_dir(path: Path) -> bool:
     return any((path / name).exists() for name in MODEL_FILES)
 
 
-#: SLEAP 1.x head names -> our roles.
-_SLEAP1_ROLES = {
-    "single_instance": "single_instance",
-    "centroid": "centroid",
-    "centered_instance": "centered_instance",
-    "multi_instance": "bottom_up",
-    "multi_class_bottomup": "bottom_up_id",
-    "multi_class_topdown": "centered_instance_id",
-}
-
-
 def model_role(path: Path) -> str:
     """A model folder's role (``centroid``, ...) from its JSON; '' if unknown."""
     try:
@@ -84,15 +73,7 @@ def model_role(path: Path) -> str:
         heads = json.loads((path / MODEL_FILES[1]).read_text())["model"]["heads"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return ""
-    return next((_SLEAP1_ROLES.get(k, k) for k, v in heads.items() if v), "")
-
-
-def pipeline_of(roles: list[str]) -> str | None:
-    """The pipeline whose models are exactly ``roles`` (any order), else None."""
-    for name, wanted in PIPELINES.items():
-        if sorted(wanted) == sorted(roles):
-            return name
-    return None
+    return next((SLEAP1_HEAD_ROLES.get(k, k) for k, v in heads.items() if v), "")
 
 
 @dataclass

@@ -33,7 +33,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.config.training import PIPELINES, config_dict, pipeline_configs
+from napari_sleap.config.roles import CENTERED_ROLES, PIPELINES
+from napari_sleap.config.training import config_dict, pipeline_configs
 from napari_sleap.napari.docks.job_view import JobView
 from napari_sleap.napari.layers.convert import layer_meta
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 BACKBONES = ("unet", "leap", "hourglass", "encoder")
 #: Roles that take a crop (the second stage of top-down).
-CROP_ROLES = ("centered_instance", "centered_instance_id")
 #: Augmentation switches turned off by the "augmentation" box.
 AUG_OFF = {
     "rotation": False,
@@ -231,7 +231,7 @@ class TrainPanel(QWidget):
             out["augment"] = dict(AUG_OFF)
         if self.crop_spin.value() > 0:
             for role in PIPELINES[pipeline]:
-                if role in CROP_ROLES:
+                if role in CENTERED_ROLES:
                     out[role] = {"data": {"crop_size": int(self.crop_spin.value())}}
         return out
 

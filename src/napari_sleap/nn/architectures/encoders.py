@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from napari_sleap.config.model import EncoderConfig
+from napari_sleap.config.model import ENCODERS, EncoderConfig
 from napari_sleap.nn.architectures.common import Features, conv_block, upsample
 
 _APPS = keras.applications
@@ -40,6 +40,12 @@ ENCODER_APPS: dict[str, tuple[Any, str, dict]] = {
     "convnext_tiny": (_APPS.ConvNeXtTiny, "raw255", {}),
     "convnext_small": (_APPS.ConvNeXtSmall, "raw255", {}),
 }
+
+if set(ENCODER_APPS) != set(ENCODERS):  # the config's list is the one source
+    raise RuntimeError(
+        "napari_sleap.nn.architectures.encoders.ENCODER_APPS must cover exactly "
+        f"config.model.ENCODERS; differs in {sorted(set(ENCODER_APPS) ^ set(ENCODERS))}"
+    )
 
 #: ImageNet channel means (RGB) subtracted by the "caffe"-style ResNets.
 _CAFFE_MEAN_RGB = (123.68, 116.779, 103.939)

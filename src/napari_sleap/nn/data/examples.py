@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from napari_sleap.config.roles import CENTERED_ROLES
 from napari_sleap.nn.data.augment import (
     augment_intensity,
     draw_geometry,
@@ -32,8 +33,6 @@ from napari_sleap.nn.data.crops import (
 )
 from napari_sleap.nn.data.pafs import make_pafs
 from napari_sleap.nn.model_info import ModelInfo
-
-CENTERED_ROLES = ("centered_instance", "centered_instance_id")
 
 
 @dataclass
