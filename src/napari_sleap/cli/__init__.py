@@ -61,6 +61,8 @@ _OS_FIXES = {
     errno.ENOSPC: "the disk is full; free space or choose another disk "
     "(nothing was replaced: the previous file, if any, is intact)",
     errno.EDQUOT: "the disk quota is exhausted; free space or choose another disk",
+    errno.EFBIG: "the file grew past what the disk or a size limit allows; free "
+    "space or choose another disk (the previous file, if any, is intact)",
     errno.EISDIR: "a folder is where a file is wanted; give a file name",
     errno.ENOTDIR: "a file is where a folder is wanted; give a folder path",
 }

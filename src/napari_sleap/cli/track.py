@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--identity-switch-cost: must be a finite number")
     frame_range = parse_frame_range(args.frames) if args.frames else None
     check_output_file(
-        args.output, kind="labels", inputs=[args.input], overwrite=args.overwrite
+        args.output, kind="predictions", inputs=[args.input], overwrite=args.overwrite
     )
     needs_video = args.tracker == "flow"
     labels = load_labels(

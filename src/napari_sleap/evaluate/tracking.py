@@ -187,7 +187,9 @@ def evaluate_tracking(
         if frame_range and not frame_range[0] <= lf.frame_idx < frame_range[1]:
             continue
         plf = pred_frames.get((id(videos[id(lf.video)]), lf.frame_idx))
-        pairs.append((lf.instances, plf.instances if plf is not None else []))
+        # A ground-truth instance with no finite point is no label at all.
+        labeled = [i for i in lf.instances if np.isfinite(i.numpy()).all(-1).any()]
+        pairs.append((labeled, plf.instances if plf is not None else []))
     if min_oks is not None:
         max_distance = None
     elif max_distance is None:

@@ -151,7 +151,13 @@ def atomic_path(
     clean_stale_partials(path)
     tmp = partial_path(path, suffix)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as err:
+            if err.filename is None and err.errno is not None:
+                # A failed write (disk full, size limit) names no file: name ours.
+                raise OSError(err.errno, err.strerror, str(path)) from err
+            raise
         if not tmp.exists():
             raise FileNotFoundError(f"{path}: the writer produced no file")
         if fsync:
