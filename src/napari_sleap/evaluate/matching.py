@@ -1,13 +1,13 @@
 """Pair ground-truth and predicted frames, then match instances within a frame.
 
-Frames pair by (video, frame index). Instances match one-to-one by OKS, either
-optimally (Hungarian, the default) or greedily by prediction score as SLEAP 1.x
-does, so SLEAP's numbers can be reproduced exactly.
+Frames pair by (video, frame index), videos by the one rule of
+:func:`napari_sleap.evaluate.videos.pair_videos`. Instances match one-to-one by
+OKS, either optimally (Hungarian, the default) or greedily by prediction score as
+SLEAP 1.x does, so SLEAP's numbers can be reproduced exactly.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,6 +16,7 @@ import sleap_io as sio
 from scipy.optimize import linear_sum_assignment
 
 from napari_sleap.evaluate.oks import DEFAULT_STDDEV, compute_oks
+from napari_sleap.evaluate.videos import pair_videos
 
 MATCHING_METHODS = ("hungarian", "greedy")
 
@@ -54,42 +55,6 @@ class FrameMatch:
     pairs: list[tuple[int, int, float]] = field(default_factory=list)
     unmatched_gt: list[int] = field(default_factory=list)
     unmatched_pr: list[int] = field(default_factory=list)
-
-
-def _same_file(a: str, b: str) -> bool:
-    return os.path.normpath(os.path.abspath(a)) == os.path.normpath(os.path.abspath(b))
-
-
-def pair_videos(labels_gt: sio.Labels, labels_pr: sio.Labels) -> dict[int, int]:
-    """Map each ground-truth video index to its prediction video index.
-
-    Videos pair by full path, then by file name; when each file has exactly one
-    video they pair regardless (predictions are often made on a moved copy).
-
-    Raises:
-        ValueError: If no video pairs, naming both files' videos.
-    """
-    mapping: dict[int, int] = {}
-    names_pr = [os.path.basename(v.filename) for v in labels_pr.videos]
-    for i, video in enumerate(labels_gt.videos):
-        for j, other in enumerate(labels_pr.videos):
-            if _same_file(video.filename, other.filename):
-                mapping[i] = j
-                break
-        else:
-            name = os.path.basename(video.filename)
-            if names_pr.count(name) == 1:
-                mapping[i] = names_pr.index(name)
-    if not mapping and len(labels_gt.videos) == len(labels_pr.videos) == 1:
-        mapping[0] = 0
-    if not mapping:
-        raise ValueError(
-            "no video of the ground truth appears in the predictions: ground truth "
-            f"has {[v.filename for v in labels_gt.videos]}, predictions have "
-            f"{[v.filename for v in labels_pr.videos]}; predict on the same video "
-            "files (matched by path or file name)"
-        )
-    return mapping
 
 
 class _NodeMapper:

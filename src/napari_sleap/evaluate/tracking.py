@@ -11,13 +11,13 @@ the frames where a ground-truth animal and its predicted track coincide.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import sleap_io as sio
 from scipy.optimize import linear_sum_assignment
 
 from napari_sleap.evaluate.oks import compute_oks
+from napari_sleap.evaluate.videos import pair_videos
 from napari_sleap.track.poses import bboxes, pose_array
 
 #: Default matching radius, as a fraction of the median ground-truth box diagonal.
@@ -141,15 +141,9 @@ def _mean_distances(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def _pair_videos(gt: sio.Labels, pred: sio.Labels) -> dict[int, sio.Video]:
-    """Map id(gt video) -> pred video, by index when counts agree, else by name."""
-    if len(gt.videos) == len(pred.videos):
-        return {id(g): p for g, p in zip(gt.videos, pred.videos, strict=True)}
-    by_name = {Path(str(v.filename)).name: v for v in pred.videos}
-    return {
-        id(g): by_name[Path(str(g.filename)).name]
-        for g in gt.videos
-        if Path(str(g.filename)).name in by_name
-    }
+    """Map id(gt video) -> pred video by the evaluation's one pairing rule."""
+    pairs = pair_videos(gt, pred)
+    return {id(gt.videos[i]): pred.videos[j] for i, j in pairs.items()}
 
 
 def evaluate_tracking(
