@@ -19,6 +19,7 @@ from napari_sleap.track.candidates import (
     KalmanCandidates,
     WindowCandidates,
 )
+from napari_sleap.track.continuity import continue_identities
 from napari_sleap.track.frames import FrameSource, open_frames
 from napari_sleap.track.identity import (
     assign_identities,
@@ -377,6 +378,7 @@ def track_labels(
                 inst.track = None
         model, owned = _candidates(tracker, nodes, window, frames, video)
         ft = frame_tracker(model, max_tracks, vframes)
+        known = {id(t) for t in out.tracks}
         try:
             _track_video(out, vframes, ft, remove_culled, tick)
         finally:
@@ -384,6 +386,9 @@ def track_labels(
                 owned.close()
         if connect_breaks:
             connect_single_breaks(vframes)
+        if frame_range is not None:  # a range continues the identities around it
+            made = [t for t in out.tracks if id(t) not in known]
+            continue_identities(out, video, frame_range, made, scale)
     _prune_tracks(out, used_before)
     return out
 
