@@ -130,3 +130,39 @@ def test_predicted_skeleton_is_named(sleap1_models_dir):
     )
     assert predictor.skeleton.name == "Skeleton-0"
     assert skeleton_of(predictor.info).name == DEFAULT_SKELETON_NAME
+
+
+def test_resize_and_pad_to_target_fits_other_frame_sizes(sleap1_models_dir):
+    """The scaled model's config fits frames to 384x384 (resize_and_pad_to_target).
+
+    Frame 0 made twice as large (768x768) and given extra columns (768x900)
+    must give the same poses, mapped back to the larger frame.
+    """
+    import cv2
+
+    from napari_sleap.infer.predictor import Predictor
+    from napari_sleap.infer.size_match import fit_frames
+
+    predictor = Predictor.from_model_dirs(
+        [sleap1_models_dir / SCALED, sleap1_models_dir / CENTROID]
+    )
+    frame, gt = _ground_truth(sleap1_models_dir)
+    predictor.target_size = None  # the centroid model's config sets none ...
+    native = predictor.predict_frame(frame).points
+    predictor.target_size = (384, 384)  # ... the scaled model's does
+    assert predictor.predict_frame(frame).points.shape == native.shape
+    big = cv2.resize(frame, (768, 768), interpolation=cv2.INTER_LINEAR)[..., None]
+    wide = np.zeros((768, 900, 1), np.uint8)
+    wide[:, :768] = big
+    fitted, ratio = fit_frames(wide[None], (384, 384))
+    assert fitted.shape == (1, 384, 384, 1) and ratio == pytest.approx(384 / 900)
+    # Twice the size, fitted back to 384x384: the same view, poses scaled back.
+    err = _matched_errors(predictor.predict_frame(big).points / 2.0, gt)
+    assert np.abs(err).max() < 2.0, err
+    # Wider: fitted by its width (ratio 384/900) and padded below; the poses are
+    # those of the fitted frame, divided by the ratio.
+    got = predictor.predict_frame(wide).points
+    predictor.target_size = None
+    want = predictor.predict_frame(fitted[0]).points / ratio
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert np.abs(_matched_errors(got / 2.0, gt)).max() < 6.0  # animals at 85 %

@@ -137,6 +137,9 @@ class Predictor:
         self.options = options
         self.info: ModelInfo = layer.info
         self.skeleton = skeleton_of(self.info)
+        #: SLEAP 1.x ``resize_and_pad_to_target``: frames are fitted to this
+        #: ``(height, width)`` first and poses mapped back (None: as they come).
+        self.target_size: tuple[int, int] | None = None
         self.bad_frames: list[tuple[int, str]] = []
 
     @classmethod
@@ -180,6 +183,8 @@ class Predictor:
         named = sleap1.skeleton_name(models[-1].folder)
         if named:  # SLEAP 1.x configs name their skeleton
             predictor.skeleton.name = named
+        # SLEAP 1.x takes the frame size from the first (centroid) model's config.
+        predictor.target_size = sleap1.target_size(models[0].folder)
         return predictor
 
     @property
@@ -191,7 +196,24 @@ class Predictor:
         """Poses in one ``(H, W, C)`` uint8 frame, as fast as possible."""
         if frame.ndim == 2:
             frame = frame[..., None]
-        return self.layer(frame[None])[0]
+        frames, ratio = self._fit(frame[None])
+        return self._postprocess(self.layer.forward(frames), ratio)[0]
+
+    def _fit(self, frames: np.ndarray) -> tuple[np.ndarray, float]:
+        """Frames fitted to :attr:`target_size` (if set) and the resize ratio."""
+        if self.target_size is None:
+            return frames, 1.0
+        from napari_sleap.infer.size_match import fit_frames
+
+        return fit_frames(np.asarray(frames), self.target_size)
+
+    def _postprocess(self, raw: dict, ratio: float) -> list[FramePoses]:
+        """Poses of a batch, mapped back from a fitted frame size."""
+        poses = self.layer.postprocess(raw)
+        if ratio != 1.0:
+            for p in poses:
+                p.points = p.points / ratio
+        return poses
 
     def warmup(self, height: int, width: int, channels: int = 1) -> None:
         """Trace and compile for this frame size before timing anything."""
@@ -284,8 +306,9 @@ class Predictor:
                 if isinstance(item, BaseException):
                     raise item
                 inds, imgs = item
+                imgs, ratio = self._fit(imgs)
                 raw = self.layer.forward(imgs)
-                future = post.submit(self.layer.postprocess, raw)
+                future = post.submit(self._postprocess, raw, ratio)
                 # Progress counts frames through the network (early feedback);
                 # their poses follow one batch later.
                 done = self._advance(done, inds, total, progress)

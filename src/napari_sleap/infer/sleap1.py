@@ -102,6 +102,25 @@ def skeleton_name(folder: str | Path) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
+def target_size(folder: str | Path) -> tuple[int, int] | None:
+    """``(height, width)`` every frame is fitted to first, or None.
+
+    A SLEAP 1.x model trained with ``data.preprocessing.resize_and_pad_to_target``
+    saw frames resized (aspect kept) and zero-padded bottom/right to
+    ``target_height`` x ``target_width``; inference must do the same.
+    """
+    folder = Path(folder)
+    if not is_sleap1_folder(folder):
+        return None
+    prep = read_config(folder)["data"].get("preprocessing") or {}
+    if not prep.get("resize_and_pad_to_target"):
+        return None
+    h, w = prep.get("target_height"), prep.get("target_width")
+    if not (isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0):
+        return None  # SLEAP fills them in when training; absent: nothing to match
+    return h, w
+
+
 def read_config(folder: Path) -> dict:
     """The folder's training_config.json, checked to be a SLEAP 1.x config."""
     path = folder / CONFIG_FILE
