@@ -7,7 +7,6 @@ JSON by :mod:`napari_sleap.infer.sleap1`.
 
 from __future__ import annotations
 
-import importlib
 import re
 import zipfile
 from dataclasses import dataclass
@@ -16,9 +15,6 @@ from typing import Any
 
 from napari_sleap.infer import sleap1
 from napari_sleap.nn.model_info import INFO_FILE, ModelInfo
-
-#: nn modules that may register custom Keras layers; imported before loading.
-_REGISTRY_MODULES = ("napari_sleap.nn.layers", "napari_sleap.nn.heads")
 
 
 @dataclass
@@ -33,14 +29,6 @@ class LoadedModel:
     def role(self) -> str:
         """The model's role (``centroid``, ``bottom_up`` ...)."""
         return self.info.role
-
-
-def _import_registry() -> None:
-    for name in _REGISTRY_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
 
 
 def _field_paths(data: Any, needle: str, key: str = "") -> list[str]:
@@ -132,7 +120,7 @@ def load_model(folder: str | Path) -> LoadedModel:
         )
     import keras
 
-    _import_registry()
+    # Our models use only built-in Keras layers (no custom objects to register).
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for bad files

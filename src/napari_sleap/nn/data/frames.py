@@ -1,9 +1,8 @@
 """Read the labeled frames of a Labels object into memory, in file order.
 
-Frames come through ``napari_sleap.io.video.open_sleap_video`` (the decoder
-inference uses too) when it is available, otherwise through sleap-io's own
-reader. Frames are read in ascending order per video so the decoder reads on
-instead of seeking.
+Frames come through ``napari_sleap.io.video.open_sleap_video``, the decoder
+inference uses too, so training and inference see the same pixels. Frames are
+read in ascending order per video so the decoder reads on instead of seeking.
 """
 
 from __future__ import annotations
@@ -11,16 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+import sleap_io as sio
 
+from napari_sleap.io.video import VideoReader, open_sleap_video
 from napari_sleap.progress import ProgressFn, StopFlag, check_stop
 
 
-def _reader(video):
+def _reader(video: sio.Video) -> VideoReader:
     """A frame reader for a sleap-io video: ``reader[i] -> (H, W, C)``."""
-    try:
-        from napari_sleap.io.video import open_sleap_video
-    except ImportError:
-        return video
     return open_sleap_video(video)
 
 
