@@ -18,7 +18,7 @@ from napari_sleap.io.labels import (
     load_labels,
     save_labels,
 )
-from tests.fixtures.shared_data import SHARED_DATA
+from tests.fixtures.shared_data import SHARED_DATA, missing_shared_data
 
 
 def _all_shared_slp() -> list[Path]:
@@ -38,7 +38,7 @@ def test_round_trip_every_shared_slp(path: Path, tmp_path: Path) -> None:
 
 def test_shared_data_present_or_skipped() -> None:
     if not _all_shared_slp():
-        pytest.skip(f"no .slp files in {SHARED_DATA}")
+        missing_shared_data(f"any .slp file in {SHARED_DATA}")
     assert len(_all_shared_slp()) >= 3
 
 
