@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--format",
         required=True,
-        choices=("analysis-h5", "csv", "nwb"),
+        choices=("analysis-h5", "csv", "nwb", "dlc"),
         help="output format",
     )
     p.add_argument(
@@ -70,6 +70,13 @@ def _check_outputs(args: argparse.Namespace, labels, source: Path, out) -> None:
 
     videos = [v.filename for v in labels.videos if isinstance(v.filename, str)]
     inputs = [source, *videos]
+    if args.format == "dlc":  # a DeepLabCut project is a folder
+        from napari_sleap.io.outputs import check_output_folder
+
+        check_output_folder(
+            out or _default_output(source, FORMATS["dlc"]), inputs=inputs
+        )
+        return
     if args.format == "analysis-h5":
         from napari_sleap.export.analysis_h5 import default_paths
 
@@ -132,6 +139,12 @@ def run(args: argparse.Namespace) -> int:
         path = out or _default_output(source, FORMATS["csv"])
         rows = write_csv(labels, path, source=str(source))
         print(f"wrote {path}: {rows} rows")
+    elif args.format == "dlc":
+        from napari_sleap.export.dlc_project import write_dlc_project
+
+        path = out or _default_output(source, FORMATS["dlc"])
+        n = write_dlc_project(labels, path, source=str(source))
+        print(f"wrote {path}: DeepLabCut project, {n} labeled frames")
     else:
         from napari_sleap.export.nwb import write_nwb
 
