@@ -1,4 +1,4 @@
-"""``napari-sleap export IN.slp --format analysis-h5|csv|nwb``: poses for analysis."""
+"""``napari-sleap export IN.slp --format analysis-h5|csv|nwb|dlc``: poses elsewhere."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``export`` subcommand."""
     p = subparsers.add_parser(
         "export",
-        help="export poses as SLEAP analysis HDF5, tidy CSV or NWB",
+        help="export poses as SLEAP analysis HDF5, tidy CSV, NWB or a DeepLabCut "
+        "project",
         description=(
             "Export the poses of a labels/predictions file. analysis-h5 is SLEAP's "
             "analysis HDF5 layout (one file per video); csv is a tidy table with "
             "one row per frame x track x node; nwb uses sleap-io's NWB writer."
         ),
     )
-    p.add_argument("input", help="labels or predictions (.slp)")
+    p.add_argument(
+        "input",
+        help="labels or predictions (.slp; or DeepLabCut, COCO, analysis .h5)",
+    )
     p.add_argument(
         "--format",
         required=True,
