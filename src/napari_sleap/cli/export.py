@@ -16,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Export the poses of a labels/predictions file. analysis-h5 is SLEAP's "
             "analysis HDF5 layout (one file per video); csv is a tidy table with "
-            "one row per frame x track x node; nwb uses sleap-io's NWB writer."
+            "one row per frame x track x node; nwb writes one ndx-pose file per "
+            "animal (<stem>.<track>.nwb when several; movement reads each) at the "
+            "video's frame rate; dlc writes a DeepLabCut project folder."
         ),
     )
     p.add_argument(
