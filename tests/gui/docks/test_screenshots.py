@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import sleap_io as sio
 from imageio.v3 import imwrite
 
 from napari_sleap.napari.docks.labeling import LabelingWidget
@@ -19,6 +20,32 @@ from napari_sleap.sample import make_sample
 from tests.gui.docks.helpers import labels_of, open_labels, with_predictions
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "images"
+
+
+def _centre_matches(viewer, points, labeling, canvas, frame: int):
+    """Per shown node: is the canvas pixel at its centre its face color?
+
+    Returns (user instances' nodes, predicted instances' nodes).
+    """
+    h, w = canvas.shape[:2]
+    centre = np.asarray(viewer.camera.center[-2:])
+    zoom = viewer.camera.zoom
+    shown = np.asarray(points.shown)
+    face = np.asarray(points.face_color)
+    user, predicted = [], []
+    for inst in labeling.sync.frame_instances(frame):
+        rows = labeling.sync.instance_rows(inst)
+        rows = rows[shown[rows]]
+        yx = np.asarray(points.data)[rows, 1:]
+        rc = np.rint((yx - centre) * zoom + (h / 2, w / 2)).astype(int)
+        inside = (rc >= 0).all(1) & (rc[:, 0] < h) & (rc[:, 1] < w)
+        hits = [
+            bool(np.abs(canvas[r, c, :3] - face[row, :3] * 255).max() <= 30)
+            for (r, c), row in zip(rc[inside], rows[inside], strict=True)
+        ]
+        is_pred = isinstance(inst, sio.PredictedInstance)
+        (predicted if is_pred else user).extend(hits)
+    return user, predicted
 
 
 def test_screenshots(make_napari_viewer, qtbot, tmp_path) -> None:
@@ -45,8 +72,11 @@ def test_screenshots(make_napari_viewer, qtbot, tmp_path) -> None:
     qtbot.wait(200)
     shot = viewer.screenshot(canvas_only=False, flash=False)
     canvas = viewer.screenshot(canvas_only=True, flash=False)
-    assert canvas[..., :3].std() > 10  # the frame and the poses are drawn
-    # the node colors of both the accepted (disc) and predicted (ring) instances
+    # On screen: the accepted instance's nodes as filled discs in their node
+    # colors, the prediction's as hollow rings (the frame shows at the centre).
+    discs, rings = _centre_matches(viewer, points, labeling, canvas, frame=31)
+    assert len(discs) >= 5 and np.mean(discs) >= 0.8, f"disc centres {discs}"
+    assert len(rings) >= 5 and np.mean(rings) <= 0.2, f"ring centres {rings}"
     labels = labels_of(points)
     assert len(labels.labeled_frames) > 3
     if os.environ.get("NAPARI_SLEAP_SCREENSHOTS"):
