@@ -487,7 +487,8 @@ def compare_labels(a: sio.Labels, b: sio.Labels) -> list[str]:
             diffs.append(f"{where}: identity differs {x[:5]} != {y[:5]}")
         if not _points_equal(x[5], y[5]):
             diffs.append(f"{where}: points differ")
-        if x[6] != y[6] and not (x[6] is not None and np.isclose(x[6], y[6])):
+        both = x[6] is not None and y[6] is not None
+        if x[6] != y[6] and not (both and np.isclose(x[6], y[6])):
             diffs.append(f"{where}: score {x[6]} != {y[6]}")
         tx = np.nan if x[7] is None else x[7]
         ty = np.nan if y[7] is None else y[7]
