@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -282,20 +281,21 @@ def _big_labels(n_frames: int) -> sio.Labels:
 
 @pytest.mark.slow
 def test_scale_10k_frames() -> None:
+    """10k frames convert and come back with exactly the one edit.
+
+    Speed is measured by ``bench/bench_layers.py convert`` (docs/benchmarks.md),
+    not asserted here: a wall-clock bound on a shared machine either flakes or
+    is too loose to catch anything.
+    """
     labels = _big_labels(10_000)
-    t = time.perf_counter()
     layers = labels_to_layers(labels, window_min_rows=None)
-    t_to = time.perf_counter() - t
     data, kwargs, _ = layers[-1]
     assert len(data) == 10_000 * 2 * 13
     data = data.copy()
     data[12345, 1] += 1
-    t = time.perf_counter()
     again = layers_to_labels([(data, kwargs, "points")])
-    t_back = time.perf_counter() - t
-    assert len(compare_labels(labels, again)) == 1
-    # vectorized: well under a second per 10k frames even on a busy 2-core box
-    assert t_to < 10 and t_back < 10, (t_to, t_back)
+    diffs = compare_labels(labels, again)
+    assert len(diffs) == 1 and "points differ" in diffs[0], diffs
 
 
 def test_labeling_from_scratch() -> None:
