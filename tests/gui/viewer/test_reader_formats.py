@@ -6,6 +6,9 @@ the frames, the points of every animal and the skeleton in one step.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -16,6 +19,8 @@ from tests.gui.docks.notices import napari_errors  # noqa: F401 (fixture)
 from tests.io.foreign_files import dlc_project
 
 pytestmark = pytest.mark.shared_data
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "images"
 
 
 @pytest.fixture
@@ -36,7 +41,7 @@ def test_dlc_project_opens_in_the_viewer(
     csv_path = root / "labeled-data" / "clip" / "CollectedData_tester.csv"
     for path in (root, root / "config.yaml", csv_path):
         assert get_reader(str(path)) is read_slp
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)
     viewer.open(str(root), plugin="napari-sleap")
     kinds = {type(layer).__name__ for layer in viewer.layers}
     assert {"Image", "Points", "Vectors", "Tracks"} <= kinds
@@ -53,3 +58,10 @@ def test_dlc_project_opens_in_the_viewer(
     )
     frame_of_row = np.rint(np.asarray(points.data)[:, 0]).astype(int)
     assert set(frame_of_row) == set(range(len(frames)))
+    shot = viewer.screenshot(canvas_only=False, flash=False)
+    assert shot.shape[0] > 100 and np.asarray(shot)[..., :3].std() > 5  # not black
+    if os.environ.get("NAPARI_SLEAP_SCREENSHOTS") == "1":
+        from imageio.v3 import imwrite
+
+        DOCS.mkdir(parents=True, exist_ok=True)
+        imwrite(DOCS / "dlc_project.png", shot)
