@@ -111,7 +111,10 @@ def test_single_instance_finds_the_animal(trained):
     assert len(counts) == len(held_out()) and set(counts) == {1}, counts
     assert s["detection_recall"] >= 0.6, _why(s)
     assert s["error_p50"] <= 1.6, _why(s)
-    assert s["error_p90"] <= 5.0, _why(s)  # 2.1 measured; 4.6 at 4000 steps
+    # 1.5x the 2.1 px measured with this recipe (2000 steps), the margin every
+    # error bound here has (p50: 1.05 -> 1.6; bottom-up p90: 2.9 -> 5.0 is 1.7x).
+    # The 4.6 px of docs/benchmarks.md was 4000 steps, a different recipe.
+    assert s["error_p90"] <= 3.2, _why(s)
 
 
 @pytest.mark.slow
