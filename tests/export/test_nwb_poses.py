@@ -167,3 +167,44 @@ def test_read_back_by_movement_when_installed(predictions, tmp_path):
     for inst in predictions[0].predicted_instances:
         got = ds.position.sel(individuals=inst.track.name).isel(time=frame).values
         np.testing.assert_allclose(got.T, inst.numpy(), rtol=1e-12)
+
+
+@pytest.mark.shared_data
+def test_predict_then_export_end_to_end(sleap1_models_dir, tmp_path, capsys):
+    """What `napari-sleap predict` writes exports to NWB (it used to crash)."""
+    from pynwb import NWBHDF5IO
+
+    from napari_sleap.cli import main
+
+    d = sleap1_models_dir
+    pred = tmp_path / "pred.slp"
+    args = [
+        "predict",
+        str(d / "minimal_instance.UNet.centroid"),
+        str(d / "minimal_instance.UNet.centered_instance"),
+        str(d / "centered_pair_low_quality.mp4"),
+        "--frames",
+        "0-5",
+        "--max-instances",
+        "2",
+        "--tracker",
+        "simple",
+        "--max-tracks",
+        "2",
+        "-o",
+        str(pred),
+    ]
+    assert main(args) == 0
+    assert main(["export", str(pred), "--format", "nwb"]) == 0
+    labels = load_labels(pred)
+    written = sorted(tmp_path.glob("pred.*.nwb"))
+    assert [p.name for p in written] == [f"pred.{t.name}.nwb" for t in labels.tracks]
+    for path in written:
+        name, fps, nodes, pts, _ = read_like_movement(path)
+        assert fps == 15.0  # the video's frame rate
+        slot = [t.name for t in labels.tracks].index(name)
+        for f, want in _expected(labels, slot).items():
+            np.testing.assert_allclose(pts[f], want, rtol=1e-12)
+        with NWBHDF5IO(str(path), "r") as io:
+            pose = io.read().processing["behavior"]["PoseEstimation"]
+            assert pose.skeleton.name == "Skeleton-0"  # the SLEAP 1.x config's
