@@ -23,6 +23,7 @@ from napari_sleap.io.labels import find_missing_videos, load_labels
 from napari_sleap.io.video import as_lazy_array, open_sleap_video, open_video
 from napari_sleap.io.video_images import IMAGE_EXTS
 from napari_sleap.io.video_media import MEDIA_EXTS
+from napari_sleap.io.video_prefetch import prefetching
 from napari_sleap.io.video_tiff import TIFF_EXTS
 from napari_sleap.napari.colormaps import tracks_colormap
 from napari_sleap.napari.layers.convert import (
@@ -74,7 +75,9 @@ def _image_layer(reader: Any, name: str, extra: dict | None = None) -> tuple:
     (no scheduler per frame, no ``distributed`` import on first compute).
     """
     channels = reader.shape[-1]
-    data = as_lazy_array(reader, squeeze_gray=channels == 1)
+    # Media files: decoded frames cached and read ahead, so steps either way are
+    # cheap (see napari_sleap.io.video_prefetch).
+    data = as_lazy_array(prefetching(reader), squeeze_gray=channels == 1)
     kwargs = {"name": name, "rgb": channels in (3, 4), "metadata": extra or {}}
     if channels == 1 and np.dtype(data.dtype) == np.uint8:
         kwargs["contrast_limits"] = (0, 255)
