@@ -161,6 +161,13 @@ def test_wrong_advice_is_gone_and_unknown_files_list_the_formats(tmp_path):
     broken.write_text(json.dumps({"images": [], "annotations": [], "categories": []}))
     with pytest.raises(LabelsFileError, match="COCO keypoint JSON with no labeled"):
         load_labels(broken)
+    import h5py
+
+    dlc_h5 = tmp_path / "CollectedData_me.h5"
+    with h5py.File(dlc_h5, "w") as f:
+        f.create_group("df_with_missing")
+    with pytest.raises(LabelsFileError, match="CollectedData_.*csv next to it"):
+        load_labels(dlc_h5)
     truncated = tmp_path / "x.slp"
     truncated.write_bytes(b"not hdf5")
     with pytest.raises(LabelsFileError, match="restore it from a backup"):

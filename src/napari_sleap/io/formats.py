@@ -45,6 +45,15 @@ def _is_coco(path: Path) -> bool:
     )
 
 
+def _is_dlc_h5(path: Path) -> bool:
+    """A pandas HDF5 table as DeepLabCut writes (``df_with_missing``)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return "df_with_missing" in f
+    except OSError:
+        return False
+
+
 def detect_format(path: str | os.PathLike) -> str | None:
     """The foreign labels format of ``path`` (a key of :data:`FORMAT_NAMES`), or None.
 
@@ -148,6 +157,12 @@ def load_foreign(
         if p.name.lower().endswith(".slp") or not p.exists():
             return None
         if p.is_file() and h5py.is_hdf5(p):
+            if _is_dlc_h5(p):
+                raise LabelsFileError(
+                    f"{p}: a DeepLabCut .h5 (pandas) table; napari-sleap reads "
+                    "DeepLabCut labels from the CSV beside it. Fix: open the "
+                    "CollectedData_*.csv next to it, or the project's config.yaml"
+                )
             return None  # perhaps a renamed .slp: checked as one
         what = "a folder" if p.is_dir() else "a file"
         raise LabelsFileError(
