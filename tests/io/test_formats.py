@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
-from napari_sleap.io.formats import detect_format, is_labels_path
+from napari_sleap.io.formats import ForeignLabelsError, detect_format, is_labels_path
 from napari_sleap.io.labels import LabelsFileError, load_labels
 from tests.io.foreign_files import by_track, dlc_project, write_images
 
@@ -153,20 +153,20 @@ def test_analysis_h5_round_trip(source, tmp_path):
 def test_wrong_advice_is_gone_and_unknown_files_list_the_formats(tmp_path):
     notes = tmp_path / "notes.csv"
     notes.write_text("a,b\n1,2\n")
-    with pytest.raises(LabelsFileError) as err:
+    with pytest.raises(ForeignLabelsError) as err:
         load_labels(notes)
     msg = str(err.value)
     assert "backup" not in msg and "DeepLabCut" in msg and "COCO" in msg
     broken = tmp_path / "bad.json"
     broken.write_text(json.dumps({"images": [], "annotations": [], "categories": []}))
-    with pytest.raises(LabelsFileError, match="COCO keypoint JSON with no labeled"):
+    with pytest.raises(ForeignLabelsError, match="COCO keypoint JSON with no labeled"):
         load_labels(broken)
     import h5py
 
     dlc_h5 = tmp_path / "CollectedData_me.h5"
     with h5py.File(dlc_h5, "w") as f:
         f.create_group("df_with_missing")
-    with pytest.raises(LabelsFileError, match="CollectedData_.*csv next to it"):
+    with pytest.raises(ForeignLabelsError, match="CollectedData_.*csv next to it"):
         load_labels(dlc_h5)
     truncated = tmp_path / "x.slp"
     truncated.write_bytes(b"not hdf5")

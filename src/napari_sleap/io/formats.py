@@ -17,6 +17,15 @@ from pathlib import Path
 import h5py
 import sleap_io as sio
 
+
+class ForeignLabelsError(ValueError):
+    """A file that is not labels napari-sleap opens, or a foreign one it cannot read.
+
+    (A sibling of :class:`napari_sleap.io.labels.LabelsFileError`, which is for
+    SLEAP files; kept apart so this module does not import the labels module.)
+    """
+
+
 #: Format key -> what a user calls it.
 FORMAT_NAMES = {
     "dlc": "DeepLabCut labels CSV",
@@ -146,11 +155,9 @@ def load_foreign(
     with the list of formats that open.
 
     Raises:
-        LabelsFileError: a recognised format that cannot be read, or a file
+        ForeignLabelsError: a recognised format that cannot be read, or a file
             napari-sleap does not open.
     """
-    from napari_sleap.io.labels import LabelsFileError
-
     p = Path(path)
     kind = detect_format(p)
     if kind is None:
@@ -158,28 +165,28 @@ def load_foreign(
             return None
         if p.is_file() and h5py.is_hdf5(p):
             if _is_dlc_h5(p):
-                raise LabelsFileError(
+                raise ForeignLabelsError(
                     f"{p}: a DeepLabCut .h5 (pandas) table; napari-sleap reads "
                     "DeepLabCut labels from the CSV beside it. Fix: open the "
                     "CollectedData_*.csv next to it, or the project's config.yaml"
                 )
             return None  # perhaps a renamed .slp: checked as one
         what = "a folder" if p.is_dir() else "a file"
-        raise LabelsFileError(
+        raise ForeignLabelsError(
             f"{p}: {what} that is not labels napari-sleap opens. Supported: {SUPPORTED}"
         )
     search = [str(s) for s in video_search_paths]
     try:
         labels = _read(kind, p, search)
     except Exception as err:  # each reader raises its own types on bad input
-        raise LabelsFileError(
+        raise ForeignLabelsError(
             f"{p}: looks like a {FORMAT_NAMES[kind]} but could not be read "
             f"({type(err).__name__}: {err}). Fix: {_fix_for(kind)}"
         ) from err
     if kind.startswith("dlc"):
         _keep_dlc_order(labels, p, kind)
     if not labels.labeled_frames:
-        raise LabelsFileError(
+        raise ForeignLabelsError(
             f"{p}: a {FORMAT_NAMES[kind]} with no labeled frames; nothing to open. "
             f"Fix: {_fix_for(kind)}"
         )
