@@ -52,6 +52,7 @@ from napari_sleap.labeling import (
 from napari_sleap.labeling import suggestions as sg
 from napari_sleap.labeling.autosave import discard
 from napari_sleap.labeling.commands import used_predictions
+from napari_sleap.napari.docks.display import DisplayPanel
 from napari_sleap.napari.docks.shortcuts import SHORTCUTS, help_text
 from napari_sleap.napari.docks.skeleton_picker import SkeletonPicker
 from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
@@ -209,6 +210,9 @@ class LabelingWidget(QWidget):
         self.sugg_list.itemClicked.connect(self._on_suggestion_clicked)
         sgrid.addWidget(self.sugg_list, 1, 0, 1, 3)
         root.addWidget(sug)
+
+        self.display = DisplayPanel(self.viewer)  # names, tails, node legend
+        root.addWidget(self.display)
 
         self.help = QTextBrowser()
         self.help.setHtml(help_text())

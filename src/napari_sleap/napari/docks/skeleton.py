@@ -35,6 +35,7 @@ from napari_sleap.labeling.skeleton_io import (
     save_skeleton,
 )
 from napari_sleap.napari.docks.skeleton_picker import (
+    real,
     remember,
     remembered,
     start_labels,
@@ -61,7 +62,7 @@ class SkeletonWidget(QWidget):
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__()
-        self.viewer = napari_viewer
+        self.viewer = napari_viewer = real(napari_viewer)
         #: Asks the user yes/no (tests replace it): ``confirm(title, text) -> bool``.
         self.confirm: Callable[[str, str], bool] = self._ask
         self._build()

@@ -44,14 +44,26 @@ _MEMORY: weakref.WeakKeyDictionary[Any, sio.Skeleton] = weakref.WeakKeyDictionar
 FROM_SLP, FROM_JSON, LAST, NEW = "from_slp", "from_json", "last", "new"
 
 
+def real(obj: Any) -> Any:
+    """The napari object behind the proxy napari hands a plugin dock (else ``obj``).
+
+    Each dock gets its own short-lived proxy of the viewer (and of its layers);
+    registries keyed by the viewer must use the object behind it.
+    """
+    module = getattr(type(obj), "__module__", "") or ""
+    if module.startswith("napari.") and hasattr(obj, "__wrapped__"):
+        return real(obj.__wrapped__)
+    return obj
+
+
 def remembered(viewer: Any) -> sio.Skeleton | None:
     """The skeleton used or drafted last in ``viewer`` (None: none yet)."""
-    return _MEMORY.get(viewer)
+    return _MEMORY.get(real(viewer))
 
 
 def remember(viewer: Any, skeleton: sio.Skeleton) -> None:
     """Keep ``skeleton`` as the viewer's last skeleton."""
-    _MEMORY[viewer] = skeleton
+    _MEMORY[real(viewer)] = skeleton
 
 
 def has_labels(viewer: Any) -> bool:
@@ -150,7 +162,7 @@ def _button(text: str, tip: str, slot: Callable[[], Any]) -> QPushButton:
 
 
 class SkeletonPicker(QGroupBox):
-    """ "Start labeling" panel: choose a skeleton for the open video and start.
+    """The "Start labeling" panel: choose a skeleton for the open video, start.
 
     Shown only while a video is open and no labels are; it hides itself once
     labels open and comes back when they close.
@@ -165,7 +177,7 @@ class SkeletonPicker(QGroupBox):
         self, viewer: napari.Viewer, open_editor: Callable[[], Any] | None = None
     ) -> None:
         super().__init__("Start labeling this video")
-        self.viewer = viewer
+        self.viewer = viewer = real(viewer)
         self.open_editor = open_editor or self._add_skeleton_dock
         #: Asks for a file (tests replace it): ``ask_file(title, filter) -> path``.
         self.ask_file: Callable[[str, str], str] = self._ask_file

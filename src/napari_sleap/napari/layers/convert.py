@@ -129,6 +129,15 @@ def labels_to_points(
         "border_width_is_relative": True,
         "size": style.points.size,
         "shown": arrays.shown,
+        # node names on request: off, so napari's "display text" is never ticked
+        # with no text (the Labeling dock's Display box switches it on)
+        "text": {
+            "string": {"feature": "node"},
+            "visible": False,
+            "size": 8,
+            "color": "white",
+            "anchor": "upper_left",
+        },
         "metadata": {META_KEY: meta},
     }
     return arrays.data, kwargs, "points"
@@ -325,6 +334,7 @@ def labels_to_tracks(
             "tail_length": style.trajectories.tail_length,
             "head_length": style.trajectories.head_length,
             "tail_width": style.trajectories.tail_width,
+            "blending": style.trajectories.blending,
             "metadata": {
                 META_KEY: {
                     "role": "tracks",

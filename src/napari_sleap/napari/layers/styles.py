@@ -95,14 +95,18 @@ class TracksStyle:
     """Tracks layer (trajectories of one node or the centroid).
 
     Attributes:
-        tail_length: Frames of history drawn behind the current frame (default 30).
+        tail_length: Frames of history drawn behind the current frame (default 60,
+            two seconds at 30 fps).
         head_length: Frames drawn ahead (default 0).
-        tail_width: Line width (default 2).
+        tail_width: Line width in screen pixels (default 6: seen over a busy frame).
+        blending: napari blending (default translucent; napari's additive washes
+            the tails out over a bright video).
     """
 
-    tail_length: int = 30
+    tail_length: int = 60
     head_length: int = 0
-    tail_width: float = 2.0
+    tail_width: float = 6.0
+    blending: str = "translucent"
 
 
 @dataclass(frozen=True)

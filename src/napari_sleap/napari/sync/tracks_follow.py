@@ -235,6 +235,7 @@ class TracksFollower:
             tail_length=style.tail_length,
             head_length=style.head_length,
             tail_width=style.tail_width,
+            blending=style.blending,
             metadata={
                 META_KEY: {
                     "role": "tracks",
