@@ -34,8 +34,32 @@ CLIP = ROOT.parent / "shared" / "data" / "clip.mp4"
 RESULTS = ROOT / "bench" / "results"
 MACHINE = "cpu2 (2-core dev box, shared/busy)"
 #: The layers compared: the bare reader, the plugin's, the plugin's without
-#: forward read-ahead (only the cache and backward windows).
-KINDS = ("plain", "plugin", "plugin-no-read-ahead")
+#: forward read-ahead (only the cache and backward windows), and frames already in
+#: memory (no decoding at all: napari's own slice and draw, the floor).
+KINDS = ("plain", "plugin", "plugin-no-read-ahead", "in-memory")
+
+
+class InMemory:
+    """The clip's shape, served from 50 decoded frames held in memory."""
+
+    def __init__(self, n: int) -> None:
+        from napari_sleap.io.video import open_video
+
+        reader = open_video(CLIP)
+        self.pool = reader.read_frames(range(300, 350))[..., 0]
+        self.shape = (n, *self.pool.shape[1:])
+        self.dtype = self.pool.dtype
+        self.ndim = 3
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        first = key[0]
+        if isinstance(first, slice):  # napari asks for a 1-frame slice
+            first = range(*first.indices(self.shape[0]))
+            index = [i % len(self.pool) for i in first]
+        else:
+            index = int(first) % len(self.pool)
+        return self.pool[(index, *key[1:])]
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -92,7 +116,10 @@ def use_layer(app, viewer, kind: str) -> None:
         finally:
             video_prefetch.AHEAD = ahead
     else:
-        data = as_lazy_array(open_video(CLIP), squeeze_gray=True)
+        if kind == "in-memory":
+            data = InMemory(1500)
+        else:
+            data = as_lazy_array(open_video(CLIP), squeeze_gray=True)
         viewer.add_image(data, name=CLIP.name, contrast_limits=(0, 255))
     app.processEvents()
 
