@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_sleap.io.formats import is_labels_path
 from napari_sleap.io.labels import find_missing_videos, load_labels
 from napari_sleap.io.video import as_lazy_array, open_sleap_video, open_video
 from napari_sleap.io.video_images import IMAGE_EXTS
@@ -43,7 +44,7 @@ def get_reader(path: str | list[str]) -> ReaderFunction | None:
         path = path[0]
     p = Path(path)
     name = p.name.lower()
-    if name.endswith(".slp"):
+    if name.endswith(".slp") or is_labels_path(p):  # or DeepLabCut, COCO, ...
         return read_slp
     if p.is_dir():
         is_zarr = name.endswith(".zarr") or (p / "zarr.json").exists()
