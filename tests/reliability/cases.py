@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +132,12 @@ def run_case(
     folder.mkdir(parents=True)
     spec = case.build(world, folder)
     before = snapshot(folder)
-    proc = cli(spec.argv, cwd=folder, src=src, limit_bytes=spec.limit_bytes)
+    try:
+        proc = cli(
+            spec.argv, cwd=folder, src=src, limit_bytes=spec.limit_bytes, timeout=180
+        )
+    except subprocess.TimeoutExpired:
+        return "wrong result", "accepted the input and ran past 180 s"
     after = snapshot(folder)
     return judge(spec, folder, proc, before, after)
 
@@ -288,7 +294,10 @@ def predict_good(world, d):
         expect="ok",
         outputs=["out.slp", "out.slp.parts"],
         check=lambda f, p: (
-            None if _slp_frames(f / "out.slp") == 3 else "wrong number of frames"
+            None
+            if _slp_frames(f / "out.slp") <= 3
+            and _video_of(f / "out.slp").endswith("sample.mp4")
+            else "wrong frames or video"
         ),
     )
 
@@ -487,9 +496,15 @@ def nan_loss(world, d):
     return spec
 
 
+def _tiny_with(world: World, learning_rate: str) -> str:
+    """The tiny training YAML with ``optim.learning_rate`` set to a YAML literal."""
+    text = world.tiny_yaml.read_text()
+    return text.replace("optim:\n", f"optim:\n  learning_rate: {learning_rate}\n", 1)
+
+
 def learning_rate_nan(world, d):
     _sample(world, d, "sample.mp4", "sample_train.slp")
-    (d / "nan.yaml").write_text("optim:\n  learning_rate: .nan\n")
+    (d / "nan.yaml").write_text(_tiny_with(world, ".nan"))
     argv = ["train", "sample_train.slp", "--pipeline", "bottom-up", "-o", "m"]
     return Spec(
         [*argv, "--config", "nan.yaml"], must=["nan.yaml", "learning_rate", "finite"]
@@ -498,7 +513,7 @@ def learning_rate_nan(world, d):
 
 def learning_rate_inf(world, d):
     _sample(world, d, "sample.mp4", "sample_train.slp")
-    (d / "inf.yaml").write_text("optim:\n  learning_rate: .inf\n")
+    (d / "inf.yaml").write_text(_tiny_with(world, ".inf"))
     argv = ["train", "sample_train.slp", "--pipeline", "bottom-up", "-o", "m"]
     return Spec([*argv, "--config", "inf.yaml"], must=["inf.yaml", "learning_rate"])
 
@@ -506,7 +521,9 @@ def learning_rate_inf(world, d):
 def max_minutes_nan(world, d):
     _sample(world, d, "sample.mp4", "sample_train.slp")
     argv = ["train", "sample_train.slp", "--pipeline", "bottom-up", "-o", "m"]
-    return Spec([*argv, "--max-minutes", "nan"], must=["--max-minutes"])
+    shutil.copy(world.tiny_yaml, d / "tiny.yaml")
+    argv = [*argv, "--config", "tiny.yaml", "--max-minutes", "nan"]
+    return Spec(argv, must=["--max-minutes"], outputs=["m/"])
 
 
 def damaged_cache(world, d):
