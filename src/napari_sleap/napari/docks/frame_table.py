@@ -1,0 +1,262 @@
+"""The labeled frames as a table, and the Frames dock (seekbar + table).
+
+One row per labeled frame of the open video: frame, instances, track names and
+how many are user-labeled or predicted. A click or Enter on a row jumps there;
+the row of the current frame is selected as the slider moves. A Qt model over
+plain lists keeps 100,000 frames cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sleap_io as sio
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+from qtpy.QtGui import QKeyEvent
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_sleap.napari.docks.display import instances_layer
+from napari_sleap.napari.docks.seekbar import STRIPS, SeekBar, listen_to_edits
+from napari_sleap.napari.docks.skeleton_picker import real
+from napari_sleap.napari.layers.convert import layer_meta
+
+if TYPE_CHECKING:
+    import napari
+
+COLUMNS = ("frame", "instances", "tracks", "kind")
+
+
+@dataclass(frozen=True)
+class FrameRow:
+    """What the table shows of one labeled frame."""
+
+    frame: int
+    instances: int
+    tracks: str
+    user: int
+    predicted: int
+
+    def cells(self) -> tuple[Any, ...]:
+        """The row's cells, in :data:`COLUMNS` order."""
+        kinds = [
+            f"{n} {what}"
+            for n, what in ((self.user, "user"), (self.predicted, "predicted"))
+            if n
+        ]
+        return (self.frame, self.instances, self.tracks, ", ".join(kinds))
+
+
+def frame_rows(labels: sio.Labels, video: sio.Video) -> list[FrameRow]:
+    """One row per labeled frame of ``video``, sorted by frame.
+
+    Several ``LabeledFrame`` objects of one frame (as merged files may hold)
+    make one row.
+    """
+    by_frame: dict[int, list[sio.Instance]] = {}
+    for lf in labels.labeled_frames:
+        if lf.video is video and lf.instances:
+            by_frame.setdefault(int(lf.frame_idx), []).extend(lf.instances)
+    rows = []
+    for frame in sorted(by_frame):
+        insts = by_frame[frame]
+        pred = sum(isinstance(i, sio.PredictedInstance) for i in insts)
+        names = sorted({i.track.name for i in insts if i.track is not None})
+        rows.append(
+            FrameRow(
+                frame=frame,
+                instances=len(insts),
+                tracks=", ".join(names),
+                user=len(insts) - pred,
+                predicted=pred,
+            )
+        )
+    return rows
+
+
+class FrameTableModel(QAbstractTableModel):
+    """Rows of :func:`frame_rows` for a Qt view."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[FrameRow] = []
+
+    def set_rows(self, rows: list[FrameRow]) -> None:
+        """Replace every row."""
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        """Labeled frames listed."""
+        return len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
+        """The columns of :data:`COLUMNS`."""
+        return len(COLUMNS)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """The cell text (and the frame under UserRole)."""
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(row.cells()[index.column()])
+        if role == Qt.ItemDataRole.UserRole:
+            return row.frame
+        return None
+
+    def headerData(  # noqa: N802 (Qt)
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        """Column titles."""
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+        ):
+            return COLUMNS[section]
+        return None
+
+    def row_of_frame(self, frame: int) -> int:
+        """The row listing ``frame`` (-1: not labeled)."""
+        lo, hi = 0, len(self.rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.rows[mid].frame < frame:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < len(self.rows) and self.rows[lo].frame == frame else -1
+
+
+class FrameTable(QTableView):
+    """The labeled frames of the open labels; click or Enter jumps to one.
+
+    Args:
+        viewer: The viewer.
+    """
+
+    def __init__(self, viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = viewer = real(viewer)
+        self.model_ = FrameTableModel()
+        self.setModel(self.model_)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(
+                column,
+                QHeaderView.ResizeMode.Stretch
+                if COLUMNS[column] == "tracks"
+                else QHeaderView.ResizeMode.ResizeToContents,
+            )
+        self.setMinimumHeight(80)
+        self.clicked.connect(self._on_clicked)
+        self.points: Any = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self.refresh)
+        viewer.layers.events.inserted.connect(self._on_layers)
+        viewer.layers.events.removed.connect(self._on_layers)
+        viewer.dims.events.current_step.connect(self._on_step)
+        listen_to_edits(viewer, self.schedule)
+        self._on_layers()
+
+    def _on_layers(self, event: Any = None) -> None:
+        points = instances_layer(self.viewer)
+        if points is not self.points:
+            if self.points is not None:
+                for em in (self.points.events.data, self.points.events.features):
+                    em.disconnect(self.schedule)
+            self.points = points
+            if points is not None:
+                points.events.data.connect(self.schedule)
+                points.events.features.connect(self.schedule)
+        self.refresh()
+
+    def schedule(self, event: Any = None) -> None:
+        """Refill soon (edits come in bursts)."""
+        self._timer.start()
+
+    def refresh(self) -> None:
+        """Refill from the labels of the newest instances layer."""
+        rows: list[FrameRow] = []
+        if self.points is not None:
+            meta = layer_meta(self.points)
+            labels = meta["labels"]
+            rows = frame_rows(labels, labels.videos[meta.get("video_index", 0)])
+        self.model_.set_rows(rows)
+        self._on_step()
+
+    def frames(self) -> list[int]:
+        """The frames listed, in order."""
+        return [r.frame for r in self.model_.rows]
+
+    def _on_step(self, event: Any = None) -> None:
+        frame = int(self.viewer.dims.current_step[0]) if self.viewer.dims.ndim else 0
+        row = self.model_.row_of_frame(frame)
+        if row >= 0 and self.currentIndex().row() != row:
+            self.setCurrentIndex(self.model_.index(row, 0))
+            self.scrollTo(self.model_.index(row, 0))
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        self.jump(index)
+
+    def jump(self, index: QModelIndex | None = None) -> int | None:
+        """Go to the frame of ``index`` (default: the current row)."""
+        index = index if index is not None else self.currentIndex()
+        if not index.isValid():
+            return None
+        frame = int(self.model_.data(index, Qt.ItemDataRole.UserRole))
+        self.viewer.dims.set_current_step(0, frame)
+        return frame
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt)
+        """Enter (or Return) jumps to the selected row's frame."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.jump()
+            return
+        super().keyPressEvent(event)
+
+
+def legend() -> QLabel:
+    """A line naming the seekbar's colors (wraps in a narrow dock)."""
+    text = " &nbsp; ".join(
+        f'<span style="color:{color}">&#9632;</span>&nbsp;{what}'
+        for _, color, what in STRIPS
+    )
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+class FramesPanel(QWidget):
+    """The Frames dock: the seekbar over the table of labeled frames.
+
+    Args:
+        napari_viewer: The viewer (napari passes it).
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = real(napari_viewer)
+        lay = QVBoxLayout(self)
+        self.seekbar = SeekBar(self.viewer)
+        lay.addWidget(self.seekbar)
+        lay.addWidget(legend())
+        self.table = FrameTable(self.viewer)
+        lay.addWidget(self.table, 1)

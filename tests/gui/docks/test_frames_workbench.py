@@ -1,0 +1,224 @@
+"""The seekbar, the labeled-frames table, and the workbench on a 1080p screen.
+
+Real clicks and keys on the seekbar, the table and the canvas, on the real fly
+clip's labels with predictions and suggestions added; both orders of opening the
+dock and the file; any napari error notification fails the test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sleap_io as sio
+from qtpy.QtCore import QPoint, Qt
+
+from napari_sleap.napari.docks.frame_table import FrameTable
+from napari_sleap.napari.docks.seekbar import STRIPS, SeekBar
+from napari_sleap.napari.docks.workbench import Workbench
+from tests.gui.docks.person import (
+    click,
+    click_canvas,
+    error_notifications,  # noqa: F401
+    save_shot,
+)
+
+PLUGIN = "napari-sleap"
+pytestmark = pytest.mark.usefixtures("error_notifications")
+LOW, HIGH, SUGGESTED = 510, 511, (610, 710)  # none labeled in clip_train
+
+
+@pytest.fixture
+def project(clip_train_slp, clip_all_slp, clip_mp4, tmp_path):
+    """The clip's training labels plus predictions (one low-score) and suggestions."""
+    labels = sio.load_slp(str(clip_train_slp), open_videos=False)
+    truth = sio.load_slp(str(clip_all_slp), open_videos=False)
+    video = labels.videos[0]
+    video.replace_filename(str(clip_mp4), open=False)
+    skel = labels.skeletons[0]
+    for frame, score in ((LOW, 0.3), (HIGH, 0.9)):
+        src = next(lf for lf in truth.labeled_frames if lf.frame_idx == frame)
+        preds = [
+            sio.PredictedInstance.from_numpy(
+                inst.numpy(),
+                skeleton=skel,
+                point_scores=np.full(len(skel.nodes), 0.8),
+                score=score,
+            )
+            for inst in src.instances
+        ]
+        labels.append(sio.LabeledFrame(video=video, frame_idx=frame, instances=preds))
+    labels.suggestions = [sio.SuggestionFrame(video, f) for f in SUGGESTED]
+    out = tmp_path / "clip_project.slp"
+    labels.save(str(out))
+    return out
+
+
+def _inner(widget):
+    return getattr(widget, "inner", widget)
+
+
+def _open(viewer, order, path, name="Frames"):
+    if order == "dock_first":
+        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        viewer.open(str(path), plugin=PLUGIN)
+    else:
+        viewer.open(str(path), plugin=PLUGIN)
+        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+    return _inner(dock)
+
+
+def _click_bar(qtbot, bar: SeekBar, frame: int) -> None:
+    x = bar.x_of(frame) + 1
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=QPoint(x, bar.height() // 2))
+
+
+def _click_row(qtbot, table: FrameTable, row: int) -> None:
+    rect = table.visualRect(table.model_.index(row, 0))
+    table.scrollTo(table.model_.index(row, 0))
+    rect = table.visualRect(table.model_.index(row, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+@pytest.mark.parametrize("order", ["dock_first", "labels_first"])
+def test_seekbar_and_frame_table(make_napari_viewer, qtbot, project, order) -> None:
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 950)
+    panel = _open(viewer, order, project)
+    bar, table = panel.seekbar, panel.table
+    labels = sio.load_slp(str(project), open_videos=False)
+    user = sorted(lf.frame_idx for lf in labels.labeled_frames if lf.user_instances)
+    # the marks: labeled, predicted, low score, suggested
+    sets = bar.sets
+    assert list(sets.labeled) == user
+    assert list(sets.predicted) == [LOW, HIGH]
+    assert list(sets.low_score) == [LOW]
+    assert list(sets.suggested) == list(SUGGESTED)
+    assert bar.n_frames == 1500
+    qtbot.wait(50)
+    image = bar.grab().toImage()
+    for i, (kind, color, _) in enumerate(STRIPS):
+        frames = sets.frames(kind)
+        frame = int(frames[len(frames) // 2])  # away from the current-frame line
+        assert abs(frame - int(viewer.dims.current_step[0])) > 10
+        strip = max((bar.height() - 2) // len(STRIPS), 3)
+        px = image.pixelColor(bar.x_of(frame), 1 + i * strip + strip // 2)
+        assert px.name() == color, (kind, px.name())
+
+    # click the seekbar on the low-score mark: the viewer goes there
+    _click_bar(qtbot, bar, LOW)
+    assert abs(int(viewer.dims.current_step[0]) - LOW) <= 1500 / bar.width() + 1
+    # drag along the bar: the frame follows the mouse
+    start, end = bar.x_of(100), bar.x_of(300)
+    qtbot.mousePress(bar, Qt.MouseButton.LeftButton, pos=QPoint(start, 5))
+    qtbot.mouseMove(bar, QPoint(end, 5))
+    qtbot.mouseRelease(bar, Qt.MouseButton.LeftButton, pos=QPoint(end, 5))
+    assert abs(int(viewer.dims.current_step[0]) - 300) <= 1500 / bar.width() + 1
+
+    # the table: every labeled frame; a click jumps, Down + Enter jumps on
+    assert table.frames() == sorted(user + [LOW, HIGH])
+    row = table.frames().index(LOW)
+    _click_row(qtbot, table, row)
+    assert int(viewer.dims.current_step[0]) == LOW
+    cells = [table.model_.index(row, c).data() for c in range(4)]
+    assert cells[0] == str(LOW) and cells[1] == "2" and cells[3] == "2 predicted"
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert int(viewer.dims.current_step[0]) == HIGH
+    first = table.frames()[0]
+    first_lf = next(lf for lf in labels.labeled_frames if lf.frame_idx == first)
+    names = ", ".join(sorted({i.track.name for i in first_lf.instances}))
+    assert table.model_.index(0, 2).data() == names
+    # moving the slider selects that frame's row
+    viewer.dims.set_current_step(0, user[3])
+    assert table.currentIndex().row() == table.frames().index(user[3])
+
+    # an edit by hand shows up in both: add an instance on an unlabeled frame
+    _, labeling = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
+    labeling = _inner(labeling)
+    new = 1400
+    viewer.dims.set_current_step(0, new)
+    viewer.camera.center = (0.0, 512.0, 512.0)
+    viewer.camera.zoom = 0.5
+    qtbot.wait(50)
+    click(qtbot, labeling, "Add (click)")
+    click_canvas(qtbot, viewer, 500.0, 520.0)
+    qtbot.waitUntil(lambda: new in table.frames(), timeout=2000)
+    qtbot.waitUntil(lambda: new in list(bar.sets.labeled), timeout=2000)
+    if order == "labels_first":
+        viewer.dims.set_current_step(0, LOW)
+        qtbot.wait(200)
+        save_shot(
+            viewer.screenshot(canvas_only=False, flash=False), "seekbar_frames.png"
+        )
+
+
+def _window_fits(viewer, qtbot) -> tuple[int, int]:
+    window = viewer.window._qt_window
+    window.resize(1920, 1000)
+    qtbot.wait(100)
+    return window.minimumSizeHint().height(), window.height()
+
+
+def test_workbench_fits_1080p(make_napari_viewer, qtbot, project) -> None:
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(project), plugin=PLUGIN)
+    _, bench = viewer.window.add_plugin_dock_widget(
+        PLUGIN, "napari-sleap (all docks as tabs)"
+    )
+    assert isinstance(bench, Workbench)
+    tabs = [bench.tabs.tabText(i) for i in range(bench.tabs.count())]
+    assert tabs[:6] == [
+        "Labeling",
+        "Skeleton",
+        "Train",
+        "Predict",
+        "Proofread",
+        "Evaluate",
+    ]
+    assert "Frames" in tabs
+    minimum, height = _window_fits(viewer, qtbot)
+    assert minimum <= 1080 and height <= 1080, (minimum, height)
+    assert bench.minimumSizeHint().height() <= 400
+    # the tabs work by mouse: click the Skeleton tab, then its node list is shown
+    bar = bench.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert bench.tabs.currentIndex() == 1
+    skeleton = bench.docks["Skeleton"]
+    assert skeleton.isVisible() and skeleton.node_list.count() == 13
+    # the Labeling tab's "new skeleton" choice opens the Skeleton tab
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
+    assert bench.docks["Labeling"].sync is not None
+    # the seekbar on top jumps
+    _click_bar(qtbot, bench.seekbar, SUGGESTED[0])
+    assert abs(int(viewer.dims.current_step[0]) - SUGGESTED[0]) <= 3
+    viewer.window._qt_window.resize(1920, 1080)
+    qtbot.wait(200)
+    save_shot(viewer.screenshot(canvas_only=False, flash=False), "workbench_tabs.png")
+
+
+def test_every_single_dock_open_fits_1080p(make_napari_viewer, qtbot, project) -> None:
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(project), plugin=PLUGIN)
+    names = [
+        "Labeling",
+        "Skeleton",
+        "Train",
+        "Predict and track",
+        "Proofread",
+        "Evaluate",
+        "Export",
+        "Frames",
+    ]
+    for name in names:
+        _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        assert widget.minimumSizeHint().height() <= 160, name
+    minimum, height = _window_fits(viewer, qtbot)
+    assert minimum <= 1080 and height <= 1080, (minimum, height)
+    # a compact dock keeps its class and its buttons work
+    labeling = next(
+        w.widget()
+        for w in viewer.window._dock_widgets.values()
+        if type(w.widget()).__name__ == "LabelingWidgetDock"
+    )
+    click(qtbot, labeling, "labeled >")
+    assert int(viewer.dims.current_step[0]) > 0
