@@ -735,7 +735,7 @@ def cache_damaged_video(world, d):
     mid = len(data) // 2
     data[mid : mid + 4000] = np.random.default_rng(0).bytes(4000)
     (d / "broken.mp4").write_bytes(bytes(data))
-    return Spec(["cache", "broken.mp4"], expect="either", must=["broken.mp4"])
+    return Spec(["cache", "broken.mp4"], expect="either", must=["broken.mp4", "Fix"])
 
 
 def missing_video_fix_names_flag(world, d):

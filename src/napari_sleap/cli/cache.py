@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -62,6 +63,23 @@ def parse_frame_span(text: str) -> range:
     return range(first, last + 1)
 
 
+#: Operating-system errors about the disk, not the video.
+_DISK_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EIO}
+)
+
+
+def _decode_error(err: Exception) -> bool:
+    """Whether ``err`` came from decoding the video (not the disk, not our checks)."""
+    if type(err).__module__.split(".")[0] in ("av", "cv2", "imageio_ffmpeg"):
+        return True
+    if type(err).__name__ == "Cancelled":
+        return False
+    if isinstance(err, OSError):
+        return err.errno not in _DISK_ERRNOS and err.filename is None
+    return not isinstance(err, ValueError)
+
+
 def _check_output(output: Path, video: Path) -> None:
     """Refuse a store path that is the video, a file, or in an unwritable folder."""
     from napari_sleap.io.outputs import check_output_folder, same_file
@@ -107,10 +125,8 @@ def run(args: argparse.Namespace) -> int:
         except FileExistsError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
-        except (ValueError, OSError, KeyboardInterrupt):
-            raise
         except Exception as err:  # decoder errors come in many types
-            if type(err).__name__ == "Cancelled":
+            if not _decode_error(err):
                 raise
             raise ValueError(
                 f"{video}: cannot be decoded to the end ({type(err).__name__}: "
