@@ -27,6 +27,13 @@ user-labeled instances are NaN. Untracked data fills slots by order in each
 frame, named ``track_0``, ``track_1``... (identity across frames is then
 arbitrary). Each array also carries a ``dims`` attribute naming its axes, which
 sleap-io reads to confirm the order.
+
+Why not ``sleap_io.save_analysis_h5`` (checked with 0.9.5): its arrays equal
+these over the labeled frames, but where the video is readable it pads the frame
+axis to the video's length (1500 frames for the clip's labels, where SLEAP and
+this writer stop at the last labeled frame: the export CLI test pins 1246), it
+stores user instances' tracking scores as 0 instead of NaN, and it writes in
+place rather than atomically.
 """
 
 from __future__ import annotations
@@ -199,7 +206,9 @@ def write_analysis_h5(
             "edge_inds",
             data=np.array(skeleton.edge_inds, dtype=np.int64).reshape(-1, 2),
         )
-        f.create_dataset("labels_path", data=str(labels_path))
+        f.create_dataset(
+            "labels_path", data="" if labels_path is None else str(labels_path)
+        )
         f.create_dataset("video_path", data=video_path)
         f.create_dataset("video_ind", data=np.int64(video))
         f.create_dataset("provenance", data=json.dumps(_plain(labels.provenance)))
