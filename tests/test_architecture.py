@@ -9,6 +9,7 @@ really loads.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,34 @@ def test_import_contracts_hold() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_contracts_catch_lazy_imports_and_cycles(tmp_path: Path) -> None:
+    """The contracts are not vacuous: planted breaks in a copy are each reported."""
+    import shutil
+
+    copy = tmp_path / "src" / "napari_sleap"
+    shutil.copytree(PKG, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    plants = {  # each inside a function: lazy imports count too
+        "track/poses.py": "from napari_sleap.nn import model",
+        "io/video_base.py": "import napari",
+        "evaluate/oks.py": "import tensorflow",
+        "napari/layers/flat.py": "from napari_sleap.napari.layers import convert",
+    }
+    for rel, line in plants.items():
+        with open(copy / rel, "a") as f:
+            f.write(f"\n\ndef _planted():\n    {line}\n")
+    lint = Path(sys.executable).with_name("lint-imports")
+    env = {**os.environ, "PYTHONPATH": str(copy.parent)}
+    done = subprocess.run(
+        [str(lint), "--no-cache"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    out = done.stdout
+    assert done.returncode != 0, out[-3000:]
+    assert "napari_sleap.track is not allowed to import napari_sleap.nn" in out
+    assert "napari_sleap.io.video_base -> napari" in out
+    assert "napari_sleap.evaluate.oks -> tensorflow" in out
+    assert "No cycles are allowed in napari_sleap.napari.layers" in out
 
 
 def test_core_package_import_loads_no_tensorflow_or_qt() -> None:
