@@ -50,6 +50,11 @@ class Command:
         if self._tracks_before is not None:
             self.labels.tracks[:] = self._tracks_before
 
+    @property
+    def n_retracked(self) -> int:
+        """How many instances changed track in the last :meth:`do`."""
+        return len(self._retracked)
+
     def _apply(self) -> None:
         raise NotImplementedError
 

@@ -1,15 +1,30 @@
-"""Where a new instance's nodes go: the mean pose of the labels, or a default layout.
+"""Where a new instance's nodes go, as SLEAP places them and a bit better.
 
-A new instance is placed centred where the user clicked, so that most nodes land
-near their final place and only need a nudge.
+:func:`placement_for` picks, in order:
+
+1. an unused prediction on that frame (nearest the click): the user accepts it;
+2. the nearest instance of the closest earlier labeled frame, moved to the click
+   (the animal looks much as it did a moment ago);
+3. the mean pose of the labels, aligned instance to instance before averaging and
+   turned to the animal's body axis read from the image around the click;
+4. a layout that follows the skeleton's edges (nothing labeled yet).
+
+Core code: numpy/scipy only; the image is any 2D/3D array (or a callable giving
+it, so it is read only when the mean pose needs it).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sleap_io as sio
+
+#: A body axis is trusted when the blob is this much longer than wide.
+MIN_ELONGATION = 1.3
 
 
 def default_layout(skeleton: sio.Skeleton, size: float = 60.0) -> np.ndarray:
@@ -55,7 +70,11 @@ def default_layout(skeleton: sio.Skeleton, size: float = 60.0) -> np.ndarray:
 
 
 def mean_pose(
-    labels: sio.Labels, skeleton: sio.Skeleton | None = None, *, max_instances=2000
+    labels: sio.Labels,
+    skeleton: sio.Skeleton | None = None,
+    *,
+    max_instances: int = 2000,
+    aligned: bool = False,
 ) -> np.ndarray | None:
     """Average user-labeled pose, centred on its mean, ``(n_nodes, 2)``.
 
@@ -63,7 +82,9 @@ def mean_pose(
     so animals anywhere in the frame contribute their shape. Nodes never labeled
     stay NaN. Returns None when there are no user instances of the skeleton.
     The latest ``max_instances`` instances are used (recent labels reflect the
-    animal best and this keeps the cost bounded).
+    animal best and this keeps the cost bounded). ``aligned``: turn each pose
+    onto the first one (least squares over shared nodes) before averaging, so
+    animals facing every way average to their shape, not to a blob.
     """
     skeleton = skeleton or labels.skeletons[0]
     poses = []
@@ -80,6 +101,8 @@ def mean_pose(
             break
     if not poses:
         return None
+    if aligned:
+        poses = _align_all(poses)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN node columns
         return np.nanmean(np.stack(poses), axis=0)
@@ -105,3 +128,218 @@ def place_instance(
         missing = ~np.isfinite(pose).all(axis=1)
         pose[missing] = layout[missing]
     return pose + np.asarray(center_xy, dtype=np.float64)
+
+
+# ----------------------------------------------------------------- rotation
+
+
+def _rotate(xy: np.ndarray, angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return xy @ np.array([[c, s], [-s, c]])
+
+
+def _best_angle(src: np.ndarray, dst: np.ndarray) -> float | None:
+    """Angle turning centred ``src`` onto ``dst`` (least squares; None: < 2 nodes)."""
+    ok = np.isfinite(src).all(axis=1) & np.isfinite(dst).all(axis=1)
+    if ok.sum() < 2:
+        return None
+    a, b = src[ok], dst[ok]
+    cross = float(np.sum(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]))
+    dot = float(np.sum(a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]))
+    return float(np.arctan2(cross, dot))
+
+
+def _align_all(poses: list[np.ndarray]) -> list[np.ndarray]:
+    """Poses turned onto the most complete one, then onto their mean (twice)."""
+    ref = max(poses, key=lambda p: int(np.isfinite(p).all(axis=1).sum()))
+    for _ in range(2):
+        turned = []
+        for pose in poses:
+            angle = _best_angle(pose, ref)
+            turned.append(pose if angle is None else _rotate(pose, angle))
+        poses = turned
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(np.stack(poses), axis=0)
+        if np.isfinite(mean).all(axis=1).sum() >= 2:
+            ref = mean
+    return poses
+
+
+def axis_angle(xy: np.ndarray) -> tuple[float, float]:
+    """Angle of the long axis of points ``(n, 2)`` and how elongated they are."""
+    pts = xy[np.isfinite(xy).all(axis=1)]
+    if len(pts) < 2:
+        return 0.0, 1.0
+    return _principal(pts - pts.mean(axis=0), np.ones(len(pts)))
+
+
+def _principal(centred: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    cov = (centred * weight[:, None]).T @ centred / max(float(weight.sum()), 1e-9)
+    values, vectors = np.linalg.eigh(cov)
+    major = vectors[:, 1]
+    elong = float(np.sqrt(values[1] / max(values[0], 1e-9)))
+    return float(np.arctan2(major[1], major[0])), elong
+
+
+def body_axis(
+    image: np.ndarray, center_xy: tuple[float, float], radius: float
+) -> float | None:
+    """Angle (radians, image x/y) of the animal's long axis at ``center_xy``.
+
+    The pixels that differ most from the local background (brighter or darker)
+    in a window of ``radius`` are taken as the animal; the blob touching the
+    click (or nearest it) gives the axis by its second moments. None when
+    nothing elongated is there.
+    """
+    from scipy import ndimage
+
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim == 3:
+        img = img.mean(axis=-1)
+    cx, cy = center_xy
+    r = max(int(np.ceil(radius)), 4)
+    x0, y0 = max(int(cx) - r, 0), max(int(cy) - r, 0)
+    x1, y1 = min(int(cx) + r + 1, img.shape[1]), min(int(cy) + r + 1, img.shape[0])
+    crop = img[y0:y1, x0:x1]
+    if crop.size < 16:
+        return None
+    dev = np.abs(crop - np.median(crop))
+    spread = float(np.median(np.abs(dev - np.median(dev)))) * 1.4826
+    mask = dev > max(np.percentile(dev, 75), 3.0 * spread, 1e-6)
+    blobs, n = ndimage.label(mask)
+    if n == 0:
+        return None
+    yy, xx = np.nonzero(blobs)
+    near = np.hypot(xx + x0 - cx, yy + y0 - cy)
+    blob = blobs[yy[np.argmin(near)], xx[np.argmin(near)]]
+    ys, xs = np.nonzero(blobs == blob)
+    if len(xs) < 5:
+        return None
+    w = dev[ys, xs]
+    pts = np.column_stack([xs, ys]).astype(np.float64)
+    centre = (pts * w[:, None]).sum(axis=0) / w.sum()
+    angle, elong = _principal(pts - centre, w)
+    return angle if elong >= MIN_ELONGATION else None
+
+
+def turn_to_axis(pose: np.ndarray, angle: float) -> tuple[np.ndarray, float]:
+    """``pose`` (centred) turned so its long axis lies at ``angle``.
+
+    An axis has no head: of the two turns that do it, the smaller one is used.
+    Returns the pose and the turn (radians).
+    """
+    own, _ = axis_angle(pose)
+    turn = (angle - own + np.pi / 2) % np.pi - np.pi / 2
+    return _rotate(pose, turn), float(turn)
+
+
+# ---------------------------------------------------------------- placement
+
+
+@dataclass
+class Placement:
+    """Where a new instance goes and why.
+
+    Attributes:
+        xy: Node coordinates ``(n_nodes, 2)`` (NaN: not placed).
+        method: ``"prediction"``, ``"previous"``, ``"mean_pose"`` or ``"layout"``.
+        prediction: The prediction to accept (method ``"prediction"``).
+        source_frame: The labeled frame copied from (method ``"previous"``).
+        turn: Radians the mean pose was turned to the animal (0: not turned).
+    """
+
+    xy: np.ndarray
+    method: str
+    prediction: sio.PredictedInstance | None = None
+    source_frame: int | None = None
+    turn: float = 0.0
+
+    @property
+    def description(self) -> str:
+        """What was done, for the status line."""
+        if self.method == "prediction":
+            return "accepted the prediction there"
+        if self.method == "previous":
+            return f"copied the nearest animal of frame {self.source_frame}"
+        if self.method == "mean_pose":
+            turned = f", turned {np.degrees(self.turn):.0f} deg" if self.turn else ""
+            return f"placed the mean pose{turned}"
+        return "placed a default layout (nothing labeled yet)"
+
+
+def _centre(xy: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(xy).all(axis=1)
+    return xy[ok].mean(axis=0) if ok.any() else np.zeros(2)
+
+
+def _nearest(instances: list[sio.Instance], click: np.ndarray) -> sio.Instance | None:
+    best, best_d = None, np.inf
+    for inst in instances:
+        xy = inst.numpy()
+        if not np.isfinite(xy).any():
+            continue
+        d = float(np.linalg.norm(_centre(xy) - click))
+        if d < best_d:
+            best, best_d = inst, d
+    return best
+
+
+def placement_for(
+    labels: sio.Labels,
+    video: sio.Video,
+    frame_idx: int,
+    center_xy: tuple[float, float],
+    *,
+    skeleton: sio.Skeleton | None = None,
+    image: np.ndarray | Callable[[], Any] | None = None,
+    size: float = 60.0,
+) -> Placement:
+    """Where to put a new instance clicked at ``center_xy`` on ``frame_idx``.
+
+    See the module docstring for the order. ``image``: the frame (or a callable
+    returning it), read only for the mean pose's turn.
+    """
+    skeleton = skeleton or labels.skeletons[0]
+    click = np.asarray(center_xy, dtype=np.float64)
+    frames = [lf for lf in labels.labeled_frames if lf.video is video]
+    here = next((lf for lf in frames if lf.frame_idx == frame_idx), None)
+    if here is not None:
+        used = {id(i.from_predicted) for i in here.user_instances if i.from_predicted}
+        preds = [
+            i
+            for i in here.predicted_instances
+            if id(i) not in used and i.skeleton is skeleton
+        ]
+        pred = _nearest(preds, click)
+        if pred is not None:
+            return Placement(pred.numpy(), "prediction", prediction=pred)
+    earlier = [
+        lf
+        for lf in frames
+        if lf.frame_idx < frame_idx
+        and any(i.skeleton is skeleton for i in lf.user_instances)
+    ]
+    if earlier:
+        source = max(earlier, key=lambda lf: lf.frame_idx)
+        users = [i for i in source.user_instances if i.skeleton is skeleton]
+        inst = _nearest(users, click)
+        if inst is not None:
+            xy = inst.numpy().astype(np.float64)
+            return Placement(
+                xy - _centre(xy) + click, "previous", source_frame=source.frame_idx
+            )
+    pose = mean_pose(labels, skeleton, aligned=True)
+    layout = default_layout(skeleton, size)
+    if pose is None:
+        return Placement(layout + click, "layout")
+    missing = ~np.isfinite(pose).all(axis=1)
+    pose[missing] = layout[missing]
+    turn = 0.0
+    frame = image() if callable(image) else image
+    if frame is not None:
+        extent = float(np.nanmax(np.linalg.norm(pose, axis=1)))
+        angle = body_axis(frame, (click[0], click[1]), 1.3 * max(extent, 5.0))
+        if angle is not None:
+            pose, turn = turn_to_axis(pose, angle)
+    return Placement(pose + click, "mean_pose", turn=turn)

@@ -168,3 +168,20 @@ def _fill_public(
         layer.border_color = border
         layer.shown = shown
         set_symbols(layer, symbols_for(predicted), public=True)
+
+
+def unproxied(obj: Any) -> Any:
+    """The napari object behind the proxy napari hands plugin docks (else ``obj``).
+
+    napari gives each dock widget its own ``PublicOnlyProxy`` of the viewer, and
+    everything read through it (``dims``, ``layers``, each layer) comes back
+    proxied again: a new wrapper object each time. Registries keyed by identity
+    (one undo history per viewer, one row window per layer) then split in two
+    when a dock and the reader each reach the same viewer, so the docks keep the
+    real object. ``__wrapped__`` is the public attribute of the wrapt proxy
+    napari uses; only napari's own proxies are unwrapped.
+    """
+    wrapped = getattr(type(obj), "__module__", "") or ""
+    if wrapped.startswith("napari.") and hasattr(obj, "__wrapped__"):
+        return unproxied(obj.__wrapped__)
+    return obj

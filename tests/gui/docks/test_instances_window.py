@@ -235,7 +235,8 @@ def test_window_copy_hide_and_napari_delete(
     row = int(widget.sync.instance_rows(copies[0])[4])
     points.selected_data = {row}
     widget.toggle_visibility()
-    assert not copies[0].points["visible"][4] and not points.shown[row]
+    assert not copies[0].points["visible"][4] and points.shown[row]  # dimmed
+    assert not points.features["visible"].iloc[row]
     assert len(edges.data) < 2 * 9
     # napari's own delete of a point hides that node (one undoable step)
     viewer.layers.selection.active = points

@@ -122,7 +122,8 @@ def test_copy_hide_delete_track(make_napari_viewer, qtbot, project) -> None:
     row = int(widget.sync.instance_rows(a)[0])
     points.selected_data = {row}
     _key(qtbot, viewer, Qt.Key.Key_H)
-    assert not a.points["visible"][0] and not points.shown[row]
+    # hidden, yet still drawn (dimmed) so it can be clicked and shown again
+    assert not a.points["visible"][0] and points.shown[row]
     assert not points.features["visible"].iloc[row]
     # swap tracks by assigning b to track 1 (Ctrl+1): a takes b's track
     points.selected_data = {int(widget.sync.instance_rows(b)[2])}

@@ -46,13 +46,15 @@ from napari_sleap.labeling import (
     SetSuggestions,
     UndoStack,
     find_recovery,
-    place_instance,
     set_node_visible,
 )
 from napari_sleap.labeling import suggestions as sg
 from napari_sleap.labeling.autosave import discard
 from napari_sleap.labeling.commands import used_predictions
+from napari_sleap.labeling.placement import placement_for
+from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.docks.display import DisplayPanel
+from napari_sleap.napari.docks.instance_menu import InstanceMenu
 from napari_sleap.napari.docks.shortcuts import SHORTCUTS, help_text
 from napari_sleap.napari.docks.skeleton_picker import SkeletonPicker
 from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
@@ -63,19 +65,56 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Points
 
-#: Shared undo stacks per viewer, so later panels (proofreading) join the history.
-_STACKS: dict[int, UndoStack] = {}
+#: One undo history per viewer, shared by every dock (labeling, proofreading,
+#: skeleton). Keyed by the real viewer: napari hands each dock its own proxy.
+_STACKS: weakref.WeakKeyDictionary[Any, UndoStack] = weakref.WeakKeyDictionary()
 _WIDGETS: weakref.WeakSet[LabelingWidget] = weakref.WeakSet()
 
 
 def live_syncs(viewer: napari.Viewer) -> list[InstancesSync]:
     """The layer syncs of the labeling docks open in ``viewer``."""
+    viewer = unproxied(viewer)
     return [w.sync for w in _WIDGETS if w.viewer is viewer and w.sync is not None]
 
 
 def undo_stack(viewer: napari.Viewer) -> UndoStack:
-    """The labeling/proofreading undo stack of ``viewer`` (one per viewer)."""
-    return _STACKS.setdefault(id(viewer), UndoStack())
+    """The one undo stack of ``viewer``, whichever dock (or proxy) asks."""
+    viewer = unproxied(viewer)
+    stack = _STACKS.get(viewer)
+    if stack is None:
+        stack = _STACKS[viewer] = UndoStack()
+    return stack
+
+
+def history_step(viewer: napari.Viewer, redo: bool = False) -> Any:
+    """Undo (or redo) the viewer's latest edit, whichever dock made it.
+
+    The syncs of the open docks listen to the one stack, so every layer follows.
+    The viewer's status bar names what was undone. Returns the command (None:
+    nothing to undo).
+    """
+    stack = undo_stack(viewer)
+    if not (stack.can_redo if redo else stack.can_undo):
+        unproxied(viewer).status = f"Nothing to {'redo' if redo else 'undo'}"
+        return None
+    command = stack.redo() if redo else stack.undo()
+    unproxied(viewer).status = f"{'Redid' if redo else 'Undid'} {command.label}"
+    return command
+
+
+def bind_history_keys(viewer: napari.Viewer) -> None:
+    """Ctrl+Z / Ctrl+Shift+Z on ``viewer`` walk its one history (any dock's edits)."""
+    viewer = unproxied(viewer)
+
+    def undo(_: Any) -> None:
+        history_step(viewer)
+
+    def redo(_: Any) -> None:
+        history_step(viewer, redo=True)
+
+    undo.__name__, redo.__name__ = "napari_sleap_undo", "napari_sleap_redo"
+    viewer.bind_key("Control-z", undo, overwrite=True)
+    viewer.bind_key("Control-Shift-z", redo, overwrite=True)
 
 
 def _role(layer: Any) -> str | None:
@@ -101,6 +140,7 @@ class LabelingWidget(QWidget):
         self, napari_viewer: napari.Viewer, autosave_interval: float = 30.0
     ) -> None:
         super().__init__()
+        napari_viewer = unproxied(napari_viewer)  # one identity for every registry
         self.viewer = napari_viewer
         self.stack = undo_stack(napari_viewer)
         self.sync: InstancesSync | None = None
@@ -120,6 +160,7 @@ class LabelingWidget(QWidget):
         napari_viewer.layers.events.inserted.connect(lambda e: self.attach())
         napari_viewer.layers.events.removed.connect(self._on_removed)
         napari_viewer.mouse_drag_callbacks.append(self._on_click)
+        self.instance_menu = InstanceMenu(self)  # right click on an instance
         self._timer = QTimer(self)
         self._timer.setInterval(2000)
         self._timer.timeout.connect(self.autosave)
@@ -352,18 +393,16 @@ class LabelingWidget(QWidget):
             self.undo_btn.setToolTip(f"Undo {last.label} (Ctrl+Z)")
 
     def undo(self) -> None:
-        """Undo the last edit."""
-        if self.sync is not None:
-            self.sync.undo()
-        elif self.stack.can_undo:
-            self.stack.undo()
+        """Undo the viewer's last edit (from this dock or any other)."""
+        command = history_step(self.viewer)
+        if command is not None:
+            self.status.setText(f"Undid {command.label}")
 
     def redo(self) -> None:
         """Redo the last undone edit."""
-        if self.sync is not None:
-            self.sync.redo()
-        elif self.stack.can_redo:
-            self.stack.redo()
+        command = history_step(self.viewer, redo=True)
+        if command is not None:
+            self.status.setText(f"Redid {command.label}")
 
     def _require(self) -> InstancesSync:
         if self.sync is None:
@@ -394,13 +433,45 @@ class LabelingWidget(QWidget):
         self._guard(self.add_instance, float(x), float(y))
 
     def add_instance(self, x: float, y: float, frame: int | None = None) -> Any:
-        """Add an instance centred at ``(x, y)`` on ``frame`` (default: current)."""
+        """Add an instance at ``(x, y)`` on ``frame`` (default: current).
+
+        Placed as :func:`~napari_sleap.labeling.placement.placement_for` says: a
+        prediction there is accepted, else the nearest animal of the previous
+        labeled frame is moved here, else the mean pose turned to the animal.
+        """
         sync = self._require()
-        xy = place_instance(self.labels, (x, y))
         f = self.frame if frame is None else frame
-        cmd = sync.push(AddInstance(self.labels, video=sync.video, frame_idx=f, xy=xy))
-        self.status.setText(f"Added an instance on frame {f}; drag its nodes")
-        return cmd.instance
+        place = placement_for(
+            self.labels, sync.video, f, (x, y), image=lambda: self._frame_image(f)
+        )
+        if place.prediction is not None:
+            pred = place.prediction
+            cmd = sync.push(
+                AcceptPrediction(
+                    self.labels, instances=[pred], frames=[sync.frame_of(pred)]
+                )
+            )
+            instance = cmd.accepted[0]
+        else:
+            cmd = sync.push(
+                AddInstance(self.labels, video=sync.video, frame_idx=f, xy=place.xy)
+            )
+            instance = cmd.instance
+        self.status.setText(
+            f"Added an instance on frame {f} ({place.description}); drag its nodes"
+        )
+        return instance
+
+    def _frame_image(self, frame: int) -> np.ndarray | None:
+        """The video frame under the labels (None: no video layer)."""
+        sync = self.sync
+        vi = None if sync is None else layer_meta(sync.layer).get("video_index", 0)
+        images = [la for la in self.viewer.layers if type(la).__name__ == "Image"]
+        mine = [la for la in images if layer_meta(la).get("video_index") == vi]
+        for layer in mine or images:
+            if layer.data.ndim >= 3 and frame < layer.data.shape[0]:
+                return np.asarray(layer.data[frame])
+        return None
 
     def add_at_cursor(self) -> None:
         """Add an instance where the mouse cursor is."""

@@ -1,6 +1,7 @@
 """The proofreading panel: fix identities with undoable track edits.
 
-Swap two tracks from the current frame on, put the selected instance on a
+Swap two tracks over a frame range (or from the current frame on) in one undo
+step, confirmed on screen; put the selected instance on a
 track, delete predicted instances in a frame range, and walk a ranked list of
 likely identity swaps (:mod:`napari_sleap.track.swaps`) with one key (J next,
 K previous). Every edit is a command on the viewer's shared undo stack (the one
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sleap_io as sio
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGridLayout,
@@ -33,7 +35,13 @@ from qtpy.QtWidgets import (
 
 from napari_sleap.labeling import AssignTrack, DeleteInstances
 from napari_sleap.labeling.track_edits import SwapTracks
-from napari_sleap.napari.docks.labeling import live_syncs, undo_stack
+from napari_sleap.napari.compat import unproxied
+from napari_sleap.napari.docks.labeling import (
+    bind_history_keys,
+    history_step,
+    live_syncs,
+    undo_stack,
+)
 from napari_sleap.napari.layers.convert import layer_meta
 from napari_sleap.napari.sync.instances import InstancesSync
 from napari_sleap.napari.sync.tracks_follow import follow_tracks
@@ -65,6 +73,7 @@ class ProofreadPanel(QWidget):
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
         super().__init__()
+        napari_viewer = unproxied(napari_viewer)  # the same viewer the others see
         self.viewer = napari_viewer
         self.stack = undo_stack(napari_viewer)
         self._own_sync: InstancesSync | None = None
@@ -73,6 +82,7 @@ class ProofreadPanel(QWidget):
         self._build()
         self.stack.listeners.append(self._on_command)
         napari_viewer.layers.events.inserted.connect(lambda e: self.refresh())
+        bind_history_keys(napari_viewer)  # Ctrl+Z undoes any dock's edit
         napari_viewer.bind_key(NEXT_KEY, lambda v: self.next_swap(1), overwrite=True)
         napari_viewer.bind_key(PREV_KEY, lambda v: self.next_swap(-1), overwrite=True)
         self.refresh()
@@ -97,16 +107,45 @@ class ProofreadPanel(QWidget):
         self.track_b = QComboBox()
         grid.addWidget(self.track_a, 0, 0)
         grid.addWidget(self.track_b, 0, 1)
+        self.swap_start = QSpinBox()
+        self.swap_stop = QSpinBox()
+        for spin in (self.swap_start, self.swap_stop):
+            spin.setRange(0, 10_000_000)
+        self.swap_to_end = QCheckBox("to the end")
+        self.swap_to_end.setChecked(True)
+        self.swap_to_end.toggled.connect(lambda on: self.swap_stop.setEnabled(not on))
+        self.swap_stop.setEnabled(False)
+        grid.addWidget(QLabel("frames"), 1, 0)
+        grid.addWidget(self.swap_start, 1, 1)
+        grid.addWidget(
+            _button("here", "Start the range at this frame", self._start_here), 1, 2
+        )
+        grid.addWidget(self.swap_to_end, 2, 0)
+        grid.addWidget(self.swap_stop, 2, 1)
+        grid.addWidget(
+            _button("here", "End the range at this frame", self._stop_here), 2, 2
+        )
+        grid.addWidget(
+            _button(
+                "Swap frames",
+                "Exchange the two tracks over the frame range (one undo step)",
+                self.swap_range,
+            ),
+            3,
+            0,
+            1,
+            3,
+        )
         grid.addWidget(
             _button(
                 "Swap from this frame on",
                 "Exchange the two tracks from the current frame to the end",
                 self.swap_from_here,
             ),
-            1,
+            4,
             0,
             1,
-            2,
+            3,
         )
         root.addWidget(swap)
 
@@ -254,17 +293,60 @@ class ProofreadPanel(QWidget):
         """Run an edit through the layer sync (the layers follow)."""
         return self.sync.push(command)
 
+    def _start_here(self) -> None:
+        self.swap_start.setValue(self.frame)
+
+    def _stop_here(self) -> None:
+        self.swap_to_end.setChecked(False)
+        self.swap_stop.setValue(self.frame)
+
     def swap_from_here(self) -> Any:
         """Exchange tracks A and B from the current frame to the end."""
+        return self.swap_range(self.frame, None)
+
+    def swap_range(self, start: int | None = None, stop: Any = "spin") -> Any:
+        """Exchange tracks A and B in frames ``start..stop`` (inclusive), one step.
+
+        ``stop`` None: to the end. Defaults come from the range boxes. The swap is
+        confirmed in the dock, the status bar and a notification, naming the
+        tracks, the frames and how many instances changed.
+        """
         a, b = (
             self._track(self.track_a.currentText()),
             self._track(self.track_b.currentText()),
         )
         if a is b:
             raise ValueError("swap: pick two different tracks")
-        return self.push(
-            SwapTracks(self.labels, a, b, start=self.frame, video=self.sync.video)
+        start = self.swap_start.value() if start is None else int(start)
+        if stop == "spin":
+            stop = None if self.swap_to_end.isChecked() else self.swap_stop.value()
+        if stop is not None and stop < start:
+            raise ValueError(f"swap: 'to' frame {stop} is before 'from' frame {start}")
+        command = self.push(
+            SwapTracks(
+                self.labels,
+                a,
+                b,
+                start=start,
+                stop=None if stop is None else int(stop) + 1,
+                video=self.sync.video,
+            )
         )
+        span = f"frames {start}-{stop}" if stop is not None else f"frames {start}-end"
+        text = (
+            f"Swapped {a.name} and {b.name} in {span}: "
+            f"{command.n_retracked} instances (Ctrl+Z undoes)"
+        )
+        self._confirm(text)
+        return command
+
+    def _confirm(self, text: str) -> None:
+        """Tell the user what an edit did: dock, status bar and a notification."""
+        from napari.utils.notifications import show_info
+
+        self.status.setText(text)
+        self.viewer.status = text
+        show_info(text)
 
     def selected_instance(self) -> sio.Instance:
         """The instance of the selected point(s) (exactly one)."""
@@ -315,13 +397,15 @@ class ProofreadPanel(QWidget):
 
     def undo(self) -> None:
         """Undo the latest edit (labeling or proofreading)."""
-        if self.stack.can_undo:
-            self.sync.undo()
+        command = history_step(self.viewer)
+        if command is not None:
+            self.status.setText(f"Undid {command.label}")
 
     def redo(self) -> None:
         """Redo the latest undone edit."""
-        if self.stack.can_redo:
-            self.sync.redo()
+        command = history_step(self.viewer, redo=True)
+        if command is not None:
+            self.status.setText(f"Redid {command.label}")
 
     def _on_command(self, command: Any) -> None:
         self._update_buttons()

@@ -44,7 +44,8 @@ class RowStore:
         instance: Instance id of each row (-1: a spare row of no instance).
         node: Node index of each row within its instance's skeleton.
         visible: The node's visibility (the ``visible`` feature).
-        shown: Whether the row is drawn (visible and not an accepted prediction).
+        shown: Whether the row is drawn (placed, and not an accepted prediction;
+            hidden nodes are drawn dimmed).
         score: Point score (NaN for user points).
     """
 
@@ -219,7 +220,7 @@ class RowStore:
         """
         n = len(self.table)
         bins = self.instance + 1
-        weight = self.shown.astype(np.float64)
+        weight = (self.shown & self.visible).astype(np.float64)
         count = np.bincount(bins, weights=weight, minlength=n + 1)[1 : n + 1]
         sums = np.zeros((n, 2))
         for k in (0, 1):
@@ -263,7 +264,8 @@ def build_store(
         instance=flat.instance.copy(),
         node=flat.node.copy(),
         visible=flat.visible.copy(),
-        shown=flat.visible & np.isfinite(flat.xy).all(axis=1),
+        # hidden nodes stay on screen (dimmed) so they can be picked and shown
+        shown=np.isfinite(flat.xy).all(axis=1),
         score=flat.score.copy(),
     )
 
@@ -322,6 +324,8 @@ def window_arrays(
     max_nodes = max(max_nodes, 1)
     face = style.points.node_colors(max_nodes)[np.clip(node, 0, max_nodes - 1)]
     face[pred, 3] = style.points.predicted_alpha
+    hidden = real & ~features["visible"]
+    face[hidden, 3] = style.points.hidden_alpha  # hollow-looking, still clickable
     border = style.tracks.colors_for(track, len(store.labels.tracks))
     return WindowArrays(
         data=data,
@@ -373,7 +377,7 @@ class FrameBlock:
     n_nodes: np.ndarray
     xy: np.ndarray  # (R, 2) display (finite) coordinates
     visible: np.ndarray
-    shown: np.ndarray  # visible, and not a prediction already accepted
+    shown: np.ndarray  # placed, and not a prediction already accepted
     score: np.ndarray
     node: np.ndarray
 
@@ -402,7 +406,7 @@ def frame_block(labels: sio.Labels, lf: sio.LabeledFrame) -> FrameBlock:
             p[~good] = p[good].mean(axis=0) if good.any() else 0.0
         xy.append(p)
         vis.append(np.array(pts["visible"], dtype=bool) & good)
-        shown.append(vis[-1] & (id(inst) not in used))
+        shown.append(good & (id(inst) not in used))  # hidden nodes: drawn dimmed
         score.append(
             np.array(pts["score"], float) if is_pred else np.full(len(p), np.nan)
         )

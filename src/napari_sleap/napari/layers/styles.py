@@ -38,12 +38,15 @@ class PointsStyle:
         node_saturation: Saturation of the node palette (face colors).
         predicted_alpha: Face opacity of predicted (not user) points (default 0.6),
             so predictions read as suggestions next to user labels.
+        hidden_alpha: Face opacity of nodes marked not visible (default 0.15):
+            drawn as outlines, so they can still be clicked and shown again.
     """
 
     size: float = 8.0
     border_width: float = 0.25
     node_saturation: float = 0.85
     predicted_alpha: float = 0.6
+    hidden_alpha: float = 0.15
 
     def node_colors(self, n_nodes: int) -> np.ndarray:
         """Face color of each node, ``(n_nodes, 4)``."""

@@ -27,6 +27,7 @@ import sleap_io as sio
 
 from napari_sleap.labeling import SetPoints, UndoStack, command_changes
 from napari_sleap.labeling.history import Command
+from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.layers.convert import META_KEY, InstanceTable
 from napari_sleap.napari.layers.store import (
     FrameBlock,
@@ -69,6 +70,7 @@ class InstancesSync:
         style: LayerStyle = DEFAULT_STYLE,
         dims: Any = None,
     ) -> None:
+        points, edges, dims = unproxied(points), unproxied(edges), unproxied(dims)
         meta = points.metadata[META_KEY]
         self.layer = points
         self.edges = edges
@@ -226,8 +228,8 @@ class InstancesSync:
 
     def on_command(self, command: Command) -> None:
         """Bring the rows up to date after a command ran, was undone or redone."""
-        if command is not self._open_move:
-            self._open_move = None
+        if command is not self._open_move or self.stack.last_done is not command:
+            self._open_move = None  # undone or another edit: the next drag is new
         changes = command_changes(command)
         meta = self.layer.metadata[META_KEY]
         if len(self.labels.tracks) != len(meta["track_colors"]):
@@ -339,6 +341,7 @@ class InstancesSync:
         rows = self._rows_of(i0, i1)
         structure = (
             not np.array_equal(self.store.shown[rows], block.shown)
+            or not np.array_equal(self.store.visible[rows], block.visible)
             or not np.array_equal(tab.track[i0:i1], block.track)
             or not np.array_equal(tab.predicted[i0:i1], block.predicted)
             or any(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.layers.convert import decode_rows, edge_rows, layer_meta
 from napari_sleap.napari.layers.styles import DEFAULT_STYLE, LayerStyle
 
@@ -137,6 +138,9 @@ class SkeletonLink:
         meta = layer_meta(self.points)
         data = np.asarray(self.points.data)
         keys = decode_rows(data, self.points.features, meta)
+        shown = np.asarray(self.points.shown, dtype=bool)
+        if len(shown) == len(data):  # no edge to a node never placed (NaN)
+            keys.visible = keys.visible & shown
         self.src, self.dst = edge_rows(keys, meta)
         track = meta["table"].track[keys.instance[self.src]]
         self.colors = self.style.tracks.colors_for(track, len(meta["labels"].tracks))
@@ -193,6 +197,7 @@ def link_layers(
     points: Points, vectors: Vectors, dims: Dims | None = None
 ) -> SkeletonLink:
     """Make ``vectors`` follow ``points`` (idempotent per Points layer)."""
+    points, vectors, dims = unproxied(points), unproxied(vectors), unproxied(dims)
     existing = _LINKS.get(points)
     if existing is not None and existing.vectors is vectors:
         return existing
@@ -213,6 +218,7 @@ def link_layers(
 
 def link_all(viewer: napari.Viewer) -> list[SkeletonLink]:
     """Link every instances/edges layer pair in ``viewer`` that shares a link id."""
+    viewer = unproxied(viewer)
     by_link: dict[str, dict[str, Layer]] = {}
     for layer in viewer.layers:
         meta = layer_meta(layer)
@@ -249,6 +255,7 @@ def install(viewer: napari.Viewer | None) -> None:
     """Link existing and future napari-sleap layer pairs in ``viewer``."""
     if viewer is None:
         return
+    viewer = unproxied(viewer)
     link_all(viewer)
     if viewer in _INSTALLED:
         return

@@ -260,6 +260,9 @@ class TracksFollower:
 
 def follow_tracks(viewer: napari.Viewer, points: Points) -> TracksFollower:
     """The Tracks follower of an instances layer (made once per layer)."""
+    from napari_sleap.napari.compat import unproxied
+
+    viewer, points = unproxied(viewer), unproxied(points)
     follower = _FOLLOWERS.get(points)
     if follower is None or follower.viewer is not viewer:
         if follower is not None:

@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_sleap.napari.compat import fill_points, set_symbols, symbols_for
+from napari_sleap.napari.compat import (
+    fill_points,
+    set_symbols,
+    symbols_for,
+    unproxied,
+)
 from napari_sleap.napari.layers.convert import META_KEY, layer_meta, lookup_names
 from napari_sleap.napari.layers.store import RowStore, wanted_rows, window_arrays
 from napari_sleap.napari.layers.styles import DEFAULT_STYLE, LayerStyle
@@ -67,10 +72,7 @@ class InstancesWindow:
             )
         self.rows = np.asarray(meta.get("window_rows", np.arange(len(points.data))))
         points.events.data.connect(self._on_data)
-        if dims is not None:
-            dims.events.current_step.connect(self._on_step)
-            dims.events.order.connect(self._on_step)
-            dims.events.ndisplay.connect(self._on_step)
+        self._connect_dims()
         if self.windowed:
             self._on_step()
         elif len(points.data) and "predicted" in points.features:
@@ -263,27 +265,49 @@ class InstancesWindow:
         self.rows = np.concatenate([self.rows, first + np.arange(len(new))])
         self.meta["window_rows"] = self.rows
 
-    def disconnect(self) -> None:
-        """Stop following the layer and the slider."""
-        self.layer.events.data.disconnect(self._on_data)
+    def _connect_dims(self) -> None:
+        if self.dims is not None:
+            self.dims.events.current_step.connect(self._on_step)
+            self.dims.events.order.connect(self._on_step)
+            self.dims.events.ndisplay.connect(self._on_step)
+
+    def _disconnect_dims(self) -> None:
         if self.dims is not None:
             self.dims.events.current_step.disconnect(self._on_step)
             self.dims.events.order.disconnect(self._on_step)
             self.dims.events.ndisplay.disconnect(self._on_step)
 
+    def follow_dims(self, dims: Dims) -> None:
+        """Follow another frame slider (the layer moved to another viewer)."""
+        self._disconnect_dims()
+        self.dims = dims
+        self._connect_dims()
+        self._on_step()
+
+    def disconnect(self) -> None:
+        """Stop following the layer and the slider."""
+        self.layer.events.data.disconnect(self._on_data)
+        self._disconnect_dims()
+
 
 def window_for(points: Points) -> InstancesWindow | None:
     """The window of an instances layer (None before it lands in a viewer)."""
-    return _WINDOWS.get(points)
+    return _WINDOWS.get(unproxied(points))
 
 
 def attach_window(points: Points, dims: Dims | None = None) -> InstancesWindow:
-    """The layer's window, made on first use (idempotent per layer)."""
+    """The layer's one window, made on first use.
+
+    Later calls return the same object (the labeling sync, the edge link and the
+    Tracks follower all hold it); a call with other dims moves it onto them
+    rather than making a second window that the others would not see.
+    """
+    points, dims = unproxied(points), unproxied(dims)
     window = _WINDOWS.get(points)
-    if window is not None and (dims is None or window.dims is dims):
-        return window
     if window is not None:
-        window.disconnect()
+        if dims is not None and window.dims is not dims:
+            window.follow_dims(dims)
+        return window
     if layer_meta(points).get("store") is None:
         _add_store(points)
     window = InstancesWindow(points, dims)
@@ -293,7 +317,7 @@ def attach_window(points: Points, dims: Dims | None = None) -> InstancesWindow:
 
 def detach_window(points: Points) -> None:
     """Forget the window of a layer that left the viewer."""
-    window = _WINDOWS.pop(points, None)
+    window = _WINDOWS.pop(unproxied(points), None)
     if window is not None:
         window.disconnect()
 

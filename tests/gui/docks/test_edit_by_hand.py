@@ -1,0 +1,297 @@
+"""Hand labeling on the real clip, as a person does it: docks from the Plugins menu
+(before and after the .slp), clicks, drags and keys on the canvas, no error shown,
+and the saved file holding exactly the edits made.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sleap_io as sio
+from qtpy.QtCore import Qt
+
+from napari_sleap.io.labels import load_labels
+from napari_sleap.labeling import find_frame
+from tests.gui.docks.by_hand import (
+    CTRL,
+    SHIFT,
+    add_expected,
+    click,
+    copy_clip,
+    differences,
+    drag,
+    edge_touches,
+    edges_on,
+    key,
+    look_at,
+    napari_errors,  # noqa: F401  (fixture)
+    open_dock,
+    open_slp,
+    select_mode,
+)
+
+#: Any error notification napari shows fails the test.
+pytestmark = pytest.mark.usefixtures("napari_errors")
+
+FRAME = 3  # an unlabeled frame of clip_train.slp (frames 0, 20, 40, ... are)
+
+
+def _open(viewer, slp, dock_first: bool, docks=("Labeling",)):
+    """Open the docks and the .slp in the order a user might."""
+    widgets = {}
+    if dock_first:
+        widgets = {name: open_dock(viewer, name) for name in docks}
+    points, edges = open_slp(viewer, slp)
+    if not dock_first:
+        widgets = {name: open_dock(viewer, name) for name in docks}
+    return widgets, points, edges
+
+
+def _saved(widget, tmp_path, name="edited.slp") -> sio.Labels:
+    out = widget.save(tmp_path / name)
+    return load_labels(out, video_search_paths=[tmp_path])
+
+
+@pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
+def test_add_by_click_then_drag_its_node(
+    make_napari_viewer,
+    qtbot,
+    clip_train_slp,
+    clip_mp4,
+    tmp_path,
+    dock_first,
+):
+    """Add (click) draws the new instance's edges at once; dragging its node works."""
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    before = load_labels(slp, video_search_paths=[tmp_path])
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(viewer, slp, dock_first)
+    widget = widgets["Labeling"]
+    assert widget.sync is not None and widget.sync.layer is points
+    widget.set_frame(FRAME)
+    assert edges_on(edges, FRAME) == 0
+    select_mode(viewer, points)  # a user who just dragged nodes elsewhere
+
+    # Add (click), then click on the animal
+    qtbot.mouseClick(widget.add_btn, Qt.MouseButton.LeftButton)
+    look_at(qtbot, viewer, 500.0, 500.0, zoom=1.0)
+    click(qtbot, viewer, 500.0, 500.0)
+    labels = widget.labels
+    lf = find_frame(labels, labels.videos[0], FRAME)
+    assert lf is not None and len(lf.user_instances) == 1
+    inst = lf.user_instances[0]
+    n_edges = len(inst.skeleton.edges)
+    assert edges_on(edges, FRAME) == n_edges  # drawn at once
+    assert not widget.add_btn.isChecked()
+
+    # drag the thorax of the new instance with the mouse
+    rows = widget.sync.instance_rows(inst)
+    node = inst.skeleton.node_names.index("thorax")
+    y, x = points.data[rows[node], 1:]
+    old = inst.numpy()[node].copy()
+    look_at(qtbot, viewer, y, x, zoom=4.0)
+    drag(qtbot, viewer, y, x, 3.0, 5.0)
+    assert np.allclose(inst.numpy()[node], old + [5.0, 3.0], atol=0.5)
+    assert edge_touches(edges, *points.data[rows[node], 1:]) >= 1  # edges followed
+    assert edges_on(edges, FRAME) == n_edges
+
+    # step away and back: still there, edges too
+    key(qtbot, viewer, Qt.Key.Key_Right)
+    assert widget.frame == FRAME + 1 and edges_on(edges, FRAME) == 0
+    key(qtbot, viewer, Qt.Key.Key_Left)
+    assert widget.frame == FRAME and edges_on(edges, FRAME) == n_edges
+
+    add_expected(before, FRAME, inst.numpy())
+    assert differences(before, _saved(widget, tmp_path)) == []
+
+
+@pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
+def test_add_by_key_copy_previous_and_undo_keys(
+    make_napari_viewer,
+    qtbot,
+    clip_train_slp,
+    clip_mp4,
+    tmp_path,
+    dock_first,
+):
+    """Ctrl+I and Shift+C draw edges at once; Ctrl+Z / Ctrl+Shift+Z walk them back."""
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    before = load_labels(slp, video_search_paths=[tmp_path])
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(viewer, slp, dock_first)
+    widget = widgets["Labeling"]
+    labels = widget.labels
+    widget.set_frame(FRAME)
+    look_at(qtbot, viewer, 500.0, 500.0, zoom=1.0)
+    # Ctrl+I with the mouse over the animal
+    qtbot.mouseMove(viewer.window._qt_viewer.canvas.native, _screen(viewer, 400, 600))
+    key(qtbot, viewer, Qt.Key.Key_I, CTRL)
+    lf = find_frame(labels, labels.videos[0], FRAME)
+    assert len(lf.user_instances) == 1
+    n_edges = len(lf.user_instances[0].skeleton.edges)
+    assert edges_on(edges, FRAME) == n_edges
+    # Shift+C on the next frame copies frame 3's instance
+    widget.set_frame(FRAME + 1)
+    key(qtbot, viewer, Qt.Key.Key_C, SHIFT)
+    lf4 = find_frame(labels, labels.videos[0], FRAME + 1)
+    assert len(lf4.user_instances) == 1
+    assert edges_on(edges, FRAME + 1) == n_edges
+    # undo both, redo one, from the keyboard
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
+    assert find_frame(labels, labels.videos[0], FRAME + 1) is None
+    assert edges_on(edges, FRAME + 1) == 0
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL | SHIFT)
+    assert edges_on(edges, FRAME + 1) == n_edges
+    add_expected(before, FRAME, lf.user_instances[0].numpy())
+    add_expected(before, FRAME + 1, lf.user_instances[0].numpy())
+    assert differences(before, _saved(widget, tmp_path)) == []
+
+
+def _screen(viewer, y, x):
+    from tests.gui.docks.by_hand import to_screen
+
+    return to_screen(viewer, y, x)
+
+
+def _node_row(widget, inst, name: str) -> int:
+    return int(widget.sync.instance_rows(inst)[inst.skeleton.node_names.index(name)])
+
+
+@pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
+def test_hidden_node_stays_on_screen_and_shows_again(
+    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path, dock_first
+):
+    """H dims a node (still drawn, still clickable); H on it again shows it."""
+    from napari_sleap.napari.layers.styles import DEFAULT_STYLE
+
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    expected = load_labels(slp, video_search_paths=[tmp_path])
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(viewer, slp, dock_first)
+    widget = widgets["Labeling"]
+    widget.set_frame(0)
+    select_mode(viewer, points)
+    inst = find_frame(widget.labels, widget.labels.videos[0], 0).user_instances[0]
+    n_edges = edges_on(edges, 0)
+    head = inst.skeleton.node_names.index("head")
+    degree = sum(head in e for e in inst.skeleton.edge_inds)
+
+    row = _node_row(widget, inst, "head")
+    y, x = points.data[row, 1:]
+    look_at(qtbot, viewer, y, x, zoom=4.0)
+    click(qtbot, viewer, y, x)
+    assert points.selected_data == {row}
+    key(qtbot, viewer, Qt.Key.Key_H)
+    assert not inst.points["visible"][head]
+    row = _node_row(widget, inst, "head")
+    assert points.shown[row]  # still drawn ...
+    alpha = np.asarray(points.face_color)[row, 3]
+    assert np.isclose(alpha, DEFAULT_STYLE.points.hidden_alpha)  # ... dimmed
+    assert edges_on(edges, 0) == n_edges - degree
+    assert edge_touches(edges, y, x) == 0
+    viewer.screenshot(str(_images() / "labeling_hidden_node.png"), canvas_only=True)
+
+    # still clickable: select it with the mouse and show it again with H
+    click(qtbot, viewer, 0.0 + y + 30, x)  # click elsewhere first (deselect)
+    click(qtbot, viewer, y, x)
+    assert points.selected_data == {row}
+    key(qtbot, viewer, Qt.Key.Key_H)
+    assert inst.points["visible"][head]
+    assert edges_on(edges, 0) == n_edges and edge_touches(edges, y, x) == degree
+
+    # hide another node and keep it hidden: the file says so
+    row = _node_row(widget, inst, "wingL")
+    y, x = points.data[row, 1:]
+    click(qtbot, viewer, y, x)
+    key(qtbot, viewer, Qt.Key.Key_H)
+    wing = inst.skeleton.node_names.index("wingL")
+    want = find_frame(expected, expected.videos[0], 0).user_instances[0]
+    want.points["visible"][wing] = False
+    saved = _saved(widget, tmp_path)
+    assert differences(expected, saved) == []
+    back = find_frame(saved, saved.videos[0], 0).user_instances[0]
+    assert not back.points["visible"][wing]
+    assert np.allclose(back.points["xy"][wing], inst.points["xy"][wing])
+
+
+def _images():
+    from pathlib import Path
+
+    out = Path(__file__).resolve().parents[3] / "docs" / "images"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _button(widget, text: str):
+    from qtpy.QtWidgets import QPushButton
+
+    found = [b for b in widget.findChildren(QPushButton) if b.text() == text]
+    assert found, f"no button {text!r}"
+    return found
+
+
+@pytest.mark.parametrize("dock_first", [True, False], ids=["docks-first", "slp-first"])
+def test_one_undo_history_across_docks_and_range_swap(
+    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path, dock_first
+):
+    """A frame-range swap in Proofread is one step, confirmed; Ctrl+Z undoes it."""
+    from napari.utils.notifications import notification_manager
+
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    expected = load_labels(slp, video_search_paths=[tmp_path])
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(
+        viewer, slp, dock_first, docks=("Labeling", "Proofread")
+    )
+    lab, proof = widgets["Labeling"], widgets["Proofread"]
+    infos: list[str] = []
+    notification_manager.notification_ready.connect(lambda n: infos.append(n.message))
+    labels = lab.labels
+    proof.track_a.setCurrentText("male")
+    proof.track_b.setCurrentText("female")
+    here_from, here_to = _button(proof, "here")
+    lab.set_frame(20)
+    qtbot.mouseClick(here_from, Qt.MouseButton.LeftButton)
+    lab.set_frame(60)
+    qtbot.mouseClick(here_to, Qt.MouseButton.LeftButton)
+    (swap,) = _button(proof, "Swap frames")
+
+    def tracks_at(frame):
+        lf = find_frame(labels, labels.videos[0], frame)
+        return [i.track.name for i in lf.instances]
+
+    before = {f: tracks_at(f) for f in (0, 20, 40, 60, 80)}
+    qtbot.mouseClick(swap, Qt.MouseButton.LeftButton)
+    flip = {"male": "female", "female": "male"}
+    for f, names in before.items():
+        want = [flip[n] for n in names] if 20 <= f <= 60 else names
+        assert tracks_at(f) == want, f
+    n_swapped = sum(len(before[f]) for f in range(20, 61, 20))
+    said = f"Swapped male and female in frames 20-60: {n_swapped} instances"
+    assert said in proof.status.text() and said in viewer.status
+    assert any(said in m for m in infos)
+    # a labeling edit after it: drag a node on frame 0
+    lab.set_frame(0)
+    select_mode(viewer, points)
+    inst = find_frame(labels, labels.videos[0], 0).user_instances[0]
+    row = _node_row(lab, inst, "thorax")
+    y, x = points.data[row, 1:]
+    old = inst.numpy().copy()
+    look_at(qtbot, viewer, y, x, zoom=4.0)
+    drag(qtbot, viewer, y, x, 2.0, -3.0)
+    assert not np.allclose(inst.numpy(), old, equal_nan=True)
+    # Ctrl+Z twice on the canvas: the drag, then the swap
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
+    assert np.allclose(inst.numpy(), old, equal_nan=True)
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
+    assert all(tracks_at(f) == names for f, names in before.items())
+    assert "Undid swap male and female" in viewer.status
+    # Ctrl+Shift+Z: the swap again; the edge colors follow the tracks
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL | SHIFT)
+    assert tracks_at(20) == [flip[n] for n in before[20]]
+    lab.set_frame(20)
+    assert edges_on(edges, 20) > 0
+    for f in range(20, 61, 20):
+        for i in find_frame(expected, expected.videos[0], f).instances:
+            i.track = next(t for t in expected.tracks if t.name == flip[i.track.name])
+    assert differences(expected, _saved(lab, tmp_path)) == []
