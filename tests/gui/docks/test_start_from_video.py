@@ -210,3 +210,41 @@ def test_skeleton_dock_remembers(make_napari_viewer, qtbot, video) -> None:
     assert dock.picker.choices()[0] == "last"
     assert "3 nodes" in dock.picker.combo.itemText(0)
     assert button(editor, "New labels").isEnabled()
+
+
+def test_workbench_from_a_bare_video(
+    make_napari_viewer, qtbot, video, tmp_path
+) -> None:
+    """In the workbench: new skeleton in the Skeleton tab, then label and save."""
+    viewer = make_napari_viewer(show=True)
+    _, bench = viewer.window.add_plugin_dock_widget(
+        PLUGIN, "napari-sleap (all docks as tabs)"
+    )
+    viewer.open(str(video), plugin=PLUGIN)
+    labeling = bench.docks["Labeling"]
+    assert labeling.picker.isVisibleTo(labeling)
+    pick(qtbot, labeling.picker.combo, NEW)
+    click(qtbot, labeling.picker, "Start")
+    assert bench.tabs.currentWidget() is bench.docks["Skeleton"]
+    editor = bench.docks["Skeleton"]
+    for name in ("nose", "tail"):
+        editor.name_edit.setFocus()
+        qtbot.keyClicks(editor.name_edit, name)
+        qtbot.keyClick(editor.name_edit, Qt.Key.Key_Return)
+    click(qtbot, editor, "Add edge")  # nose - tail (the combo boxes' first pair)
+    click(qtbot, editor, "New labels")
+    assert labeling.sync is not None
+    bar = bench.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
+    viewer.dims.set_current_step(0, 4)
+    viewer.camera.center = (0.0, 96.0, 96.0)
+    viewer.camera.zoom = 2.0
+    qtbot.wait(50)
+    click(qtbot, labeling, "Add (click)")
+    click_canvas(qtbot, viewer, 60.0, 80.0)
+    qtbot.waitUntil(lambda: bench.frame_table.frames() == [4], timeout=2000)
+    qtbot.waitUntil(lambda: list(bench.seekbar.sets.labeled) == [4], timeout=2000)
+    click(qtbot, labeling, "Save")
+    back = sio.load_slp(str(video.with_suffix(".slp")), open_videos=False)
+    assert back.skeletons[0].node_names == ["nose", "tail"]
+    assert [f.frame_idx for f in back.labeled_frames] == [4]
