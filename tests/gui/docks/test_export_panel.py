@@ -18,7 +18,7 @@ from qtpy.QtWidgets import QFileDialog, QPushButton
 
 from napari_sleap.napari.docks.export import CHOICES, ExportPanel
 from tests.gui.docks.helpers import drag_point
-from tests.gui.docks.notices import napari_errors  # noqa: F401 (a fixture)
+from tests.gui.docks.notices import napari_errors, shoot  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.usefixtures("napari_errors")
 PLUGIN = "napari-sleap"
@@ -80,7 +80,7 @@ def test_export_the_open_labels_in_every_format(
     assert panel.out_edit.text() == str(tmp_path / "poses.analysis.h5")
     text = _export(qtbot, panel, monkeypatch, tmp_path / "poses")
     out = tmp_path / "poses.analysis.h5"
-    assert text.startswith("Done: wrote poses.analysis.h5 (1 file(s), 2 track(s))")
+    assert text.startswith("Done: wrote poses.analysis.h5 (1 file, 2 tracks)")
     with h5py.File(out) as f:
         tracks = f["tracks"][:]  # (track, xy, node, frame)
         names = [n.decode() for n in f["track_names"][:]]
@@ -97,6 +97,8 @@ def test_export_the_open_labels_in_every_format(
     _format(panel, "nwb")
     text = _export(qtbot, panel, monkeypatch, tmp_path / "poses")
     assert text.startswith("Done: wrote ") and ".nwb" in text
+    if order == "dock first":
+        shoot(panel, "export_panel.png")
     # one pose file per animal, read back as movement and ndx-pose read them
     assert sorted(panel.written) == sorted(
         str(tmp_path / f"poses.{t.name}.nwb") for t in truth.tracks

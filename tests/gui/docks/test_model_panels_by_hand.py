@@ -18,7 +18,7 @@ from qtpy.QtWidgets import QFileDialog, QLineEdit, QPushButton
 
 from napari_sleap.napari.docks.predict import PredictPanel
 from napari_sleap.napari.docks.train import TrainPanel
-from tests.gui.docks.notices import napari_errors  # noqa: F401 (a fixture)
+from tests.gui.docks.notices import napari_errors, shoot  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.usefixtures("napari_errors")
 PLUGIN = "napari-sleap"
@@ -112,6 +112,12 @@ def test_stop_keeps_both_models_usable_and_offers_them(
             Path(d) / "model_info.json"
         ).exists()
     assert predict.model_dirs == dirs
+    line = train.job.progress_line.text()
+    assert line.startswith("centered_instance (2/2): step ")
+    assert line.endswith("(last report; stopped)")
+    click(qtbot, train.advanced_btn)  # fold the YAML away, as after editing it
+    assert not train.advanced.isVisible()
+    shoot(train, "train_panel.png")
     # the stopped models predict: one frame, from the open labels
     predict.frames_combo.setCurrentText("current")
     predict.tracker_combo.setCurrentText("none")

@@ -19,6 +19,7 @@ from napari_sleap.napari.docks.evaluate import EvaluatePanel
 from napari_sleap.napari.docks.predict import LIVE_ROLE, PredictPanel
 from napari_sleap.napari.docks.train import TrainPanel
 from napari_sleap.napari.layers.convert import META_KEY
+from tests.gui.docks.notices import shoot
 
 #: Small enough to train in about half a minute, enough to find some animals.
 TINY = {
@@ -49,6 +50,18 @@ def _tiny_yaml(panel: TrainPanel, optim: dict | None = None) -> None:
     panel.advanced.setPlainText(yaml.safe_dump(full, sort_keys=False))
 
 
+def _raise_dock(widget):
+    """Bring the tab of the dock holding ``widget`` to the front; returns the dock."""
+    from qtpy.QtWidgets import QDockWidget
+
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    if parent is not None:
+        parent.raise_()
+    return parent
+
+
 def _roles(viewer, role: str) -> list:
     return [
         la for la in viewer.layers if la.metadata.get(META_KEY, {}).get("role") == role
@@ -57,13 +70,13 @@ def _roles(viewer, role: str) -> list:
 
 @pytest.mark.slow
 def test_train_predict_evaluate_loop(make_napari_viewer, qtbot, sample_small, tmp_path):
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)
     viewer.open(str(sample_small.train), plugin="napari-sleap")
     train = TrainPanel(viewer)
     predict = PredictPanel(viewer)
     evaluate = EvaluatePanel(viewer)
     for name, w in (("Train", train), ("Predict", predict), ("Evaluate", evaluate)):
-        viewer.window.add_dock_widget(w, name=name)
+        viewer.window.add_dock_widget(w, name=name, tabify=name != "Train")
     assert train.labels_edit.text() == str(sample_small.train)
     train.pipeline_combo.setCurrentText("top-down")
     _tiny_yaml(train)
@@ -112,6 +125,7 @@ def test_train_predict_evaluate_loop(make_napari_viewer, qtbot, sample_small, tm
     # batches streamed in while the job ran, growing the live layer
     assert live_rows and live_rows[-1] > 0 and live_rows == sorted(live_rows)
     assert not _roles(viewer, LIVE_ROLE)  # replaced by the saved result
+    shoot(_raise_dock(predict), "predict_panel.png")
     points = _roles(viewer, "instances")[-1]
     assert points.metadata[META_KEY]["source"] == str(tmp_path / "pred.slp")
     frames = np.unique(points.data[:, 0])

@@ -56,6 +56,10 @@ def default_output(source: str, fmt: str) -> str:
     return str(p.with_name(stem + FORMATS[fmt]))
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def with_ending(path: str, ending: str) -> str:
     """``path`` with its export ending (``.csv``, ``.analysis.h5``...) swapped."""
     for known in sorted(FORMATS.values(), key=len, reverse=True):
@@ -80,7 +84,7 @@ def export_labels(
             arrays = write_analysis_h5(labels, path, video=video, labels_path=source)
             files.append(str(path))
         n_tracks = len(arrays.track_names)
-        return files, f"{len(files)} file(s), {n_tracks} track(s)"
+        return files, f"{_count(len(files), 'file')}, {_count(n_tracks, 'track')}"
     if fmt == "csv":
         from napari_sleap.export.csv import write_csv
 
@@ -91,7 +95,8 @@ def export_labels(
 
         written = write_nwb(labels, out, source=source)
         files = [str(p) for p in written] if written else [out]
-        return files, f"{len(files)} file(s)"
+        per = ", one per animal" if len(files) > 1 else ""
+        return files, f"{_count(len(files), 'file')}{per}"
     raise ValueError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 

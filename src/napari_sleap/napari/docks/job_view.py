@@ -123,6 +123,25 @@ class LossPlot(QWidget):
         p.end()
 
 
+def _step_text(step: dict, rate: float, ended: str = "") -> str:
+    """``centroid (1/2): step 40/300, epoch 1.3, loss 0.012, 2.1 steps/s, ~2 min left``.
+
+    With ``ended`` (a finished or stopped job) the rate and time left give way to it.
+    """
+    done, total = int(step["step"]), int(step["total"])
+    models = int(step.get("models", 1))
+    which = f" ({step['model']}/{models})" if models > 1 else ""
+    text = (
+        f"{step.get('role', '')}{which}: step {done}/{total}, epoch "
+        f"{step['epoch']:.1f}, loss {step['loss']:.4g}"
+    )
+    if ended:
+        return f"{text} ({ended})"
+    if rate > 0:
+        text += f", {rate:.2f} steps/s, ~{_duration((total - done) / rate)} left"
+    return text
+
+
 def _duration(seconds: float) -> str:
     """``42 s``, ``3 min`` or ``1.5 h``, for time-left estimates."""
     if seconds < 90:
@@ -159,6 +178,7 @@ class JobView(QWidget):
         self.has_error = False
         self._step_roles: set[str] = set()
         self._model_t0: dict[str, tuple[float, int]] = {}
+        self._last_step: dict | None = None
         self._on_data: dict[str, Callable[[Any], None]] = {}
         self._on_end: Callable[[JobHandle], None] | None = None
         self._t0 = 0.0
@@ -233,6 +253,7 @@ class JobView(QWidget):
             self.plot.clear()
         self._step_roles.clear()
         self._model_t0.clear()
+        self._last_step = None
         self.progress_line.setText("")
         self.bar.setRange(0, 0)  # busy until the first progress event
         self.clear_error()
@@ -289,17 +310,10 @@ class JobView(QWidget):
         self.plot.add(f"{role}/loss" if role else "loss", step["epoch"], step["loss"])
         now = time.monotonic()
         t0, s0 = self._model_t0.setdefault(role, (now, int(step["step"])))
-        done, total = int(step["step"]), int(step["total"])
+        done = int(step["step"])
         rate = (done - s0) / (now - t0) if now > t0 and done > s0 else 0.0
-        left = f", ~{_duration((total - done) / rate)} left" if rate > 0 else ""
-        which = (
-            f" ({step['model']}/{step['models']})" if step.get("models", 1) > 1 else ""
-        )
-        self.progress_line.setText(
-            f"{role}{which}: step {done}/{total}, epoch {step['epoch']:.1f}, "
-            f"loss {step['loss']:.4g}"
-            + (f", {rate:.2f} steps/s{left}" if rate > 0 else "")
-        )
+        self._last_step = step
+        self.progress_line.setText(_step_text(step, rate))
 
     def _plot_epoch(self, logs: dict) -> None:
         role = logs.get("role", "")
@@ -316,6 +330,10 @@ class JobView(QWidget):
 
     def _finish(self, handle: JobHandle) -> None:
         took = time.monotonic() - self._t0
+        if self._last_step is not None:
+            self.progress_line.setText(
+                _step_text(self._last_step, 0.0, ended=f"last report; {handle.status}")
+            )
         if handle.status == "done":
             done, total = handle.progress or (1, 1)
             self.bar.setRange(0, max(total, 1))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +32,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -144,6 +146,15 @@ def add_labels_layers(viewer: Any, labels: Any, source: str | None = None) -> li
         added.append(viewer.add_layer(Layer.create(data, kwargs, kind)))
     install(viewer)
     return added
+
+
+def _model_item(folder: str) -> QListWidgetItem:
+    """A list row showing ``<training>/<model>``; the full path in its tooltip."""
+    p = Path(folder)
+    item = QListWidgetItem(f"{p.parent.name}/{p.name}" if p.parent.name else p.name)
+    item.setToolTip(str(p))
+    item.setData(Qt.ItemDataRole.UserRole, str(p))
+    return item
 
 
 def open_source(viewer: Any) -> str:
@@ -345,7 +356,7 @@ class PredictPanel(QWidget):
         for d in dirs:
             for m in models_in_folder(d).dirs if not is_model_dir(Path(d)) else [d]:
                 if m not in self.model_dirs:
-                    self.models_list.addItem(m)
+                    self.models_list.addItem(_model_item(m))
                     added.append(m)
         return added
 
@@ -375,7 +386,8 @@ class PredictPanel(QWidget):
     def model_dirs(self) -> list[str]:
         """The listed model folders."""
         return [
-            self.models_list.item(i).text() for i in range(self.models_list.count())
+            self.models_list.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self.models_list.count())
         ]
 
     def source(self) -> str:
