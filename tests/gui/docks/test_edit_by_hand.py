@@ -295,3 +295,117 @@ def test_one_undo_history_across_docks_and_range_swap(
         for i in find_frame(expected, expected.videos[0], f).instances:
             i.track = next(t for t in expected.tracks if t.name == flip[i.track.name])
     assert differences(expected, _saved(lab, tmp_path)) == []
+
+
+def _menu_click(qtbot, menu, text: str):
+    """Click the item of an open menu whose text starts with ``text``."""
+    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    qtbot.wait(50)  # the popup settles where it opens
+    action = next((a for a in menu.actions() if a.text().startswith(text)), None)
+    assert action is not None, [a.text() for a in menu.actions()]
+    pos = menu.actionGeometry(action).center()
+    qtbot.mouseMove(menu, pos)
+    qtbot.wait(50)
+    if action.menu() is not None:  # a submenu: it opens on hover (or click)
+        if not action.menu().isVisible():
+            qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=pos)
+        return action.menu()
+    qtbot.waitUntil(lambda: menu.activeAction() is action, timeout=2000)
+    with qtbot.waitSignal(action.triggered, timeout=2000):
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.wait(30)
+    return None
+
+
+def _right_click(qtbot, viewer, widget, points, inst, node: str):
+    row = _node_row(widget, inst, node)
+    y, x = points.data[row, 1:]
+    click(qtbot, viewer, y, x, button=Qt.MouseButton.RightButton)
+    menu = widget.instance_menu.menu
+    assert menu is not None
+    qtbot.waitUntil(menu.isVisible, timeout=2000)
+    return menu
+
+
+@pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
+def test_right_click_menu_on_an_instance(
+    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path, dock_first
+):
+    """Right click: hide/show a node, new track, swap with the other, delete."""
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    expected = load_labels(slp, video_search_paths=[tmp_path])
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(viewer, slp, dock_first)
+    widget = widgets["Labeling"]
+    labels = widget.labels
+    widget.set_frame(0)
+    lf = find_frame(labels, labels.videos[0], 0)
+    m, f = lf.instances
+    assert (m.track.name, f.track.name) == ("male", "female")
+    thorax = m.skeleton.node_names.index("thorax")
+    y, x = points.data[_node_row(widget, m, "thorax"), 1:]
+    look_at(qtbot, viewer, y, x, zoom=3.0)
+    n_edges = edges_on(edges, 0)
+
+    menu = _right_click(qtbot, viewer, widget, points, m, "thorax")
+    texts = [a.text() for a in menu.actions()]
+    assert texts[:2] == ["Hide node 'thorax'", "Delete instance"]
+    assert "Swap track with female (this frame)" in texts
+    if dock_first:
+        _menu_picture(viewer, menu, _images() / "labeling_context_menu.png")
+    _menu_click(qtbot, menu, "Hide node")
+    assert not m.points["visible"][thorax]
+    assert edges_on(edges, 0) < n_edges
+    menu = _right_click(qtbot, viewer, widget, points, m, "thorax")  # still there
+    _menu_click(qtbot, menu, "Show node 'thorax'")
+    assert m.points["visible"][thorax] and edges_on(edges, 0) == n_edges
+
+    menu = _right_click(qtbot, viewer, widget, points, m, "thorax")
+    sub = _menu_click(qtbot, menu, "Set track")
+    names = [t.name for t in labels.tracks]
+    assert [a.text() for a in sub.actions()] == [
+        *names,
+        "No track",
+        "New track (track_3)",
+    ]
+    assert sub.actions()[names.index("male")].isChecked()
+    _menu_click(qtbot, sub, "New track")
+    assert m.track.name == "track_3" and f.track.name == "female"
+
+    menu = _right_click(qtbot, viewer, widget, points, m, "thorax")
+    _menu_click(qtbot, menu, "Swap track with female")
+    assert m.track.name == "female" and f.track.name == "track_3"
+    rows = widget.sync.instance_rows(m)
+    assert set(points.features["track"].iloc[rows]) == {"female"}
+
+    menu = _right_click(qtbot, viewer, widget, points, f, "thorax")
+    _menu_click(qtbot, menu, "Delete instance")
+    placed = np.isfinite(m.numpy()).all(axis=1) & m.points["visible"]
+    m_edges = sum(bool(placed[a] and placed[b]) for a, b in m.skeleton.edge_inds)
+    assert list(lf.instances) == [m] and edges_on(edges, 0) == m_edges
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
+    assert list(lf.instances) == [m, f] and edges_on(edges, 0) == n_edges
+
+    new = sio.Track("track_3")
+    expected.tracks.append(new)
+    em, ef = find_frame(expected, expected.videos[0], 0).instances
+    em.track, ef.track = ef.track, new
+    assert differences(expected, _saved(widget, tmp_path)) == []
+
+
+def _menu_picture(viewer, menu, path) -> None:
+    """The canvas with the open menu drawn where it pops up (a screen grab
+    misses the OpenGL canvas under Xvfb)."""
+    from qtpy.QtGui import QImage, QPainter
+
+    img = np.ascontiguousarray(viewer.screenshot(canvas_only=True, flash=False))
+    h, w = img.shape[:2]
+    qimg = QImage(img.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    native = viewer.window._qt_viewer.canvas.native
+    scale = w / max(native.width(), 1)
+    at = native.mapFromGlobal(menu.pos())
+    painter = QPainter(qimg)
+    painter.scale(scale, scale)
+    painter.drawPixmap(at, menu.grab())
+    painter.end()
+    qimg.save(str(path))

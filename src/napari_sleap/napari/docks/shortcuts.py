@@ -28,7 +28,12 @@ class Shortcut:
 
 
 SHORTCUTS: tuple[Shortcut, ...] = (
-    Shortcut("Control-z", "undo", "Ctrl+Z", "Undo the last labeling edit"),
+    Shortcut(
+        "Control-z",
+        "undo",
+        "Ctrl+Z",
+        "Undo the last edit of any dock (labeling, proofreading, skeleton)",
+    ),
     Shortcut("Control-Shift-z", "redo", "Ctrl+Shift+Z", "Redo"),
     Shortcut("Control-i", "add_at_cursor", "Ctrl+I", "Add an instance at the cursor"),
     Shortcut(
