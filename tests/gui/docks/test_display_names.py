@@ -16,6 +16,7 @@ from napari_sleap.napari.docks.display import UNTRACKED, _hex
 from napari_sleap.napari.layers.convert import layer_meta
 from tests.gui.docks.person import (
     canvas_of,
+    canvas_pos,
     error_notifications,  # noqa: F401
     save_shot,
 )
@@ -37,6 +38,16 @@ def project(clip_train_slp, clip_mp4, tmp_path):
 def tick(qtbot, box: QCheckBox) -> None:
     """Click a checkbox on its tick mark."""
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+
+
+def names_on(names, frame: int):
+    """The names layer's (labels, colors, (y, x)) on ``frame``."""
+    rows = np.nonzero(np.rint(names.data[:, 0]) == frame)[0]
+    return (
+        list(names.features["label"][rows]),
+        list(names.features["color"][rows]),
+        names.data[rows, 1:],
+    )
 
 
 def _layer(viewer, role: str):
@@ -79,30 +90,55 @@ def test_names_legend_and_tails(make_napari_viewer, qtbot, project, order) -> No
     viewer.layers.selection.active = points
     viewer.dims.set_current_step(0, lf.frame_idx)
     qtbot.wait(50)
-    texts = list(names.features["label"])
+    texts, hexes, anchors = names_on(names, lf.frame_idx)
     assert sorted(texts) == sorted(i.track.name for i in lf.instances)
     colors = layer_meta(points)["track_colors"]
     for inst in lf.instances:
         k = texts.index(inst.track.name)
         want = _hex(colors[labels.tracks.index(inst.track)])
-        assert names.features["color"][k] == want != UNTRACKED
+        assert hexes[k] == want != UNTRACKED
         xy = inst.numpy()
-        y, x = names.data[k, 1:]
+        y, x = anchors[k]
         assert y < np.nanmin(xy[:, 1])  # above the animal
         assert abs(x - np.nanmean(xy[:, 0])) < 30
-    assert names.text.visible and len(names._view_text)
+    assert names.text.visible and sorted(names._view_text) == sorted(texts)
 
     # next frame with the keyboard: the names follow
     canvas = canvas_of(viewer)
-    before = names.data.copy()
+    before = names_on(names, lf.frame_idx)[2]
     nxt = next(f for f in labels.labeled_frames if f.frame_idx > lf.frame_idx)
     viewer.dims.set_current_step(0, nxt.frame_idx - 1)
     qtbot.keyClick(canvas, Qt.Key.Key_Right)
     qtbot.wait(30)
     assert int(viewer.dims.current_step[0]) == nxt.frame_idx
-    assert len(names.data) == len(nxt.instances)
-    assert not np.allclose(names.data[:, 1:], before[:, 1:])
+    assert len(names._view_text) == len(nxt.instances)
+    assert not np.allclose(names_on(names, nxt.frame_idx)[2], before)
     viewer.dims.set_current_step(0, lf.frame_idx)
+
+    # drag the topmost node of one fly up with the mouse: its name follows
+    inst = lf.instances[0]
+    texts, _, anchors = names_on(names, lf.frame_idx)
+    k = texts.index(inst.track.name)
+    xy = inst.numpy()
+    node = int(np.nanargmin(xy[:, 1]))
+    y, x = xy[node, 1], xy[node, 0]
+    viewer.camera.center = (0.0, y, x)
+    viewer.camera.zoom = 4.0
+    points.mode = "select"
+    qtbot.wait(50)
+    mid = canvas_pos(viewer, y, x)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=mid)
+    for step in range(1, 6):
+        qtbot.mouseMove(canvas, QPoint(mid.x(), mid.y() - 12 * step))
+        qtbot.wait(10)
+    qtbot.mouseRelease(
+        canvas, Qt.MouseButton.LeftButton, pos=QPoint(mid.x(), mid.y() - 60)
+    )
+    assert inst.numpy()[node, 1] < y - 10  # moved up 15 data px
+    qtbot.waitUntil(
+        lambda: names_on(names, lf.frame_idx)[2][k][0] < anchors[k][0] - 10,
+        timeout=2000,
+    )
 
     # node names on request (the dock's checkbox, clicked)
     box = dock.display.node_names
@@ -116,7 +152,7 @@ def test_names_legend_and_tails(make_napari_viewer, qtbot, project, order) -> No
     tick(qtbot, tbox)
     assert not names.visible
     tick(qtbot, tbox)
-    assert names.visible and len(names.data) == 2
+    assert names.visible and len(names._view_text) == 2
 
     # the legend: one entry per node, in the color of that node's points
     entries = dict(dock.display.legend.entries)

@@ -68,43 +68,57 @@ def show_node_names(points: Any, show: bool) -> None:
     points.text.visible = bool(show)
 
 
-def frame_anchors(
-    data: np.ndarray, features: Any, frame: int, shown: np.ndarray | None = None
+def name_anchors(
+    data: np.ndarray,
+    features: Any,
+    shown: np.ndarray | None = None,
+    frame: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where to write each instance's name on ``frame`` and which track it has.
+    """Where to write each instance's name, and which track it has.
+
+    Args:
+        data: Instances-layer rows ``(frame, y, x)``.
+        features: Their features (``instance``, ``visible``, ``track``).
+        shown: Rows drawn (None: all).
+        frame: Only this frame's instances (None: every frame's).
 
     Returns:
-        ``(yx, instance_ids, track_names)``: the point just above each instance's
-        topmost visible node (centered on its nodes), its id and track name.
+        ``(fyx, instance_ids, track_names)``: per instance, its frame and the
+        point just above its topmost visible node, centered on its nodes.
     """
     data = np.asarray(data)
+    empty = np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros(0, object)
     if not len(data):
-        return np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0, object)
-    here = np.rint(data[:, 0]) == frame
-    here &= np.asarray(features["visible"], dtype=bool)
+        return empty
+    here = np.asarray(features["visible"], dtype=bool).copy()
+    if frame is not None:
+        here &= np.rint(data[:, 0]) == frame
     if shown is not None:
         here &= np.asarray(shown, dtype=bool)
     inst = np.asarray(features["instance"], dtype=np.int64)
     here &= inst >= 0
     rows = np.nonzero(here)[0]
     if not len(rows):
-        return np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0, object)
+        return empty
     ids, first, local = np.unique(inst[rows], return_index=True, return_inverse=True)
-    yx = data[rows, 1:3]
+    fyx = data[rows, :3]
     top = np.full(len(ids), np.inf)
     bottom = np.full(len(ids), -np.inf)
-    np.minimum.at(top, local, yx[:, 0])
-    np.maximum.at(bottom, local, yx[:, 0])
-    xsum = np.zeros(len(ids))
-    np.add.at(xsum, local, yx[:, 1])
-    xmean = xsum / np.bincount(local, minlength=len(ids))
+    np.minimum.at(top, local, fyx[:, 1])
+    np.maximum.at(bottom, local, fyx[:, 1])
+    xmean = np.bincount(local, fyx[:, 2], len(ids)) / np.bincount(local, None, len(ids))
     pad = 4.0 + 0.12 * (bottom - top)
     tracks = np.asarray(features["track"], dtype=object)[rows[first]]
-    return np.column_stack([top - pad, xmean]), ids, tracks
+    frames = np.rint(fyx[first, 0])
+    return np.column_stack([frames, top - pad, xmean]), ids, tracks
 
 
 class NamesOverlay:
-    """Track names beside the animals of the current frame, as a text-only layer.
+    """Track names beside the animals, as a text-only layer.
+
+    The layer holds one name per tracked instance of every frame the instances
+    layer holds, so a frame step costs napari's own slicing only; edits refill
+    it once they pause (a drag sends many data events).
 
     Args:
         viewer: The viewer.
@@ -115,11 +129,20 @@ class NamesOverlay:
         self.viewer = real(viewer)
         self.points = points = real(points)
         self.layer = self._add_layer()
-        points.events.data.connect(self.update)
-        points.events.features.connect(self.update)
-        viewer.dims.events.current_step.connect(self.update)
+        from qtpy.QtCore import QTimer
+
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(40)
+        self._timer.timeout.connect(self.update)
+        points.events.data.connect(self.schedule)
+        points.events.features.connect(self.schedule)
         viewer.layers.events.removed.connect(self._on_removed)
         self.update()
+
+    def schedule(self, event: Any = None) -> None:
+        """Refill the names soon (edits and window refills come in bursts)."""
+        self._timer.start()
 
     def _add_layer(self) -> Any:
         from napari.layers import Points
@@ -170,10 +193,9 @@ class NamesOverlay:
         self.update()
 
     def labels(self) -> tuple[np.ndarray, list[str], list[str]]:
-        """The names of the current frame: positions ``(k, 3)``, texts, colors."""
-        frame = int(self.viewer.dims.current_step[0])
+        """The names to draw: positions ``(k, 3)`` as (frame, y, x), texts, colors."""
         points = self.points
-        yx, _, tracks = frame_anchors(points.data, points.features, frame, points.shown)
+        fyx, _, tracks = name_anchors(points.data, points.features, points.shown)
         meta = layer_meta(points)
         labels = meta.get("labels")
         names = [t.name for t in labels.tracks] if labels is not None else []
@@ -186,11 +208,10 @@ class NamesOverlay:
             name = "" if track is None or (isinstance(track, float)) else str(track)
             texts.append(name)
             hexes.append(_hex(colors[index[name]]) if name in index else UNTRACKED)
-        data = np.column_stack([np.full(len(yx), frame, float), yx])
-        return data, texts, hexes
+        return fyx, texts, hexes
 
     def update(self, event: Any = None) -> None:
-        """Redraw the names of the current frame."""
+        """Refill the names from the instances layer now."""
         if not self.layer.visible:
             return
         data, texts, colors = self.labels()
@@ -204,10 +225,10 @@ class NamesOverlay:
 
     def disconnect(self) -> None:
         """Stop following the instances layer and remove the names layer."""
+        self._timer.stop()
         for emitter, slot in (
-            (self.points.events.data, self.update),
-            (self.points.events.features, self.update),
-            (self.viewer.dims.events.current_step, self.update),
+            (self.points.events.data, self.schedule),
+            (self.points.events.features, self.schedule),
             (self.viewer.layers.events.removed, self._on_removed),
         ):
             emitter.disconnect(slot)
