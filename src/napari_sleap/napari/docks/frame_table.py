@@ -177,15 +177,9 @@ class FrameTable(QTableView):
         self._on_layers()
 
     def _on_layers(self, event: Any = None) -> None:
-        points = instances_layer(self.viewer)
-        if points is not self.points:
-            if self.points is not None:
-                for em in (self.points.events.data, self.points.events.features):
-                    em.disconnect(self.schedule)
-            self.points = points
-            if points is not None:
-                points.events.data.connect(self.schedule)
-                points.events.features.connect(self.schedule)
+        # edits reach us through the undo history (listen_to_edits), not the
+        # layer's data events: a windowed layer refills its rows on every step
+        self.points = instances_layer(self.viewer)
         self.refresh()
 
     def schedule(self, event: Any = None) -> None:

@@ -114,15 +114,9 @@ class SeekBar(QWidget):
         return QSize(400, 40)
 
     def _on_layers(self, event: Any = None) -> None:
-        points = instances_layer(self.viewer)
-        if points is not self.points:
-            if self.points is not None:
-                for em in (self.points.events.data, self.points.events.features):
-                    em.disconnect(self.schedule)
-            self.points = points
-            if points is not None:
-                points.events.data.connect(self.schedule)
-                points.events.features.connect(self.schedule)
+        # edits reach us through the undo history (listen_to_edits), not the
+        # layer's data events: a windowed layer refills its rows on every step
+        self.points = instances_layer(self.viewer)
         self.refresh()
 
     def schedule(self, event: Any = None) -> None:
