@@ -99,10 +99,22 @@ def look_at(qtbot: Any, viewer: Any, y: float, x: float, zoom: float = 3.0) -> N
     qtbot.wait(30)
 
 
+def _on_screen(qtbot: Any, viewer: Any, y: float, x: float) -> QPoint:
+    """Pan to ``(y, x)`` if it is off the canvas (as a user would); its pixel."""
+    pos = to_screen(viewer, y, x)
+    native = canvas(viewer)
+    if not (
+        10 <= pos.x() < native.width() - 10 and 10 <= pos.y() < native.height() - 10
+    ):
+        look_at(qtbot, viewer, y, x, zoom=viewer.camera.zoom)
+        pos = to_screen(viewer, y, x)
+    return pos
+
+
 def click(qtbot: Any, viewer: Any, y: float, x: float, button=None, mods=NO_MOD):
     """Move to and click the canvas at data point ``(y, x)``."""
     button = button or Qt.MouseButton.LeftButton
-    pos = to_screen(viewer, y, x)
+    pos = _on_screen(qtbot, viewer, y, x)
     qtbot.mouseMove(canvas(viewer), pos)
     qtbot.mouseClick(canvas(viewer), button, mods, pos)
     qtbot.wait(30)
@@ -111,6 +123,8 @@ def click(qtbot: Any, viewer: Any, y: float, x: float, button=None, mods=NO_MOD)
 def drag(qtbot: Any, viewer: Any, y: float, x: float, dy: float, dx: float) -> None:
     """Press on data point ``(y, x)``, move in steps by ``(dy, dx)``, release."""
     native = canvas(viewer)
+    _on_screen(qtbot, viewer, y, x)
+    _on_screen(qtbot, viewer, y + dy, x + dx)
     start = to_screen(viewer, y, x)
     end = to_screen(viewer, y + dy, x + dx)
     qtbot.mouseMove(native, start)

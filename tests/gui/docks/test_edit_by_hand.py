@@ -409,3 +409,106 @@ def _menu_picture(viewer, menu, path) -> None:
     painter.drawPixmap(at, menu.grab())
     painter.end()
     qimg.save(str(path))
+
+
+@pytest.fixture(scope="module")
+def predicted_sample(tmp_path_factory):
+    """The synthetic two-animal sample: labels on 0/10/20, predictions on 25, 30."""
+    from napari_sleap.sample import make_sample
+    from tests.gui.docks.helpers import with_predictions
+
+    paths = make_sample(tmp_path_factory.mktemp("hand"), n_frames=40, size=160)
+    out = with_predictions(paths.train, paths.gt, paths.folder / "p.slp", [25, 30])
+    labels = sio.load_slp(str(out), open_videos=False)
+    labels.videos[0].replace_filename(str(paths.folder / "sample.mp4"), open=False)
+    labels.save(str(out))
+    return out
+
+
+@pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
+def test_accept_track_and_delete_by_hand(
+    make_napari_viewer, qtbot, predicted_sample, tmp_path, dock_first
+):
+    """Add (click) on a predicted frame accepts the prediction under the click;
+    Ctrl+Enter accepts the rest; Ctrl+1 sets a track; Ctrl+Backspace deletes."""
+    import shutil
+
+    slp = tmp_path / "p.slp"
+    shutil.copy(predicted_sample, slp)
+    expected = load_labels(slp, missing_videos="ignore")
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(viewer, slp, dock_first)
+    widget = widgets["Labeling"]
+    labels = widget.labels
+    widget.set_frame(25)
+    lf = find_frame(labels, labels.videos[0], 25)
+    p0, p1 = lf.predicted_instances
+    assert edges_on(edges, 25) == 2 * len(p0.skeleton.edges)
+    cy, cx = np.nanmean(p1.numpy(), axis=0)[::-1]
+    look_at(qtbot, viewer, 80.0, 80.0, zoom=2.0)
+    qtbot.mouseClick(widget.add_btn, Qt.MouseButton.LeftButton)
+    click(qtbot, viewer, cy, cx)
+    (u1,) = lf.user_instances
+    assert u1.from_predicted is p1 and np.allclose(u1.numpy(), p1.numpy())
+    assert "accepted the prediction" in widget.status.text()
+    assert not points.shown[widget.sync.instance_rows(p1)].any()  # replaced
+    assert edges_on(edges, 25) == 2 * len(p0.skeleton.edges)  # u1's, p0's
+    key(qtbot, viewer, Qt.Key.Key_Return, CTRL)  # the other one
+    assert len(lf.user_instances) == 2
+    u0 = next(u for u in lf.user_instances if u.from_predicted is p0)
+    # Ctrl+1 on a node of u0 (selected with the mouse): track 1
+    select_mode(viewer, points)
+    row = _node_row(widget, u0, "neck")
+    click(qtbot, viewer, *points.data[row, 1:])
+    key(qtbot, viewer, Qt.Key.Key_1, CTRL)
+    assert u0.track is labels.tracks[0]
+    # Ctrl+Backspace on a node of u1 (the one farthest from u0): deleted
+    gap = np.linalg.norm(u1.numpy()[:, None] - u0.numpy()[None], axis=2).min(axis=1)
+    row = int(widget.sync.instance_rows(u1)[int(np.argmax(gap))])
+    click(qtbot, viewer, *points.data[row, 1:])
+    key(qtbot, viewer, Qt.Key.Key_Backspace, CTRL)
+    assert lf.user_instances == [u0]
+    # its prediction is no longer used: drawn again (u0's edges and p1's)
+    assert points.shown[widget.sync.instance_rows(p1)].all()
+    assert edges_on(edges, 25) == 2 * len(p0.skeleton.edges)
+
+    e25 = find_frame(expected, expected.videos[0], 25)
+    e0 = next(i for i in e25.instances if np.allclose(i.numpy(), p0.numpy()))
+    want = sio.Instance.from_numpy(
+        p0.numpy(), skeleton=expected.skeletons[0], track=expected.tracks[0]
+    )
+    want.from_predicted = e0
+    e25.instances.insert(e25.instances.index(e0), want)
+    out = widget.save(tmp_path / "edited.slp")
+    assert differences(expected, load_labels(out, missing_videos="ignore")) == []
+
+
+def test_mean_pose_turned_to_the_fly(
+    make_napari_viewer, qtbot, clip_train_slp, clip_all_slp, clip_mp4, tmp_path
+):
+    """No earlier labeled frame: the mean pose lands on the fly, along its body."""
+    from napari_sleap.labeling.placement import axis_angle
+
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    labels = sio.load_slp(str(slp), open_videos=False)
+    labels.labeled_frames = [lf for lf in labels.labeled_frames if lf.frame_idx >= 20]
+    labels.save(str(slp))
+    truth = sio.load_slp(str(clip_all_slp), open_videos=False)
+    viewer = make_napari_viewer(show=True)
+    widgets, points, edges = _open(viewer, slp, True)
+    widget = widgets["Labeling"]
+    widget.set_frame(5)
+    gt = find_frame(truth, truth.videos[0], 5).instances[0].numpy()
+    cx, cy = np.nanmean(gt, axis=0)
+    look_at(qtbot, viewer, cy, cx, zoom=2.0)
+    qtbot.mouseClick(widget.add_btn, Qt.MouseButton.LeftButton)
+    click(qtbot, viewer, cy, cx)
+    (inst,) = find_frame(widget.labels, widget.labels.videos[0], 5).instances
+    assert "mean pose, turned" in widget.status.text()
+    got, _ = axis_angle(inst.numpy())
+    want, _ = axis_angle(gt)
+    off = np.degrees((got - want + np.pi / 2) % np.pi - np.pi / 2)
+    assert abs(off) < 20, off
+    assert edges_on(edges, 5) > 0
+    shot = _images() / "labeling_mean_pose_turned.png"
+    viewer.screenshot(str(shot), canvas_only=True)
