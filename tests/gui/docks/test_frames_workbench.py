@@ -145,7 +145,13 @@ def test_seekbar_and_frame_table(make_napari_viewer, qtbot, project, order) -> N
     qtbot.waitUntil(lambda: new in table.frames(), timeout=2000)
     qtbot.waitUntil(lambda: new in list(bar.sets.labeled), timeout=2000)
     if order == "labels_first":
-        viewer.dims.set_current_step(0, LOW)
+        # the table's row for a labeled frame, clicked: the flies are in view
+        row = table.frames().index(1100)
+        _click_row(qtbot, table, row)
+        lf = next(f for f in labels.labeled_frames if f.frame_idx == 1100)
+        xy = np.concatenate([i.numpy() for i in lf.instances])
+        viewer.camera.center = (0.0, *np.nanmean(xy[:, ::-1], axis=0))
+        viewer.camera.zoom = 1.5
         qtbot.wait(200)
         save_shot(
             viewer.screenshot(canvas_only=False, flash=False), "seekbar_frames.png"
