@@ -123,7 +123,7 @@ class ModelInfo:
             isinstance(n, str) for n in self.node_names
         ):
             raise bad("node_names", "expected a list of node names")
-        n = len(self.node_names)
+        n = len(self.node_names) or 1 << 30  # no nodes: reported by the heads
         for name in ("edges", "symmetries"):
             pairs = getattr(self, name)
             if not isinstance(pairs, (list, tuple)) or not all(
