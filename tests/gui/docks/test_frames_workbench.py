@@ -16,6 +16,8 @@ from napari_sleap.napari.docks.frame_table import FrameTable
 from napari_sleap.napari.docks.seekbar import STRIPS, SeekBar
 from napari_sleap.napari.docks.workbench import Workbench
 from tests.gui.docks.person import (
+    canvas_of,
+    canvas_pos,
     click,
     click_canvas,
     error_notifications,  # noqa: F401
@@ -228,3 +230,40 @@ def test_every_single_dock_open_fits_1080p(make_napari_viewer, qtbot, project) -
     )
     click(qtbot, labeling, "labeled >")
     assert int(viewer.dims.current_step[0]) > 0
+
+
+def test_workbench_and_labeling_dock_share_one_history(
+    make_napari_viewer, qtbot, project
+) -> None:
+    """Both Labeling docks open: a drag is one edit, and one Ctrl+Z undoes it."""
+    viewer = make_napari_viewer(show=True)
+    _, bench = viewer.window.add_plugin_dock_widget(
+        PLUGIN, "napari-sleap (all docks as tabs)"
+    )
+    _, single = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
+    viewer.open(str(project), plugin=PLUGIN)
+    assert single.sync is bench.docks["Labeling"].sync is not None
+    points = single.sync.layer
+    inst = single.labels.labeled_frames[0].instances[0]
+    before = inst.numpy().copy()
+    y, x = before[1, 1], before[1, 0]
+    viewer.camera.center = (0.0, y, x)
+    viewer.camera.zoom = 4.0
+    points.mode = "select"
+    viewer.layers.selection.active = points
+    qtbot.wait(50)
+    canvas = canvas_of(viewer)
+    mid = canvas_pos(viewer, y, x)
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=mid)
+    for step in range(1, 6):
+        qtbot.mouseMove(canvas, QPoint(mid.x() + 4 * step, mid.y()))
+        qtbot.wait(10)
+    qtbot.mouseRelease(
+        canvas, Qt.MouseButton.LeftButton, pos=QPoint(mid.x() + 20, mid.y())
+    )
+    qtbot.wait(50)
+    assert np.allclose(inst.numpy()[1] - before[1], (5.0, 0.0), atol=0.6)
+    assert len(single.stack._done) == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(50)
+    assert np.allclose(inst.numpy(), before, equal_nan=True)

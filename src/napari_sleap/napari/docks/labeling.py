@@ -326,8 +326,15 @@ class LabelingWidget(QWidget):
             return
         if self.sync is not None:
             self.sync.disconnect()
-        self.sync = InstancesSync(
-            points, self._edges_layer(points), self.stack, dims=self.viewer.dims
+        # a second Labeling dock (e.g. the workbench's) shares the layer's sync:
+        # two syncs would record every edit twice
+        shared = [s for s in live_syncs(self.viewer) if s.layer is points]
+        self.sync = (
+            shared[0]
+            if shared
+            else InstancesSync(
+                points, self._edges_layer(points), self.stack, dims=self.viewer.dims
+            )
         )
         self.sync.edited.append(self._on_edit)
         self.sync.notices.append(self.status.setText)
