@@ -54,9 +54,7 @@ class EvaluatePanel(QWidget):
         form = QFormLayout()
         self.gt_edit = QLineEdit()
         self.gt_edit.setPlaceholderText("ground truth (.slp, user instances)")
-        form.addRow(
-            "Ground truth", with_browse(self.gt_edit, self._pick(self.gt_edit))
-        )
+        form.addRow("Ground truth", with_browse(self.gt_edit, self._pick(self.gt_edit)))
         self.pred_edit = QLineEdit()
         self.pred_edit.setPlaceholderText("predictions (.slp)")
         self.pred_edit.textEdited.connect(lambda *_: setattr(self, "_pred_auto", False))
@@ -100,11 +98,15 @@ class EvaluatePanel(QWidget):
         return pick
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
+        """Run a button's action; show its problem, or clear the last one."""
         try:
-            return fn()
+            out = fn()
         except (ValueError, FileNotFoundError, RuntimeError) as err:
-            self.job.status.setText(str(err))
+            self.job.show_error(str(err))
             return None
+        if self.job.has_error:
+            self.job.clear_error()
+        return out
 
     def _guess(self) -> None:
         """Predictions follow the newest instances layer's file until typed in."""
