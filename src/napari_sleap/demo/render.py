@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap.io.atomic import atomic_path
 from napari_sleap.napari.layers.styles import TrackStyle
 
 #: Sub-pixel bits for OpenCV drawing (coordinates are multiplied by 2**SHIFT).
@@ -345,9 +346,7 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:
         raise ValueError(f"{path}: pictures are written as PNG; name it *.png")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2BGR)):
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"{path}: OpenCV could not write the PNG")
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".png") as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2BGR)):
+            raise OSError(f"{path}: OpenCV could not write the PNG")
     return path

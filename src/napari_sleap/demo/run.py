@@ -28,6 +28,7 @@ from typing import Any
 from napari_sleap.demo import steps as ds
 from napari_sleap.demo.context import DemoContext, Step
 from napari_sleap.demo.view import step_view
+from napari_sleap.io.atomic import write_text
 from napari_sleap.sample import NODES
 
 __all__ = ["QUICK_SAMPLE", "STEPS", "DemoContext", "Step", "main", "run_demo"]
@@ -67,9 +68,7 @@ def _skippable(ctx: DemoContext, step: Step) -> bool:
 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial.json")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1, default=str))
 
 
 def run_demo(

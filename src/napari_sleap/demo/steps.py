@@ -21,6 +21,7 @@ import sleap_io as sio
 import yaml
 
 from napari_sleap.demo.context import DemoContext
+from napari_sleap.io.atomic import write_text
 from napari_sleap.progress import TerminalProgress
 from napari_sleap.sample import SamplePaths, ensure_sample, train_frames
 
@@ -172,9 +173,7 @@ def step_train(ctx: DemoContext) -> str:
         changed = ctx.models_dir.exists()
     restart = ctx.fresh or ctx.dirty or changed
     ctx.models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = stamp_path.with_name(".demo_training.partial.json")
-    tmp.write_text(json.dumps(stamp, indent=1))
-    os.replace(tmp, stamp_path)
+    write_text(stamp_path, json.dumps(stamp, indent=1))
     bars: dict[str, TerminalProgress] = {}
     role = {"now": PIPELINE}
 
@@ -319,9 +318,7 @@ def step_evaluate(ctx: DemoContext) -> str:
     print(tracks.summary())
     full = {"frames": [frames[0], frames[-1]], "poses": poses.to_dict()}
     full["tracks"] = tracks.to_dict()
-    tmp = ctx.out / ".evaluation.partial.json"
-    tmp.write_text(json.dumps(full, indent=1))
-    os.replace(tmp, ctx.out / "evaluation.json")
+    write_text(ctx.out / "evaluation.json", json.dumps(full, indent=1))
     err = poses.error
     ctx.results["evaluate"] = {
         "frames": [frames[0], frames[-1]],
