@@ -116,3 +116,40 @@ def test_set_symbols_fast_and_public_agree() -> None:
     assert compat.set_symbols(public, symbols, public=True) == "public"
     assert [str(s) for s in fast.symbol] == [str(s) for s in public.symbol]
     assert {str(s) for s in fast.symbol} == {"ring", "disc"}
+
+
+def test_write_rows_fast_path_equals_public_setters() -> None:
+    start, change = _arrays(20, seed=1), _arrays(5, seed=2)
+    rows = np.array([0, 3, 4, 11, 19])
+    change["features"].pop("visible")  # a partial feature update
+    change["features"]["absent"] = np.zeros(5)  # not a layer column: ignored
+    fast, public = _layer(), _layer()
+    for layer in (fast, public):
+        compat.fill_points(layer, **start)
+    assert compat.write_rows(fast, rows, **change) == "fast"
+    assert compat.write_rows(public, rows, **change, public=True) == "public"
+    _assert_same(_state(fast), _state(public))
+    np.testing.assert_allclose(np.asarray(fast.data)[rows], change["data"])
+    untouched = np.setdiff1d(np.arange(20), rows)
+    np.testing.assert_allclose(
+        np.asarray(fast.data)[untouched], start["data"][untouched]
+    )
+    assert "absent" not in fast.features.columns
+    symbols = [str(s) for s in np.asarray(fast.symbol)[rows]]
+    assert symbols == ["ring" if p else "disc" for p in change["predicted"]]
+
+
+def test_write_rows_falls_back_where_properties_hand_out_copies(monkeypatch) -> None:
+    start, change = _arrays(8, seed=4), _arrays(2, seed=5)
+    layer, reference = _layer(), _layer()
+    for each in (layer, reference):
+        compat.fill_points(each, **start)
+    # A napari whose ``shown`` returns a copy: writing into it would be lost.
+    monkeypatch.setattr(
+        Points, "shown", property(lambda self: self._shown.copy(), Points.shown.fset)
+    )
+    assert not compat._owns_its_arrays(layer)
+    assert compat.write_rows(layer, np.array([1, 6]), **change) == "public"
+    monkeypatch.undo()
+    compat.write_rows(reference, np.array([1, 6]), **change, public=True)
+    _assert_same(_state(layer), _state(reference))

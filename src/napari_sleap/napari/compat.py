@@ -185,3 +185,76 @@ def unproxied(obj: Any) -> Any:
     if wrapped.startswith("napari.") and hasattr(obj, "__wrapped__"):
         return unproxied(obj.__wrapped__)
     return obj
+
+
+def write_rows(
+    layer: Any,
+    rows: np.ndarray,
+    data: np.ndarray,
+    features: dict[str, np.ndarray],
+    face: np.ndarray,
+    border: np.ndarray,
+    shown: np.ndarray,
+    predicted: np.ndarray,
+    *,
+    public: bool = False,
+) -> str:
+    """Overwrite some points of a Points layer (same count) and their state.
+
+    The fast path writes into the arrays napari's properties return, which on
+    the tested versions are the layer's own (checked first, per array); the
+    fallback copies each array, changes the rows and sets it back through the
+    public setters. Features not in the layer are ignored; ``layer.events.data``
+    is not emitted either way.
+
+    Returns:
+        ``"fast"`` or ``"public"``: the path taken.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not public and fast_path_allowed() and _owns_its_arrays(layer):
+        layer.data[rows] = data
+        table = layer.features
+        for col, values in features.items():
+            if col in table.columns:
+                table.iloc[rows, table.columns.get_loc(col)] = values
+        layer.face_color[rows] = face
+        layer.border_color[rows] = border
+        layer.shown[rows] = shown
+        layer.symbol[rows] = symbols_for(predicted)
+        layer.refresh(extent=False, thumbnail=False)
+        return "fast"
+    new_data = np.array(layer.data, dtype=np.float64)
+    new_data[rows] = data
+    table = layer.features.copy()
+    for col, values in features.items():
+        if col in table.columns:
+            table.iloc[rows, table.columns.get_loc(col)] = values
+    new_face, new_border = np.array(layer.face_color), np.array(layer.border_color)
+    new_face[rows], new_border[rows] = face, border
+    new_shown = np.array(layer.shown, dtype=bool)
+    new_shown[rows] = shown
+    symbols = np.array(layer.symbol, dtype=object)
+    symbols[rows] = symbols_for(predicted)
+    with layer.events.data.blocker():
+        layer.data = new_data
+    layer.features = table
+    layer.face_color = new_face
+    layer.border_color = new_border
+    layer.shown = new_shown
+    set_symbols(layer, symbols, public=True)
+    return "public"
+
+
+def _owns_its_arrays(layer: Any) -> bool:
+    """Whether the public properties hand out the layer's own arrays (no copies)."""
+    try:
+        return (
+            layer.data is layer._data
+            and layer.shown is layer._shown
+            and layer.symbol is layer._symbol
+            and layer.face_color is layer._face.colors
+            and layer.border_color is layer._border.colors
+            and layer.features is layer._feature_table.values
+        )
+    except AttributeError:
+        return False

@@ -26,6 +26,7 @@ from napari_sleap.napari.compat import (
     set_symbols,
     symbols_for,
     unproxied,
+    write_rows,
 )
 from napari_sleap.napari.layers.convert import META_KEY, layer_meta, lookup_names
 from napari_sleap.napari.layers.store import RowStore, wanted_rows, window_arrays
@@ -201,18 +202,18 @@ class InstancesWindow:
         arrays = window_arrays(self.store, self.rows[rows], self.style)
         self._filling = True
         try:
-            layer.data[rows] = arrays.data
-            feats = layer.features
-            for col, vals in arrays.features.items():
-                if col in feats.columns:
-                    feats.iloc[rows, feats.columns.get_loc(col)] = vals
-            layer.face_color[rows] = arrays.face
-            layer.border_color[rows] = arrays.border
-            layer.shown[rows] = arrays.shown
-            layer.symbol[rows] = symbols_for(arrays.predicted)
+            write_rows(
+                layer,
+                rows,
+                arrays.data,
+                arrays.features,
+                arrays.face,
+                arrays.border,
+                arrays.shown,
+                arrays.predicted,
+            )
         finally:
             self._filling = False
-        layer.refresh(extent=False, thumbnail=False)
 
     # ------------------------------------------------ napari's own edits
 
