@@ -250,3 +250,45 @@ def test_moved_image_sequence_is_found(tmp_path: Path) -> None:
     found = load_labels(slp, video_search_paths=[moved])
     assert [Path(n).parent for n in found.videos[0].filename] == [moved] * 3
     assert found.videos[0][2].mean() == pytest.approx(80)
+
+
+def test_bare_video_name_resolves_beside_the_labels_not_the_cwd(
+    sample_small, tmp_path, monkeypatch
+) -> None:
+    """A same-named, smaller video where the program started never wins.
+
+    Saving a copied project used to record the working folder's file as the
+    project's video; now the copy names the video beside the original labels.
+    """
+    from napari_sleap.io.labels import VideoMismatchError
+    from napari_sleap.sample import ensure_sample
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("sample.mp4", "sample_gt.slp"):
+        shutil.copy(sample_small.folder / name, project / name)
+    decoy = ensure_sample(tmp_path / "decoy", n_frames=20, size=64)
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(decoy.video, work / "sample.mp4")
+    monkeypatch.chdir(work)
+    assert (
+        sio.load_slp(str(project / "sample_gt.slp"), open_videos=False)
+        .videos[0]
+        .filename
+        == "sample.mp4"
+    )  # a bare name, as the sample records it
+
+    labels = load_labels(project / "sample_gt.slp")
+    assert Path(labels.videos[0].filename) == (project / "sample.mp4").resolve()
+    copy = tmp_path / "copy" / "copy.slp"
+    copy.parent.mkdir()
+    save_labels(labels, copy)
+    saved = sio.load_slp(str(copy), open_videos=False).videos[0].filename
+    assert Path(saved) == (project / "sample.mp4").resolve()
+
+    (project / "sample.mp4").unlink()  # only the decoy is left: refused, named
+    with pytest.raises(VideoMismatchError) as err:
+        load_labels(project / "sample_gt.slp")
+    msg = str(err.value)
+    assert "64x64" in msg and "20 frames" in msg and "Fix" in msg
