@@ -9,7 +9,6 @@ from napari_sleap.evaluate.breakdown import (
     breakdown,
     closest_distance,
     format_breakdown,
-    left_right_pairs,
     swapped_sides,
 )
 from napari_sleap.evaluate.matching import FramePair
@@ -30,12 +29,6 @@ def frame(idx: int, gt: list[np.ndarray], pr: list[np.ndarray]) -> FramePair:
         pr=np.stack(pr) if pr else np.zeros((0, len(NAMES), 2)),
         pr_scores=np.ones(len(pr)),
     )
-
-
-def test_left_right_pairs_from_names():
-    names = ["head", "wingL", "wingR", "forelegL4", "forelegR4", "eyeL", "tailL"]
-    names += ["eyeR", "left_ear", "earLeft", "earRight"]
-    assert left_right_pairs(names) == [(1, 2), (3, 4), (5, 7), (9, 10)]
 
 
 def test_closest_distance_between_two_animals():

@@ -59,6 +59,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mixed-precision", action="store_true", help="float16 (GPU)")
     p.add_argument("--xla", action="store_true", help="compile with XLA")
+    p.add_argument(
+        "--tta",
+        choices=["none", "flip", "rot180", "rot90", "flip-rot90"],
+        default="none",
+        help="top-down: average the crop model's maps over mirrored/turned crops",
+    )
     from napari_sleap.cli.predict_batch import add_batch_arguments
 
     add_batch_arguments(p)  # several videos / -o a folder: dask batch mode
@@ -156,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         jit_compile=args.xla,
         mixed_precision=args.mixed_precision,
+        tta=args.tta,
     )
     start = time.monotonic()
     result = predict(

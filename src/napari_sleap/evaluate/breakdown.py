@@ -12,7 +12,6 @@ every function works on arrays, so each is tested on hand-made answers.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 
 from napari_sleap.evaluate.matching import FramePair, match_frame
 from napari_sleap.evaluate.metrics import voc_metrics
+from napari_sleap.nn.data.skeleton import propose_symmetries
 
 #: Closest nodes of two animals nearer than this (px) count as contact (issue 15).
 CONTACT_PX = 20.0
@@ -28,30 +28,6 @@ CONTACT_PX = 20.0
 BIN_FRAMES = 25
 #: PCK distance (px).
 PCK_PX = 5.0
-
-_SIDE = re.compile(r"^(.*?)(L|R|Left|Right|left|right)(\d*)$")
-_OTHER = {"L": "R", "R": "L", "Left": "Right", "Right": "Left"}
-_OTHER.update({"left": "right", "right": "left"})
-
-
-def left_right_pairs(node_names: Sequence[str]) -> list[tuple[int, int]]:
-    """Index pairs ``(left, right)`` of nodes whose names differ only by side.
-
-    ``wingL``/``wingR``, ``forelegL4``/``forelegR4`` and ``left_ear``-style
-    suffixes are not all conventions, so only a trailing ``L``/``R``/``Left``/
-    ``Right`` (before an optional number) is read; skeleton symmetries, when a
-    file has them, are the better source.
-    """
-    index = {n: i for i, n in enumerate(node_names)}
-    pairs = []
-    for name, i in index.items():
-        m = _SIDE.match(name)
-        if not m or m.group(2) not in ("L", "Left", "left"):
-            continue
-        other = f"{m.group(1)}{_OTHER[m.group(2)]}{m.group(3)}"
-        if other in index:
-            pairs.append((i, index[other]))
-    return pairs
 
 
 def closest_distance(instances: np.ndarray) -> float:
@@ -238,14 +214,15 @@ def breakdown(
         node_names: Node order of the points.
         contact_px: Closest-node distance below which animals touch.
         bin_frames: Frames per time bin (bins start at multiples of it).
-        lr_pairs: Left/right node pairs; ``None`` reads them from the names.
+        lr_pairs: Left/right node pairs; ``None`` guesses them from the names
+            (``wingL``/``wingR``), as training's flips do.
         pck_px: PCK distance.
 
     Returns:
         ``{"all", "contact", "apart": summary, "time": {"lo-hi": summary}}``
         plus the settings and the contact share of frames.
     """
-    lr = left_right_pairs(node_names) if lr_pairs is None else list(lr_pairs)
+    lr = propose_symmetries(list(node_names)) if lr_pairs is None else list(lr_pairs)
     m = collect_matches(pairs)
     contact = m.frame_closest < contact_px
     groups = {

@@ -55,6 +55,9 @@ class PredictorOptions:
         prefetch: batches decoded ahead of the network (2).
         jit_compile: XLA (False: it was slower on the 2-core CPU).
         mixed_precision: float16 compute (GPU option).
+        tta: test-time augmentation of the centered-instance stage, a key of
+            ``infer.tta.TTA_MODES`` ("none", "flip", "rot180", "rot90",
+            "flip-rot90"); see docs/benchmarks.md for what each costs and wins.
     """
 
     batch_size: int | None = None
@@ -65,6 +68,7 @@ class PredictorOptions:
     prefetch: int = 2
     jit_compile: bool = False
     mixed_precision: bool = False
+    tta: str = "none"
 
 
 def auto_batch_size() -> int:
@@ -179,6 +183,10 @@ class Predictor:
             if options.max_instances is not None:
                 paf = replace(paf, max_instances=options.max_instances)
             layer = BottomUpLayer(models[0], peaks, paf, **kw)
+        if options.tta != "none":
+            from napari_sleap.infer.tta import use_tta
+
+            use_tta(layer, options.tta)
         predictor = cls(layer, pipeline, options)
         named = sleap1.skeleton_name(models[-1].folder)
         if named:  # SLEAP 1.x configs name their skeleton
