@@ -213,7 +213,7 @@ def test_open_sleap_video_image_list(tmp_path) -> None:
 
 def test_open_sleap_video_missing_file_says_how_to_relink(tmp_path) -> None:
     video = sio.Video(filename=str(tmp_path / "gone.mp4"), open_backend=False)
-    with pytest.raises(FileNotFoundError, match=r"gone\.mp4.*replace_filename"):
+    with pytest.raises(FileNotFoundError, match=r"gone\.mp4.*--video-search FOLDER"):
         open_sleap_video(video)
 
 

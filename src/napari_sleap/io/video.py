@@ -157,9 +157,9 @@ def open_sleap_video(video: sleap_io.Video, *, use_cache: bool = True) -> VideoR
         grayscale = getattr(backend, "grayscale", None)
     grayscale = None if grayscale is None else bool(grayscale)
     relink = (
-        "Move it back, or point the labels at its new place with sleap-io: "
-        "`labels.video.replace_filename('NEW/PATH')` (or "
-        "`labels.replace_filenames(filename_map={OLD: NEW})`), then save."
+        "Fix: move it back or beside the labels file, or give its folder with "
+        "--video-search FOLDER (from Python: load_labels(path, "
+        "video_search_paths=[FOLDER]), then save)."
     )
     if isinstance(filename, (list, tuple)):
         missing = [f for f in filename if not Path(f).is_file()]
