@@ -132,7 +132,11 @@ def check_output(args: argparse.Namespace) -> None:
         return  # batch mode checks its folder
     inputs = [p for p in args.paths if Path(p).exists()]
     check_output_file(
-        args.output, kind="predictions", inputs=inputs, overwrite=args.overwrite
+        args.output,
+        kind="predictions",
+        inputs=inputs,
+        overwrite=args.overwrite,
+        make_folder=True,  # predict makes OUT.slp's folder with its parts
     )
 
 

@@ -119,6 +119,7 @@ def check_output_file(
     inputs: Iterable[str | os.PathLike] = (),
     overwrite: bool = False,
     option: str = "-o",
+    make_folder: bool = False,
 ) -> Path:
     """Refuse an output file that would destroy data or cannot be written.
 
@@ -130,6 +131,8 @@ def check_output_file(
         overwrite: The user passed ``--overwrite``: an existing file of another
             kind may be replaced (an input still may not).
         option: The option's name in messages.
+        make_folder: The command creates a missing folder (its nearest existing
+            parent must be writable).
 
     Returns:
         ``path`` as a Path.
@@ -149,7 +152,10 @@ def check_output_file(
             f"{option} {path}: is a folder; this command writes one file. Fix: give "
             f"a file name, e.g. {option} {path / ('out.' + _ending(kind))}"
         )
-    _check_folder_writable(path.parent, path, option)
+    folder = path.parent
+    while make_folder and not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    _check_folder_writable(folder, path, option)
     if path.exists() or path.is_symlink():
         found = existing_kind(path)
         if found not in _REPLACEABLE.get(kind, frozenset({kind})) and not overwrite:
