@@ -65,6 +65,17 @@ def docks(viewer):
     return train, predict
 
 
+def to_front(widget) -> None:
+    """Pick the tab of the dock holding ``widget``, as a person clicks it."""
+    from qtpy.QtWidgets import QApplication, QDockWidget
+
+    dock = widget.parentWidget()
+    while not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.raise_()
+    QApplication.processEvents()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("order", ["docks first", "labels first"])
 def test_stop_keeps_both_models_usable_and_offers_them(
@@ -81,7 +92,8 @@ def test_stop_keeps_both_models_usable_and_offers_them(
     assert train.labels_edit.text() == str(sample_small.train)
     assert predict.source_edit.text() == str(sample_small.train)
     if order == "labels first":
-        return  # the training below runs once
+        return  # the training below runs once (and once in the next test)
+    to_front(train)
     tiny_yaml(train, {"centroid": 1, "centered_instance": 300})
     choose(monkeypatch, "getExistingDirectory", str(tmp_path / "models"))
     click(qtbot, browse_button(train.out_edit))
@@ -115,10 +127,13 @@ def test_stop_keeps_both_models_usable_and_offers_them(
     line = train.job.progress_line.text()
     assert line.startswith("centered_instance (2/2): step ")
     assert line.endswith("(last report; stopped)")
+    to_front(train)
     click(qtbot, train.advanced_btn)  # fold the YAML away, as after editing it
     assert not train.advanced.isVisible()
+    to_front(train)
     shoot(train, "train_panel.png")
     # the stopped models predict: one frame, from the open labels
+    to_front(predict)
     predict.frames_combo.setCurrentText("current")
     predict.tracker_combo.setCurrentText("none")
     choose(monkeypatch, "getSaveFileName", str(tmp_path / "pred"))
@@ -131,6 +146,34 @@ def test_stop_keeps_both_models_usable_and_offers_them(
     summary = predict.summary.text()  # a model of a few steps may find nobody
     assert "instances in 1 frames" in summary or "No animal found" in summary
     assert "tensorflow" not in sys.modules
+
+
+@pytest.mark.slow
+def test_a_stop_that_had_to_kill_the_job_still_says_what_is_usable(
+    make_napari_viewer, qtbot, sample_small, tmp_path
+):
+    """Stop ends the job by force after its grace: the panel reads the folders."""
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(sample_small.train), plugin=PLUGIN)
+    train, predict = docks(viewer)
+    train.job.stop_grace_s = 0.2  # a machine too slow to finish the step in time
+    to_front(train)
+    tiny_yaml(train, {"centroid": 300, "centered_instance": 2})
+    train.out_edit.setText(str(tmp_path / "models"))
+    click(qtbot, train.train_btn)
+    # stop once the first model has a checkpoint (its first epoch ended)
+    qtbot.waitUntil(
+        lambda: len(train.job.plot.series.get("centroid/val_loss", [])) >= 1,
+        timeout=240_000,
+    )
+    click(qtbot, train.job.stop_btn)
+    qtbot.waitUntil(lambda: not train.job.running, timeout=60_000)
+    assert train.job.handle.status in ("killed", "stopped")
+    result = train.result_label.text()
+    assert "centroid: usable, stopped, best so far (best epoch" in result
+    assert "centered_instance: not started (Train again trains it)" in result
+    assert "Predict needs every model of the pipeline" in result
+    assert predict.model_dirs == []  # a centroid alone predicts nothing
 
 
 def _model(folder: Path, role: str) -> Path:
@@ -146,8 +189,7 @@ def test_add_folder_adds_a_model_or_a_confirmed_pipeline_never_a_parent(
     viewer = make_napari_viewer(show=True)
     viewer.open(str(sample_small.video), plugin=PLUGIN)
     _, predict = docks(viewer)
-    viewer.window._qt_window.raise_()
-    predict.raise_()
+    to_front(predict)
     # a bare video is the default input
     assert predict.source_edit.text() == str(sample_small.video)
     run = tmp_path / "top-down-1"

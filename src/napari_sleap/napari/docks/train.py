@@ -97,6 +97,7 @@ class TrainPanel(QWidget):
         self.model_dirs: list[str] = []
         #: The job's account of the last Stop (see ``jobs.tasks.stopped_report``).
         self.stopped_report: dict | None = None
+        self._running: tuple[str, tuple[str, ...]] = ("", ())
         self._advanced_edited = False
         self._filling = False
         self._build()
@@ -303,6 +304,7 @@ class TrainPanel(QWidget):
         out = self.out_dir(labels)
         self.result_label.setText("")
         self.stopped_report = None
+        self._running = (str(out), PIPELINES[pipeline])
         return self.job.start(
             "napari_sleap.jobs.tasks:train",
             {
@@ -338,10 +340,12 @@ class TrainPanel(QWidget):
         """The result line after Stop: each model usable or not, and what next."""
         report = self.stopped_report
         if not report:
-            return (
-                "Stopped before any model reported; what was saved stays in "
-                f"{self.out_edit.text()}. Train again resumes."
-            )
+            # Ended without its report (terminated after the grace): read the disk.
+            from napari_sleap.jobs.tasks import stopped_report
+            from napari_sleap.train.pipeline import model_states
+
+            out, roles = self._running
+            report = stopped_report(model_states(out, list(roles)), out)
         text = f"Stopped. In {report['out_dir']}:\n{report['text']}\n"
         if report["model_dirs"]:
             self.model_dirs = list(report["model_dirs"])
