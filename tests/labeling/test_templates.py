@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 import sleap_io as sio
 
+from napari_sleap.labeling.placement import place_instance
 from napari_sleap.labeling.skeleton_io import load_skeleton, save_skeleton
-from napari_sleap.labeling.templates import TEMPLATES, make_template, template_names
+from napari_sleap.labeling.templates import (
+    TEMPLATES,
+    make_template,
+    template_names,
+    template_pose,
+)
 
 
 def test_fly_template_matches_the_clip_skeleton(clip_train_slp) -> None:
@@ -65,3 +71,25 @@ def test_template_round_trips_and_is_fresh(name, tmp_path) -> None:
 def test_unknown_template_names_the_choices() -> None:
     with pytest.raises(ValueError, match="fly, mouse, bee"):
         make_template("horse")
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_first_instance_is_placed_in_the_template_pose(name) -> None:
+    skel = make_template(name)
+    labels = sio.Labels(skeletons=[skel])
+    xy = place_instance(labels, (200.0, 150.0), size=60.0)
+    assert xy.shape == (len(skel.nodes), 2) and np.isfinite(xy).all()
+    assert np.allclose(xy.mean(axis=0), (200.0, 150.0))
+    by = dict(zip(skel.node_names, xy, strict=True))
+    head = by.get("head", by.get("snout"))
+    centre = by.get("thorax", by.get("body_center"))
+    assert head[1] < centre[1] - 10  # head up
+    for a, b in TEMPLATES[name].symmetries:
+        assert by[a][0] < by[b][0]  # left on the left
+    # edges join neighbours: no edge longer than the body
+    span = np.ptp(xy, axis=0).max()
+    for i, j in skel.edge_inds:
+        assert np.linalg.norm(xy[i] - xy[j]) < span
+    # an edited skeleton (renamed node) falls back to the generic layout
+    skel.nodes[0].name = "renamed"
+    assert template_pose(skel) is None

@@ -30,9 +30,17 @@ MIN_ELONGATION = 1.3
 def default_layout(skeleton: sio.Skeleton, size: float = 60.0) -> np.ndarray:
     """Node offsets ``(n_nodes, 2)`` around the origin when nothing is labeled.
 
+    A built-in template's skeleton (:mod:`napari_sleap.labeling.templates`) gets
+    that template's pose.
+
     Nodes follow the skeleton tree (each child fanned out below its parent), so
     connected nodes sit next to each other; unconnected nodes go on a circle.
     """
+    from napari_sleap.labeling.templates import template_pose
+
+    pose = template_pose(skeleton, 1.5 * size)  # a built-in template's pose
+    if pose is not None:
+        return pose
     n = len(skeleton.nodes)
     out = np.full((n, 2), np.nan)
     if n == 0:
@@ -285,6 +293,29 @@ def _nearest(instances: list[sio.Instance], click: np.ndarray) -> sio.Instance |
     return best
 
 
+def _fill_missing(
+    labels: sio.Labels, skeleton: sio.Skeleton, xy: np.ndarray
+) -> np.ndarray:
+    """Nodes the copied animal lacks, from the mean pose laid onto the rest."""
+    missing = ~np.isfinite(xy).all(axis=1)
+    if not missing.any():
+        return xy
+    pose = mean_pose(labels, skeleton, aligned=True)
+    if pose is None:
+        return xy
+    both = ~missing & np.isfinite(pose).all(axis=1)
+    if both.sum() < 2:
+        return xy
+    centre = xy[both].mean(axis=0)
+    angle = _best_angle(pose - pose[both].mean(axis=0), xy - centre)
+    if angle is None:
+        return xy
+    laid = _rotate(pose - pose[both].mean(axis=0), angle) + centre
+    out = xy.copy()
+    out[missing] = laid[missing]
+    return out
+
+
 def placement_for(
     labels: sio.Labels,
     video: sio.Video,
@@ -326,9 +357,8 @@ def placement_for(
         inst = _nearest(users, click)
         if inst is not None:
             xy = inst.numpy().astype(np.float64)
-            return Placement(
-                xy - _centre(xy) + click, "previous", source_frame=source.frame_idx
-            )
+            xy = _fill_missing(labels, skeleton, xy - _centre(xy) + click)
+            return Placement(xy, "previous", source_frame=source.frame_idx)
     pose = mean_pose(labels, skeleton, aligned=True)
     layout = default_layout(skeleton, size)
     if pose is None:

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import sleap_io as sio
 
-__all__ = ["TEMPLATES", "Template", "make_template", "template_names"]
+__all__ = [
+    "TEMPLATES",
+    "Template",
+    "make_template",
+    "template_names",
+    "template_pose",
+]
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,9 @@ class Template:
         nodes: Node names, in order.
         edges: Pairs of node names joined by a line.
         symmetries: Left/right pairs of node names (swapped by flip augmentation).
+        pose: A typical pose seen from above, head up, one ``(x, y)`` per node in
+            body lengths: where a first instance is placed before anything is
+            labeled.
     """
 
     name: str
@@ -31,6 +41,7 @@ class Template:
     nodes: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]
     symmetries: tuple[tuple[str, str], ...]
+    pose: tuple[tuple[float, float], ...] = ()
 
     def skeleton(self) -> sio.Skeleton:
         """A new skeleton of this template."""
@@ -86,6 +97,21 @@ FLY = Template(
         ("hindlegL4", "hindlegR4"),
         ("eyeL", "eyeR"),
     ),
+    pose=(
+        (0.0, -0.32),
+        (0.0, 0.0),
+        (0.0, 0.45),
+        (-0.22, 0.55),
+        (0.22, 0.55),
+        (-0.35, -0.35),
+        (0.35, -0.35),
+        (-0.45, 0.02),
+        (0.45, 0.02),
+        (-0.35, 0.38),
+        (0.35, 0.38),
+        (-0.08, -0.38),
+        (0.08, -0.38),
+    ),
 )
 
 MOUSE = Template(
@@ -121,6 +147,19 @@ MOUSE = Template(
         ("forepaw_left", "forepaw_right"),
         ("hindpaw_left", "hindpaw_right"),
     ),
+    pose=(
+        (0.0, -0.5),
+        (-0.1, -0.3),
+        (0.1, -0.3),
+        (0.0, -0.24),
+        (-0.14, -0.14),
+        (0.14, -0.14),
+        (0.0, 0.04),
+        (-0.16, 0.22),
+        (0.16, 0.22),
+        (0.0, 0.3),
+        (0.05, 0.8),
+    ),
 )
 
 BEE = Template(
@@ -154,6 +193,18 @@ BEE = Template(
         ("forewingL", "forewingR"),
         ("hindwingL", "hindwingR"),
     ),
+    pose=(
+        (0.0, -0.35),
+        (-0.15, -0.55),
+        (0.15, -0.55),
+        (0.0, -0.1),
+        (-0.35, 0.12),
+        (0.35, 0.12),
+        (-0.3, 0.3),
+        (0.3, 0.3),
+        (0.0, 0.25),
+        (0.0, 0.5),
+    ),
 )
 
 #: The built-in templates by name, in menu order.
@@ -178,3 +229,17 @@ def make_template(name: str) -> sio.Skeleton:
             f"{', '.join(TEMPLATES)}"
         )
     return template.skeleton()
+
+
+def template_pose(skeleton: sio.Skeleton, length: float = 60.0) -> np.ndarray | None:
+    """The template pose ``(n_nodes, 2)`` of a template's skeleton, centred.
+
+    Matched by node names (a renamed or edited skeleton has none): ``length`` is
+    the body length in pixels. None when no template has these nodes.
+    """
+    names = tuple(skeleton.node_names)
+    for template in TEMPLATES.values():
+        if template.nodes == names and len(template.pose) == len(names):
+            pose = np.asarray(template.pose, dtype=np.float64) * length
+            return pose - pose.mean(axis=0)
+    return None

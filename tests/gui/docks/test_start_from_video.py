@@ -86,6 +86,11 @@ def test_template_add_click_and_save(
     assert "skeleton" in dock.status.text()
 
     pick(qtbot, dock.picker.combo, "fly")
+    if order == "video_first":
+        viewer.window._qt_window.resize(1400, 900)
+        qtbot.wait(100)
+        shot = viewer.screenshot(canvas_only=False, flash=False)
+        save_shot(shot, "labeling_from_video.png")
     click(qtbot, dock.picker, "Start")
     assert dock.sync is not None
     assert not dock.picker.isVisibleTo(dock)
@@ -106,7 +111,7 @@ def test_template_add_click_and_save(
     assert np.allclose(np.nanmean(xy, axis=0), (100.0, 90.0), atol=2.0)
     if order == "video_first":
         shot = viewer.screenshot(canvas_only=False, flash=False)
-        save_shot(shot, "labeling_from_video.png")
+        save_shot(shot, "labeling_from_video_added.png")
 
     # File > Save All Layers... with the plugin's writer
     out = tmp_path / "saved_layers.slp"

@@ -188,6 +188,11 @@ class SkeletonPicker(QGroupBox):
         row = QHBoxLayout()
         self.combo = QComboBox()
         self.combo.setToolTip("Where the skeleton (body parts and lines) comes from")
+        # long template titles must not widen the dock: elide instead
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(18)
         row.addWidget(self.combo, 1)
         self.start_btn = _button(
             "Start", "Make empty labels on this video with the skeleton", self.start
