@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import pickle
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -32,6 +33,8 @@ AHEAD = 8
 BACK_WINDOW = 24
 #: Cache size in bytes (decoded frames).
 CACHE_BYTES = 192 * 2**20
+#: How often an idle read-ahead thread checks that its reader is still used.
+IDLE_CHECK_S = 2.0
 
 
 class PrefetchReader(VideoReader):
@@ -174,7 +177,10 @@ class PrefetchReader(VideoReader):
             self._wake.notify()
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._run, daemon=True, name=f"prefetch {self.path.name}"
+                target=self._run,
+                args=(weakref.ref(self),),
+                daemon=True,
+                name=f"prefetch {self.path.name}",
             )
             self._thread.start()
 
@@ -196,25 +202,39 @@ class PrefetchReader(VideoReader):
             return []
         return list(range(max(0, lo - self.back_window), lo))
 
-    def _run(self) -> None:
+    @staticmethod
+    def _run(ref: weakref.ref) -> None:
+        """The thread: read what the newest target asks for, until closed or gone.
+
+        It holds the reader only weakly between jobs, so a reader nobody uses any
+        more (its layer deleted) is collected with its cache, and the thread ends.
+        """
         while True:
-            with self._wake:
-                while self._target is None and not self._closed:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                target, self._target = self._target, None
-            for i in self._plan(*target):
-                if self._target is not None or self._closed:
-                    break  # the viewer moved on: plan again from there
-                if self._has(i):
+            me = ref()
+            if me is None or me._closed:
+                return
+            wake = me._wake
+            with wake:
+                target, me._target = me._target, None
+                if target is None:
+                    del me
+                    wake.wait(IDLE_CHECK_S)
                     continue
-                try:
-                    frame = self._background().read(i)
-                except Exception:  # a bad frame is the caller's to report
-                    break
-                self._store(i, frame)
-                self.prefetched += 1
+            me._prefetch(target)
+            del me
+
+    def _prefetch(self, target: tuple[int, int]) -> None:
+        for i in self._plan(*target):
+            if self._target is not None or self._closed:
+                break  # the viewer moved on: plan again from there
+            if self._has(i):
+                continue
+            try:
+                frame = self._background().read(i)
+            except Exception:  # a bad frame is the caller's to report
+                break
+            self._store(i, frame)
+            self.prefetched += 1
 
     def _background(self) -> VideoReader:
         """The thread's own decoder: an unpickled copy of the wrapped reader."""
