@@ -96,3 +96,13 @@ def test_folder_target_and_missing_folder_are_refused(tmp_path):
         write_text(tmp_path / "d", "x")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_text(tmp_path / "nope" / "x.txt", "x")
+
+
+def test_stale_partial_zarr_store_of_a_killed_cache_is_removed(tmp_path):
+    store = tmp_path / f".clip.zarr{PARTIAL_MARK}{_dead_pid()}-0123abcd"
+    (store / "c" / "0").mkdir(parents=True)
+    (store / "zarr.json").write_text("{}")
+    other = tmp_path / ".clip.zarr.somebody-elses"
+    other.mkdir()
+    assert clean_stale_partials(tmp_path / "clip.zarr") == [store]
+    assert not store.exists() and other.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -91,13 +92,14 @@ def clean_stale_partials(path: str | os.PathLike) -> list[Path]:
     for entry in entries:
         if not entry.name.startswith((".", path.name)):
             continue
+        match = ours.match(entry.name)
         try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if not (entry.is_file(follow_symlinks=False) or (is_dir and match)):
+                continue  # folders only under our own name (partial zarr stores)
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        match = ours.match(entry.name)
         if match:
             stale = not _pid_alive(int(match.group(1))) or age > STALE_AFTER_S
         else:
@@ -106,7 +108,10 @@ def clean_stale_partials(path: str | os.PathLike) -> list[Path]:
             )
         if stale:
             try:
-                os.unlink(entry.path)
+                if is_dir:
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
                 removed.append(Path(entry.path))
             except OSError:
                 pass

@@ -19,6 +19,7 @@ from typing import Any
 import zarr
 from zarr.codecs import ZstdCodec
 
+from napari_sleap.io.atomic import clean_stale_partials, partial_path
 from napari_sleap.io.video import open_video
 from napari_sleap.io.video_base import VideoReader
 from napari_sleap.io.video_cache import (
@@ -73,7 +74,8 @@ def cache_video(
         dst = Path(dst) if dst is not None else cache_candidates(source)[0]
         _check_destination(dst, source, overwrite)
         selected = _frame_range(frames, reader.n_frames, source)
-        tmp = dst.with_name(f".{dst.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        clean_stale_partials(dst)  # stores left by killed earlier runs
+        tmp = partial_path(dst)
         try:
             _write_store(reader, tmp, selected, progress, stop)
             _replace_dir(tmp, dst)
