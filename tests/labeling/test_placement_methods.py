@@ -116,3 +116,18 @@ def test_nothing_labeled_gives_the_default_layout_at_the_click() -> None:
     labels = _project({})
     place = placement_for(labels, labels.videos[0], 0, (5.0, 5.0))
     assert place.method == "layout" and np.allclose(place.xy.mean(axis=0), (5, 5))
+
+
+def test_nodes_the_copied_animal_lacks_come_from_the_mean_pose() -> None:
+    gap = BODY.copy()
+    gap[4] = np.nan  # never placed on the previous frame
+    turned = _rot(BODY, 1.2) + [200, 200]
+    labels = _project({0: [turned], 1: [BODY + [300, 0]], 4: [gap + [100, 100]]})
+    place = placement_for(labels, labels.videos[0], 6, (100.0, 100.0))
+    assert place.method == "previous" and np.isfinite(place.xy).all()
+    # the filled node sits where the animal's own shape puts it
+    want = gap + [100, 100]
+    want = want - np.nanmean(want, axis=0) + [100.0, 100.0]
+    assert np.allclose(place.xy[:4], want[:4])
+    body = BODY - BODY[:4].mean(axis=0) + want[:4].mean(axis=0)
+    assert np.allclose(place.xy[4], body[4], atol=0.5)  # a mean of mixed shapes

@@ -47,6 +47,12 @@ def _open(viewer, slp, dock_first: bool, docks=("Labeling",)):
     return widgets, points, edges
 
 
+def drawn_edges(inst) -> int:
+    """Edges an instance should show: both ends placed and visible."""
+    ok = np.isfinite(inst.numpy()).all(axis=1) & np.asarray(inst.points["visible"])
+    return sum(bool(ok[a] and ok[b]) for a, b in inst.skeleton.edge_inds)
+
+
 def _saved(widget, tmp_path, name="edited.slp") -> sio.Labels:
     out = widget.save(tmp_path / name)
     return load_labels(out, video_search_paths=[tmp_path])
@@ -80,8 +86,9 @@ def test_add_by_click_then_drag_its_node(
     lf = find_frame(labels, labels.videos[0], FRAME)
     assert lf is not None and len(lf.user_instances) == 1
     inst = lf.user_instances[0]
-    n_edges = len(inst.skeleton.edges)
-    assert edges_on(edges, FRAME) == n_edges  # drawn at once
+    n_edges = drawn_edges(inst)
+    assert np.isfinite(inst.numpy()).all()  # a node the source lacked is filled
+    assert n_edges == 12 and edges_on(edges, FRAME) == n_edges  # drawn at once
     assert not widget.add_btn.isChecked()
 
     # drag the thorax of the new instance with the mouse
@@ -128,8 +135,8 @@ def test_add_by_key_copy_previous_and_undo_keys(
     key(qtbot, viewer, Qt.Key.Key_I, CTRL)
     lf = find_frame(labels, labels.videos[0], FRAME)
     assert len(lf.user_instances) == 1
-    n_edges = len(lf.user_instances[0].skeleton.edges)
-    assert edges_on(edges, FRAME) == n_edges
+    n_edges = drawn_edges(lf.user_instances[0])
+    assert n_edges == 12 and edges_on(edges, FRAME) == n_edges
     # Shift+C on the next frame copies frame 3's instance
     widget.set_frame(FRAME + 1)
     key(qtbot, viewer, Qt.Key.Key_C, SHIFT)
@@ -380,9 +387,7 @@ def test_right_click_menu_on_an_instance(
 
     menu = _right_click(qtbot, viewer, widget, points, f, "thorax")
     _menu_click(qtbot, menu, "Delete instance")
-    placed = np.isfinite(m.numpy()).all(axis=1) & m.points["visible"]
-    m_edges = sum(bool(placed[a] and placed[b]) for a, b in m.skeleton.edge_inds)
-    assert list(lf.instances) == [m] and edges_on(edges, 0) == m_edges
+    assert list(lf.instances) == [m] and edges_on(edges, 0) == drawn_edges(m)
     key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
     assert list(lf.instances) == [m, f] and edges_on(edges, 0) == n_edges
 
