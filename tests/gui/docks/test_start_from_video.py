@@ -253,3 +253,38 @@ def test_workbench_from_a_bare_video(
     back = sio.load_slp(str(video.with_suffix(".slp")), open_videos=False)
     assert back.skeletons[0].node_names == ["nose", "tail"]
     assert [f.frame_idx for f in back.labeled_frames] == [4]
+
+
+def test_start_on_an_image_folder(make_napari_viewer, qtbot, sample, tmp_path) -> None:
+    """A folder of frames (microscopy style) labels and saves like a video."""
+    from imageio.v3 import imread, imwrite
+
+    from napari_sleap.io.video import open_video
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frames = open_video(sample.video).read_frames(range(6))
+    for i, frame in enumerate(frames):
+        imwrite(folder / f"img_{i:03d}.png", frame[..., 0])
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(folder), plugin=PLUGIN)
+    dock = open_dock(viewer)
+    pick(qtbot, dock.picker.combo, "mouse")
+    click(qtbot, dock.picker, "Start")
+    assert dock.sync is not None
+    viewer.dims.set_current_step(0, 2)
+    viewer.camera.center = (0.0, 96.0, 96.0)
+    viewer.camera.zoom = 2.0
+    qtbot.wait(50)
+    click(qtbot, dock, "Add (click)")
+    click_canvas(qtbot, viewer, 100.0, 90.0)
+    out = tmp_path / "frames.slp"
+    viewer.layers.save(str(out), plugin=PLUGIN)
+    back = sio.load_slp(str(out))
+    video = back.videos[0]
+    assert [Path(f).name for f in video.filename] == [
+        f"img_{i:03d}.png" for i in range(6)
+    ]
+    assert back.skeletons[0].node_names == make_template("mouse").node_names
+    assert [f.frame_idx for f in back.labeled_frames] == [2]
+    assert np.array_equal(video[2][..., 0], imread(folder / "img_002.png"))

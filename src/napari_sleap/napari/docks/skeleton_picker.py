@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
-from napari_sleap.io.video_images import IMAGE_EXTS
+from napari_sleap.io.video_images import find_images
 from napari_sleap.labeling.skeleton_io import load_skeleton
 from napari_sleap.labeling.templates import TEMPLATES
 from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
@@ -85,13 +85,14 @@ def _layer_path(layer: Any) -> str | None:
 
 
 def _sleap_video(path: str, shape: tuple[int, ...]) -> sio.Video:
-    """A sleap-io Video for ``path`` without opening it (the viewer already has)."""
+    """A sleap-io Video for ``path``; a media file is not opened (napari has it)."""
     p = Path(path)
     if p.is_dir() and not p.name.endswith(".zarr"):
-        files = sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTS)
-        video = sio.Video(filename=files, open_backend=False)
-    else:
-        video = sio.Video(filename=str(p), open_backend=False)
+        files = [str(f) for f in find_images(p)]  # the reader's frame order
+        # an image list must carry its backend to be written as SLEAP's ImageVideo
+        # (cheap: one image read); media files stay closed (the viewer reads them)
+        return sio.Video.from_filename(files)
+    video = sio.Video(filename=str(p), open_backend=False)
     n, h, w = shape[:3]
     channels = shape[3] if len(shape) > 3 else 1
     video.backend_metadata["shape"] = (n, h, w, channels)
