@@ -19,7 +19,8 @@ def test_link_tracks_follows_animals_whatever_their_order():
         np.stack([a[t], b[t]]) if t % 2 else np.stack([b[t], a[t]]) for t in range(6)
     ]
     poses[3] = a[3][None]  # one animal missed in frame 3
-    tracks = link_tracks(poses, n_tracks=2)
+    tracks, assign = link_tracks(poses, n_tracks=2)
+    assert [a.tolist() for a in assign] == [[0, 1], [1, 0], [0, 1], [1], [0, 1], [1, 0]]
     assert np.isnan(tracks[3, 0]).all()
     # frame 0 puts b first
     np.testing.assert_array_equal(tracks[np.arange(6) != 3, 0], b[np.arange(6) != 3])

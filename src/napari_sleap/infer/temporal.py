@@ -25,7 +25,9 @@ def _pose_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(out), 1e9, out)
 
 
-def link_tracks(poses: Sequence[np.ndarray], n_tracks: int) -> np.ndarray:
+def link_tracks(
+    poses: Sequence[np.ndarray], n_tracks: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Consecutive frames' poses as ``(n_frames, n_tracks, n_nodes, 2)`` tracks.
 
     Each frame's poses join the tracks of the previous frame one to one by the
@@ -35,26 +37,35 @@ def link_tracks(poses: Sequence[np.ndarray], n_tracks: int) -> np.ndarray:
     Args:
         poses: per frame ``(n_i, n_nodes, 2)``, in frame order.
         n_tracks: most animals.
+
+    Returns:
+        The tracks, and per frame the track of each of its poses (-1: left out
+        beyond ``n_tracks``), to put corrected poses back in place.
     """
     n_nodes = next((p.shape[1] for p in poses if len(p)), 0)
     out = np.full((len(poses), n_tracks, n_nodes, 2), np.nan)
     last = np.full((n_tracks, n_nodes, 2), np.nan)
+    assign = []
     for t, p in enumerate(poses):
-        p = np.asarray(p, dtype=np.float64)[:n_tracks]
-        if not len(p):
-            continue
-        if np.isnan(last).all():
-            out[t, : len(p)] = p
-        else:
+        p = np.asarray(p, dtype=np.float64)
+        which = np.full(len(p), -1)
+        p = p[:n_tracks]
+        if len(p) and np.isnan(last).all():
+            which[: len(p)] = np.arange(len(p))
+        elif len(p):
             rows, cols = linear_sum_assignment(_pose_distance(last, p))
-            out[t, rows] = p[cols]
-            rest = [j for j in range(len(p)) if j not in set(cols)]
+            which[cols] = rows
             free = [i for i in range(n_tracks) if i not in set(rows)]
+            rest = [j for j in range(len(p)) if j not in set(cols)]
             for i, j in zip(free, rest, strict=False):
+                which[j] = i
+        for j, i in enumerate(which[: len(p)]):
+            if i >= 0:
                 out[t, i] = p[j]
         seen = ~np.isnan(out[t]).all(axis=(-1, -2))
         last[seen] = out[t, seen]
-    return out
+        assign.append(which)
+    return out, assign
 
 
 def fix_jumps(
