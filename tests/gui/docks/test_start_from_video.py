@@ -288,3 +288,31 @@ def test_start_on_an_image_folder(make_napari_viewer, qtbot, sample, tmp_path) -
     assert back.skeletons[0].node_names == make_template("mouse").node_names
     assert [f.frame_idx for f in back.labeled_frames] == [2]
     assert np.array_equal(video[2][..., 0], imread(folder / "img_002.png"))
+
+
+def test_start_on_a_tiff_stack(make_napari_viewer, qtbot, sample, tmp_path) -> None:
+    """A multi-page TIFF stack labels and saves like a video; sleap-io reopens it."""
+    import tifffile
+
+    from napari_sleap.io.video import open_video
+
+    frames = open_video(sample.video).read_frames(range(5))[..., 0]
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, frames)
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(stack), plugin=PLUGIN)
+    dock = open_dock(viewer)
+    pick(qtbot, dock.picker.combo, "bee")
+    click(qtbot, dock.picker, "Start")
+    viewer.dims.set_current_step(0, 3)
+    viewer.camera.center = (0.0, 96.0, 96.0)
+    viewer.camera.zoom = 2.0
+    qtbot.wait(50)
+    click(qtbot, dock, "Add (click)")
+    click_canvas(qtbot, viewer, 100.0, 90.0)
+    click(qtbot, dock, "Save")
+    back = sio.load_slp(str(stack.with_suffix(".slp")))
+    assert Path(back.videos[0].filename).name == "stack.tif"
+    assert back.videos[0].shape[:3] == (5, 192, 192)
+    assert np.array_equal(back.videos[0][3][..., 0], frames[3])
+    assert [f.frame_idx for f in back.labeled_frames] == [3]
