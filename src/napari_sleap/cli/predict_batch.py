@@ -128,6 +128,7 @@ def run_batch(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         jit_compile=args.xla,
         mixed_precision=args.mixed_precision,
+        tta=args.tta,
     )
     result = predict_batch(
         models,
