@@ -55,6 +55,17 @@ def project(clip_train_slp, clip_all_slp, clip_mp4, tmp_path):
     return out
 
 
+@pytest.fixture
+def video_copy(clip_mp4, tmp_path):
+    """The clip alone in a folder."""
+    import shutil
+
+    out = tmp_path / "alone" / "clip.mp4"
+    out.parent.mkdir()
+    shutil.copy(clip_mp4, out)
+    return out
+
+
 def _inner(widget):
     return getattr(widget, "inner", widget)
 
@@ -267,3 +278,32 @@ def test_workbench_and_labeling_dock_share_one_history(
     qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.wait(50)
     assert np.allclose(inst.numpy(), before, equal_nan=True)
+
+
+def test_closing_the_workbench_leaves_no_errors(
+    make_napari_viewer, qtbot, project, video_copy
+) -> None:
+    """Close the workbench, then open files, step and edit: no error popups."""
+    viewer = make_napari_viewer(show=True)
+    dock, bench = viewer.window.add_plugin_dock_widget(
+        PLUGIN, "napari-sleap (all docks as tabs)"
+    )
+    viewer.open(str(video_copy), plugin=PLUGIN)
+    viewer.window.remove_dock_widget(dock)
+    del bench, dock
+    qtbot.wait(50)
+    for layer in list(viewer.layers):
+        viewer.layers.remove(layer)
+    viewer.open(str(project), plugin=PLUGIN)
+    canvas = canvas_of(viewer)
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    _, labeling = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
+    click(qtbot, labeling, "labeled >")
+    viewer.dims.set_current_step(0, 1400)
+    viewer.camera.center = (0.0, 512.0, 512.0)
+    viewer.camera.zoom = 0.5
+    qtbot.wait(50)
+    click(qtbot, labeling, "Add (click)")
+    click_canvas(qtbot, viewer, 500.0, 520.0)
+    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(300)  # the closed seekbar/table timers would fire here
