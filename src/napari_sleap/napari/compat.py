@@ -258,3 +258,11 @@ def _owns_its_arrays(layer: Any) -> bool:
         )
     except AttributeError:
         return False
+
+
+def canvas_widget(viewer: Any) -> Any:
+    """The Qt widget of the viewer's canvas (napari has no public accessor).
+
+    Used to place popups (the instance menu) at the clicked canvas pixel.
+    """
+    return viewer.window._qt_viewer.canvas.native

@@ -277,6 +277,10 @@ def test_one_undo_history_across_docks_and_range_swap(
     said = f"Swapped male and female in frames 20-60: {n_swapped} instances"
     assert said in proof.status.text() and said in viewer.status
     assert any(said in m for m in infos)
+    if dock_first:
+        inner = getattr(proof, "scroll_area", None)
+        inner = inner.widget() if inner is not None else proof
+        inner.grab().save(str(_images() / "proofread_range_swap.png"))
     # a labeling edit after it: drag a node on frame 0
     lab.set_frame(0)
     select_mode(viewer, points)

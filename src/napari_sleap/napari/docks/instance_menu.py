@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QMenu
 
 from napari_sleap.labeling import AssignTrack, DeleteInstances, set_node_visible
 from napari_sleap.labeling.track_edits import SwapTracks
+from napari_sleap.napari.compat import canvas_widget
 
 if TYPE_CHECKING:
     from napari_sleap.napari.docks.labeling import LabelingWidget
@@ -95,7 +96,7 @@ class InstanceMenu:
         hit = self.pick(event.position)
         if hit is None:
             return
-        native = self.viewer.window._qt_viewer.canvas.native
+        native = canvas_widget(self.viewer)
         x, y = (int(v) for v in np.asarray(event.pos)[:2])
         self.open(hit, native.mapToGlobal(QPoint(x, y)))
 
