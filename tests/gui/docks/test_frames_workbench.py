@@ -100,7 +100,8 @@ def test_seekbar_and_frame_table(make_napari_viewer, qtbot, project, order) -> N
     bar, table = panel.seekbar, panel.table
     labels = sio.load_slp(str(project), open_videos=False)
     user = sorted(lf.frame_idx for lf in labels.labeled_frames if lf.user_instances)
-    # the marks: labeled, predicted, low score, suggested
+    # the marks: labeled, predicted, low score, suggested (filled once shown)
+    qtbot.waitUntil(lambda: bar.sets is not None and bool(table.frames()), timeout=3000)
     sets = bar.sets
     assert list(sets.labeled) == user
     assert list(sets.predicted) == [LOW, HIGH]

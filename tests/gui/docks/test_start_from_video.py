@@ -247,7 +247,13 @@ def test_workbench_from_a_bare_video(
     qtbot.wait(50)
     click(qtbot, labeling, "Add (click)")
     click_canvas(qtbot, viewer, 60.0, 80.0)
+    # the Frames tab lists it once opened (a hidden table waits to be shown)
+    frames_tab = [bench.tabs.tabText(i) for i in range(bench.tabs.count())].index(
+        "Frames"
+    )
+    bench.tabs.setCurrentIndex(frames_tab)
     qtbot.waitUntil(lambda: bench.frame_table.frames() == [4], timeout=2000)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
     qtbot.waitUntil(lambda: list(bench.seekbar.sets.labeled) == [4], timeout=2000)
     click(qtbot, labeling, "Save")
     back = sio.load_slp(str(video.with_suffix(".slp")), open_videos=False)

@@ -187,7 +187,14 @@ class FrameTable(QTableView):
         self._timer.start()
 
     def refresh(self) -> None:
-        """Refill from the labels of the newest instances layer."""
+        """Refill from the labels of the newest instances layer (once shown).
+
+        A hidden table (a closed tab) waits until it is shown.
+        """
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         rows: list[FrameRow] = []
         if self.points is not None:
             meta = layer_meta(self.points)
@@ -195,6 +202,12 @@ class FrameTable(QTableView):
             rows = frame_rows(labels, labels.videos[meta.get("video_index", 0)])
         self.model_.set_rows(rows)
         self._on_step()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        """Catch up with edits made while hidden."""
+        super().showEvent(event)
+        if getattr(self, "_stale", True):
+            self.refresh()
 
     def frames(self) -> list[int]:
         """The frames listed, in order."""
