@@ -68,6 +68,7 @@ def main() -> None:
         app.processEvents()
     times: dict[str, list[float]] = {"names_on": [], "names_off": []}
     update: list[float] = []
+    unchanged: list[float] = []
     for k in range(args.steps):
         on = k % 2 == 0
         box.setChecked(on)
@@ -77,6 +78,10 @@ def main() -> None:
         app.processEvents()
         times["names_on" if on else "names_off"].append(time.perf_counter() - t0)
         if on:
+            t1 = time.perf_counter()
+            overlay.update()  # nothing changed: left alone
+            unchanged.append(time.perf_counter() - t1)
+            overlay.layer.data = overlay.layer.data[:-1]  # as if a name changed
             t1 = time.perf_counter()
             overlay.update()
             update.append(time.perf_counter() - t1)
@@ -88,6 +93,7 @@ def main() -> None:
         "step_with_names": _median_p90(times["names_on"]),
         "step_without_names": _median_p90(times["names_off"]),
         "names_refill_after_an_edit": _median_p90(update),
+        "names_update_nothing_changed": _median_p90(unchanged),
         "ratio_median": round(
             statistics.median(times["names_on"])
             / statistics.median(times["names_off"]),
