@@ -212,7 +212,17 @@ def test_workbench_fits_1080p(make_napari_viewer, qtbot, project) -> None:
     _click_bar(qtbot, bench.seekbar, SUGGESTED[0])
     assert abs(int(viewer.dims.current_step[0]) - SUGGESTED[0]) <= 3
     viewer.window._qt_window.resize(1920, 1080)
-    qtbot.wait(200)
+    _click_bar(qtbot, bench.seekbar, 1100)  # a labeled stretch: the flies walk
+    frame = int(viewer.dims.current_step[0])
+    lf = min(
+        bench.docks["Labeling"].labels.labeled_frames,
+        key=lambda f: abs(f.frame_idx - frame),
+    )
+    viewer.dims.set_current_step(0, lf.frame_idx)
+    xy = np.concatenate([i.numpy() for i in lf.instances])
+    viewer.camera.center = (0.0, *np.nanmean(xy[:, ::-1], axis=0))
+    viewer.camera.zoom = 1.6
+    qtbot.wait(300)
     save_shot(viewer.screenshot(canvas_only=False, flash=False), "workbench_tabs.png")
 
 
