@@ -197,6 +197,7 @@ def test_workbench_fits_1080p(make_napari_viewer, qtbot, project) -> None:
     ]
     assert "Frames" in tabs
     minimum, height = _window_fits(viewer, qtbot)
+    print(f"window minimum height {minimum} px, height {height} px")  # -s shows it
     assert minimum <= 1080 and height <= 1080, (minimum, height)
     assert bench.minimumSizeHint().height() <= 400
     # the tabs work by mouse: click the Skeleton tab, then its node list is shown
@@ -243,6 +244,7 @@ def test_every_single_dock_open_fits_1080p(make_napari_viewer, qtbot, project) -
         _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
         assert widget.minimumSizeHint().height() <= 160, name
     minimum, height = _window_fits(viewer, qtbot)
+    print(f"window minimum height {minimum} px, height {height} px")  # -s shows it
     assert minimum <= 1080 and height <= 1080, (minimum, height)
     # a compact dock keeps its class and its buttons work
     labeling = next(
