@@ -117,6 +117,13 @@ def stopped_report(states: dict[str, dict], out_dir: str) -> dict[str, Any]:
     }
 
 
+def stopped_report_on_disk(out_dir: str | Path, roles: list[str]) -> dict[str, Any]:
+    """:func:`stopped_report` read from the model folders (a job ended without one)."""
+    from napari_sleap.train.pipeline import model_states
+
+    return stopped_report(model_states(out_dir, roles), str(out_dir))
+
+
 class _StreamingPredictor:
     """Wraps a Predictor so each batch's poses are also sent to the panel.
 

@@ -341,11 +341,10 @@ class TrainPanel(QWidget):
         report = self.stopped_report
         if not report:
             # Ended without its report (terminated after the grace): read the disk.
-            from napari_sleap.jobs.tasks import stopped_report
-            from napari_sleap.train.pipeline import model_states
+            from napari_sleap.jobs.tasks import stopped_report_on_disk
 
             out, roles = self._running
-            report = stopped_report(model_states(out, list(roles)), out)
+            report = stopped_report_on_disk(out, list(roles))
         text = f"Stopped. In {report['out_dir']}:\n{report['text']}\n"
         if report["model_dirs"]:
             self.model_dirs = list(report["model_dirs"])
