@@ -18,6 +18,7 @@ from napari_sleap.labeling import SetPoints, find_frame
 from napari_sleap.labeling.autosave import autosave_path
 from napari_sleap.napari.docks.labeling import LabelingWidget
 from napari_sleap.sample import make_sample
+from tests.gui.docks.by_hand import copy_clip
 from tests.gui.docks.helpers import drag_point, labels_of, open_labels, with_predictions
 
 
@@ -366,10 +367,14 @@ def test_napari_own_point_edits_are_kept_consistent(
     _saved_equals_live(points)
 
 
-def test_real_clip_label_and_save(make_napari_viewer, qtbot, clip_train_slp, tmp_path):
+def test_real_clip_label_and_save(
+    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path
+):
     """On the real two-fly labels: copy a frame, move a node, save, reopen."""
     viewer = make_napari_viewer()
-    points, _ = open_labels(viewer, clip_train_slp)
+    # a copy: the dock autosaves beside the .slp it edits (never in ../shared/data)
+    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
+    points, _ = open_labels(viewer, slp)
     widget = LabelingWidget(viewer)
     labels = labels_of(points)
     widget.set_frame(21)
@@ -382,7 +387,7 @@ def test_real_clip_label_and_save(make_napari_viewer, qtbot, clip_train_slp, tmp
     assert widget.go("labeled", 1) == 40 and widget.go("unlabeled", -1) == 39
     _saved_equals_live(points)
     out = widget.save(tmp_path / "clip_edit.slp")
-    back = load_labels(out, video_search_paths=[clip_train_slp.parent])
+    back = load_labels(out, video_search_paths=[slp.parent])
     assert compare_labels(back, labels) == []
     assert len(back.labeled_frames) == 101
 
