@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
-from tests.gui.docks.helpers import drag_point, tracked_predictions  # noqa: E402
+from tests.gui.person import drag_point, tracked_predictions  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 MACHINE = "cpu2 (2-core dev box, shared/busy)"

@@ -14,15 +14,7 @@ from qtpy.QtWidgets import QCheckBox
 
 from napari_sleap.napari.docks.display import UNTRACKED, _hex
 from napari_sleap.napari.layers.convert import layer_meta
-from tests.gui.docks.person import (
-    canvas_of,
-    canvas_pos,
-    error_notifications,  # noqa: F401
-    save_shot,
-)
-
-PLUGIN = "napari-sleap"
-pytestmark = pytest.mark.usefixtures("error_notifications")
+from tests.gui.person import drag, key, look_at, open_in_order, save_shot
 
 
 @pytest.fixture
@@ -55,13 +47,7 @@ def _layer(viewer, role: str):
 
 
 def _open(viewer, order: str, path):
-    if order == "dock_first":
-        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
-        viewer.open(str(path), plugin=PLUGIN)
-    else:
-        viewer.open(str(path), plugin=PLUGIN)
-        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
-    return getattr(dock, "inner", dock)
+    return open_in_order(viewer, path, order == "dock_first")["Labeling"]
 
 
 @pytest.mark.parametrize("order", ["dock_first", "labels_first"])
@@ -104,12 +90,11 @@ def test_names_legend_and_tails(make_napari_viewer, qtbot, project, order) -> No
     assert names.text.visible and sorted(names._view_text) == sorted(texts)
 
     # next frame with the keyboard: the names follow
-    canvas = canvas_of(viewer)
     before = names_on(names, lf.frame_idx)[2]
     nxt = next(f for f in labels.labeled_frames if f.frame_idx > lf.frame_idx)
     viewer.dims.set_current_step(0, nxt.frame_idx - 1)
-    qtbot.keyClick(canvas, Qt.Key.Key_Right)
-    qtbot.wait(30)
+    key(qtbot, viewer, Qt.Key.Key_Right)
+    qtbot.wait(20)
     assert int(viewer.dims.current_step[0]) == nxt.frame_idx
     assert len(names._view_text) == len(nxt.instances)
     assert not np.allclose(names_on(names, nxt.frame_idx)[2], before)
@@ -122,18 +107,10 @@ def test_names_legend_and_tails(make_napari_viewer, qtbot, project, order) -> No
     xy = inst.numpy()
     node = int(np.nanargmin(xy[:, 1]))
     y, x = xy[node, 1], xy[node, 0]
-    viewer.camera.center = (0.0, y, x)
-    viewer.camera.zoom = 4.0
+    look_at(qtbot, viewer, y, x, zoom=4.0)
     points.mode = "select"
-    qtbot.wait(50)
-    mid = canvas_pos(viewer, y, x)
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=mid)
-    for step in range(1, 6):
-        qtbot.mouseMove(canvas, QPoint(mid.x(), mid.y() - 12 * step))
-        qtbot.wait(10)
-    qtbot.mouseRelease(
-        canvas, Qt.MouseButton.LeftButton, pos=QPoint(mid.x(), mid.y() - 60)
-    )
+    qtbot.wait(20)
+    drag(qtbot, viewer, y, x, -15.0, 0.0)
     assert inst.numpy()[node, 1] < y - 10  # moved up 15 data px
     qtbot.waitUntil(
         lambda: names_on(names, lf.frame_idx)[2][k][0] < anchors[k][0] - 10,

@@ -12,10 +12,11 @@ from qtpy.QtCore import Qt
 
 from napari_sleap.io.labels import load_labels
 from napari_sleap.labeling import find_frame
-from tests.gui.docks.by_hand import (
+from tests.gui.person import (
     CTRL,
     SHIFT,
     add_expected,
+    canvas,
     click,
     copy_clip,
     differences,
@@ -23,28 +24,26 @@ from tests.gui.docks.by_hand import (
     edge_touches,
     edges_on,
     key,
+    labels_layers,
     look_at,
-    napari_errors,  # noqa: F401  (fixture)
-    open_dock,
-    open_slp,
+    open_in_order,
     select_mode,
+    to_screen,
 )
-
-#: Any error notification napari shows fails the test.
-pytestmark = pytest.mark.usefixtures("napari_errors")
 
 FRAME = 3  # an unlabeled frame of clip_train.slp (frames 0, 20, 40, ... are)
 
 
+@pytest.fixture
+def slp(clip_train_slp, clip_mp4, tmp_path):
+    """The clip's labels and video copied to tmp_path (edits and autosaves go there)."""
+    return copy_clip(clip_train_slp, clip_mp4, tmp_path)
+
+
 def _open(viewer, slp, dock_first: bool, docks=("Labeling",)):
     """Open the docks and the .slp in the order a user might."""
-    widgets = {}
-    if dock_first:
-        widgets = {name: open_dock(viewer, name) for name in docks}
-    points, edges = open_slp(viewer, slp)
-    if not dock_first:
-        widgets = {name: open_dock(viewer, name) for name in docks}
-    return widgets, points, edges
+    widgets = open_in_order(viewer, slp, dock_first, docks)
+    return widgets, *labels_layers(viewer)
 
 
 def drawn_edges(inst) -> int:
@@ -62,13 +61,11 @@ def _saved(widget, tmp_path, name="edited.slp") -> sio.Labels:
 def test_add_by_click_then_drag_its_node(
     make_napari_viewer,
     qtbot,
-    clip_train_slp,
-    clip_mp4,
+    slp,
     tmp_path,
     dock_first,
 ):
     """Add (click) draws the new instance's edges at once; dragging its node works."""
-    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
     before = load_labels(slp, video_search_paths=[tmp_path])
     viewer = make_napari_viewer(show=True)
     widgets, points, edges = _open(viewer, slp, dock_first)
@@ -116,13 +113,11 @@ def test_add_by_click_then_drag_its_node(
 def test_add_by_key_copy_previous_and_undo_keys(
     make_napari_viewer,
     qtbot,
-    clip_train_slp,
-    clip_mp4,
+    slp,
     tmp_path,
     dock_first,
 ):
     """Ctrl+I and Shift+C draw edges at once; Ctrl+Z / Ctrl+Shift+Z walk them back."""
-    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
     before = load_labels(slp, video_search_paths=[tmp_path])
     viewer = make_napari_viewer(show=True)
     widgets, points, edges = _open(viewer, slp, dock_first)
@@ -131,7 +126,7 @@ def test_add_by_key_copy_previous_and_undo_keys(
     widget.set_frame(FRAME)
     look_at(qtbot, viewer, 500.0, 500.0, zoom=1.0)
     # Ctrl+I with the mouse over the animal
-    qtbot.mouseMove(viewer.window._qt_viewer.canvas.native, _screen(viewer, 400, 600))
+    qtbot.mouseMove(canvas(viewer), to_screen(viewer, 400, 600))
     key(qtbot, viewer, Qt.Key.Key_I, CTRL)
     lf = find_frame(labels, labels.videos[0], FRAME)
     assert len(lf.user_instances) == 1
@@ -154,24 +149,17 @@ def test_add_by_key_copy_previous_and_undo_keys(
     assert differences(before, _saved(widget, tmp_path)) == []
 
 
-def _screen(viewer, y, x):
-    from tests.gui.docks.by_hand import to_screen
-
-    return to_screen(viewer, y, x)
-
-
 def _node_row(widget, inst, name: str) -> int:
     return int(widget.sync.instance_rows(inst)[inst.skeleton.node_names.index(name)])
 
 
 @pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
 def test_hidden_node_stays_on_screen_and_shows_again(
-    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path, dock_first
+    make_napari_viewer, qtbot, slp, tmp_path, dock_first
 ):
     """H dims a node (still drawn, still clickable); H on it again shows it."""
     from napari_sleap.napari.layers.styles import DEFAULT_STYLE
 
-    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
     expected = load_labels(slp, video_search_paths=[tmp_path])
     viewer = make_napari_viewer(show=True)
     widgets, points, edges = _open(viewer, slp, dock_first)
@@ -239,12 +227,11 @@ def _button(widget, text: str):
 
 @pytest.mark.parametrize("dock_first", [True, False], ids=["docks-first", "slp-first"])
 def test_one_undo_history_across_docks_and_range_swap(
-    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path, dock_first
+    make_napari_viewer, qtbot, slp, tmp_path, dock_first
 ):
     """A frame-range swap in Proofread is one step, confirmed; Ctrl+Z undoes it."""
     from napari.utils.notifications import notification_manager
 
-    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
     expected = load_labels(slp, video_search_paths=[tmp_path])
     viewer = make_napari_viewer(show=True)
     widgets, points, edges = _open(
@@ -340,10 +327,9 @@ def _right_click(qtbot, viewer, widget, points, inst, node: str):
 
 @pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
 def test_right_click_menu_on_an_instance(
-    make_napari_viewer, qtbot, clip_train_slp, clip_mp4, tmp_path, dock_first
+    make_napari_viewer, qtbot, slp, tmp_path, dock_first
 ):
     """Right click: hide/show a node, new track, swap with the other, delete."""
-    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
     expected = load_labels(slp, video_search_paths=[tmp_path])
     viewer = make_napari_viewer(show=True)
     widgets, points, edges = _open(viewer, slp, dock_first)
@@ -410,7 +396,7 @@ def _menu_picture(viewer, menu, path) -> None:
     img = np.ascontiguousarray(viewer.screenshot(canvas_only=True, flash=False))
     h, w = img.shape[:2]
     qimg = QImage(img.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-    native = viewer.window._qt_viewer.canvas.native
+    native = canvas(viewer)
     scale = w / max(native.width(), 1)
     at = native.mapFromGlobal(menu.pos())
     painter = QPainter(qimg)
@@ -424,7 +410,7 @@ def _menu_picture(viewer, menu, path) -> None:
 def predicted_sample(tmp_path_factory):
     """The synthetic two-animal sample: labels on 0/10/20, predictions on 25, 30."""
     from napari_sleap.sample import make_sample
-    from tests.gui.docks.helpers import with_predictions
+    from tests.gui.person import with_predictions
 
     paths = make_sample(tmp_path_factory.mktemp("hand"), n_frames=40, size=160)
     out = with_predictions(paths.train, paths.gt, paths.folder / "p.slp", [25, 30])
@@ -493,12 +479,11 @@ def test_accept_track_and_delete_by_hand(
 
 
 def test_mean_pose_turned_to_the_fly(
-    make_napari_viewer, qtbot, clip_train_slp, clip_all_slp, clip_mp4, tmp_path
+    make_napari_viewer, qtbot, slp, clip_all_slp, tmp_path
 ):
     """No earlier labeled frame: the mean pose lands on the fly, along its body."""
     from napari_sleap.labeling.placement import axis_angle
 
-    slp = copy_clip(clip_train_slp, clip_mp4, tmp_path)
     labels = sio.load_slp(str(slp), open_videos=False)
     labels.labeled_frames = [lf for lf in labels.labeled_frames if lf.frame_idx >= 20]
     labels.save(str(slp))

@@ -17,10 +17,8 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QPushButton
 
 from napari_sleap.napari.docks.export import CHOICES, ExportPanel
-from tests.gui.docks.helpers import drag_point
-from tests.gui.docks.notices import napari_errors, shoot  # noqa: F401 (a fixture)
+from tests.gui.person import drag_point, shoot
 
-pytestmark = pytest.mark.usefixtures("napari_errors")
 PLUGIN = "napari-sleap"
 
 

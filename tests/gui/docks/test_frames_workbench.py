@@ -15,17 +15,21 @@ from qtpy.QtCore import QPoint, Qt
 from napari_sleap.napari.docks.frame_table import FrameTable
 from napari_sleap.napari.docks.seekbar import STRIPS, SeekBar
 from napari_sleap.napari.docks.workbench import Workbench
-from tests.gui.docks.person import (
-    canvas_of,
-    canvas_pos,
+from tests.gui.person import (
+    CTRL,
+    PLUGIN,
+    WORKBENCH,
     click,
-    click_canvas,
-    error_notifications,  # noqa: F401
+    click_button,
+    drag,
+    key,
+    look_at,
+    open_dock,
+    open_in_order,
     save_shot,
+    select_mode,
 )
 
-PLUGIN = "napari-sleap"
-pytestmark = pytest.mark.usefixtures("error_notifications")
 LOW, HIGH, SUGGESTED = 510, 511, (610, 710)  # none labeled in clip_train
 
 
@@ -66,18 +70,8 @@ def video_copy(clip_mp4, tmp_path):
     return out
 
 
-def _inner(widget):
-    return getattr(widget, "inner", widget)
-
-
 def _open(viewer, order, path, name="Frames"):
-    if order == "dock_first":
-        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, name)
-        viewer.open(str(path), plugin=PLUGIN)
-    else:
-        viewer.open(str(path), plugin=PLUGIN)
-        _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, name)
-    return _inner(dock)
+    return open_in_order(viewer, path, order == "dock_first", (name,))[name]
 
 
 def _click_bar(qtbot, bar: SeekBar, frame: int) -> None:
@@ -147,15 +141,13 @@ def test_seekbar_and_frame_table(make_napari_viewer, qtbot, project, order) -> N
     assert table.currentIndex().row() == table.frames().index(user[3])
 
     # an edit by hand shows up in both: add an instance on an unlabeled frame
-    _, labeling = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
-    labeling = _inner(labeling)
+    labeling = open_dock(viewer, "Labeling")
     new = 1400
     viewer.dims.set_current_step(0, new)
-    viewer.camera.center = (0.0, 512.0, 512.0)
-    viewer.camera.zoom = 0.5
+    look_at(qtbot, viewer, 512.0, 512.0, zoom=0.5)
     qtbot.wait(50)
-    click(qtbot, labeling, "Add (click)")
-    click_canvas(qtbot, viewer, 500.0, 520.0)
+    click_button(qtbot, labeling, "Add (click)")
+    click(qtbot, viewer, 500.0, 520.0)
     qtbot.waitUntil(lambda: new in table.frames(), timeout=2000)
     qtbot.waitUntil(lambda: new in list(bar.sets.labeled), timeout=2000)
     if order == "labels_first":
@@ -182,9 +174,7 @@ def _window_fits(viewer, qtbot) -> tuple[int, int]:
 def test_workbench_fits_1080p(make_napari_viewer, qtbot, project) -> None:
     viewer = make_napari_viewer(show=True)
     viewer.open(str(project), plugin=PLUGIN)
-    _, bench = viewer.window.add_plugin_dock_widget(
-        PLUGIN, "napari-sleap (all docks as tabs)"
-    )
+    bench = open_dock(viewer, WORKBENCH)
     assert isinstance(bench, Workbench)
     tabs = [bench.tabs.tabText(i) for i in range(bench.tabs.count())]
     assert tabs[:6] == [
@@ -241,7 +231,7 @@ def test_every_single_dock_open_fits_1080p(make_napari_viewer, qtbot, project) -
         "Frames",
     ]
     for name in names:
-        _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        widget = open_dock(viewer, name)
         assert widget.minimumSizeHint().height() <= 160, name
     minimum, height = _window_fits(viewer, qtbot)
     print(f"window minimum height {minimum} px, height {height} px")  # -s shows it
@@ -252,7 +242,7 @@ def test_every_single_dock_open_fits_1080p(make_napari_viewer, qtbot, project) -
         for w in viewer.window._dock_widgets.values()
         if type(w.widget()).__name__ == "LabelingWidgetDock"
     )
-    click(qtbot, labeling, "labeled >")
+    click_button(qtbot, labeling, "labeled >")
     assert int(viewer.dims.current_step[0]) > 0
 
 
@@ -261,34 +251,22 @@ def test_workbench_and_labeling_dock_share_one_history(
 ) -> None:
     """Both Labeling docks open: a drag is one edit, and one Ctrl+Z undoes it."""
     viewer = make_napari_viewer(show=True)
-    _, bench = viewer.window.add_plugin_dock_widget(
-        PLUGIN, "napari-sleap (all docks as tabs)"
-    )
-    _, single = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
+    bench = open_dock(viewer, WORKBENCH)
+    single = open_dock(viewer, "Labeling")
     viewer.open(str(project), plugin=PLUGIN)
     assert single.sync is bench.docks["Labeling"].sync is not None
     points = single.sync.layer
     inst = single.labels.labeled_frames[0].instances[0]
     before = inst.numpy().copy()
     y, x = before[1, 1], before[1, 0]
-    viewer.camera.center = (0.0, y, x)
-    viewer.camera.zoom = 4.0
-    points.mode = "select"
-    viewer.layers.selection.active = points
+    look_at(qtbot, viewer, y, x, zoom=4.0)
+    select_mode(viewer, points)
     qtbot.wait(50)
-    canvas = canvas_of(viewer)
-    mid = canvas_pos(viewer, y, x)
-    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=mid)
-    for step in range(1, 6):
-        qtbot.mouseMove(canvas, QPoint(mid.x() + 4 * step, mid.y()))
-        qtbot.wait(10)
-    qtbot.mouseRelease(
-        canvas, Qt.MouseButton.LeftButton, pos=QPoint(mid.x() + 20, mid.y())
-    )
+    drag(qtbot, viewer, y, x, 0.0, 5.0)
     qtbot.wait(50)
     assert np.allclose(inst.numpy()[1] - before[1], (5.0, 0.0), atol=0.6)
     assert len(single.stack._done) == 1
-    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
     qtbot.wait(50)
     assert np.allclose(inst.numpy(), before, equal_nan=True)
 
@@ -298,9 +276,7 @@ def test_closing_the_workbench_leaves_no_errors(
 ) -> None:
     """Close the workbench, then open files, step and edit: no error popups."""
     viewer = make_napari_viewer(show=True)
-    dock, bench = viewer.window.add_plugin_dock_widget(
-        PLUGIN, "napari-sleap (all docks as tabs)"
-    )
+    dock, bench = viewer.window.add_plugin_dock_widget(PLUGIN, WORKBENCH)
     viewer.open(str(video_copy), plugin=PLUGIN)
     viewer.window.remove_dock_widget(dock)
     del bench, dock
@@ -308,15 +284,13 @@ def test_closing_the_workbench_leaves_no_errors(
     for layer in list(viewer.layers):
         viewer.layers.remove(layer)
     viewer.open(str(project), plugin=PLUGIN)
-    canvas = canvas_of(viewer)
-    qtbot.keyClick(canvas, Qt.Key.Key_Right)
-    _, labeling = viewer.window.add_plugin_dock_widget(PLUGIN, "Labeling")
-    click(qtbot, labeling, "labeled >")
+    key(qtbot, viewer, Qt.Key.Key_Right)
+    labeling = open_dock(viewer, "Labeling")
+    click_button(qtbot, labeling, "labeled >")
     viewer.dims.set_current_step(0, 1400)
-    viewer.camera.center = (0.0, 512.0, 512.0)
-    viewer.camera.zoom = 0.5
+    look_at(qtbot, viewer, 512.0, 512.0, zoom=0.5)
     qtbot.wait(50)
-    click(qtbot, labeling, "Add (click)")
-    click_canvas(qtbot, viewer, 500.0, 520.0)
-    qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    click_button(qtbot, labeling, "Add (click)")
+    click(qtbot, viewer, 500.0, 520.0)
+    key(qtbot, viewer, Qt.Key.Key_Z, CTRL)
     qtbot.wait(300)  # the closed seekbar/table timers would fire here

@@ -21,8 +21,8 @@ from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer
 from napari_sleap.napari.sync.tracks_follow import follower_for
 from napari_sleap.napari.sync.window import window_for
 from napari_sleap.sample import make_sample
-from tests.gui.docks.helpers import drag_point, tracked_predictions, with_predictions
 from tests.gui.docks.test_proofread_panel import settle_tracks
+from tests.gui.person import drag_point, tracked_predictions, with_predictions
 
 
 @pytest.fixture(scope="module")

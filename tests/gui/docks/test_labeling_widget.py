@@ -18,8 +18,13 @@ from napari_sleap.labeling import SetPoints, find_frame
 from napari_sleap.labeling.autosave import autosave_path
 from napari_sleap.napari.docks.labeling import LabelingWidget
 from napari_sleap.sample import make_sample
-from tests.gui.docks.by_hand import copy_clip
-from tests.gui.docks.helpers import drag_point, labels_of, open_labels, with_predictions
+from tests.gui.person import (
+    copy_clip,
+    drag_point,
+    labels_of,
+    open_labels,
+    with_predictions,
+)
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,8 @@ from qtpy.QtWidgets import QFileDialog, QLineEdit, QPushButton
 
 from napari_sleap.napari.docks.predict import PredictPanel
 from napari_sleap.napari.docks.train import TrainPanel
-from tests.gui.docks.notices import napari_errors, shoot  # noqa: F401 (a fixture)
+from tests.gui.person import shoot
 
-pytestmark = pytest.mark.usefixtures("napari_errors")
 PLUGIN = "napari-sleap"
 LEFT = Qt.MouseButton.LeftButton
 

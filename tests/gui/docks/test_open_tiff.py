@@ -8,15 +8,11 @@ step like a video's. A single-page TIFF is left to napari's own reader.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import tifffile
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QApplication, QDialogButtonBox, QRadioButton
 
 from napari_sleap.napari._reader import get_reader, read_video
-from tests.gui.docks.notices import napari_errors  # noqa: F401 (a fixture)
-
-pytestmark = pytest.mark.usefixtures("napari_errors")
 
 
 def _frames(n: int, h: int = 48, w: int = 64) -> np.ndarray:

@@ -1,16 +1,14 @@
-"""The error-notification fixture sees what a user would see as a red popup."""
+"""The error-notification fixture (tests/gui/conftest.py) sees a red popup."""
 
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
 
-from tests.gui.docks.person import error_notifications  # noqa: F401
-
 
 def test_fixture_records_an_error_raised_from_a_key_press(
     make_napari_viewer,
     qtbot,
-    error_notifications,  # noqa: F811
+    napari_errors,
 ) -> None:
     import numpy as np
 
@@ -25,6 +23,6 @@ def test_fixture_records_an_error_raised_from_a_key_press(
     qtbot.keyClick(canvas, Qt.Key.Key_Right)  # next frame: the callback raises
     qtbot.wait(20)
     viewer.dims.events.current_step.disconnect(broken)
-    errors = [n for n in error_notifications if "out of bounds" in str(n.message)]
+    errors = [n for n in napari_errors if "out of bounds" in str(n.message)]
     assert len(errors) == 1
-    error_notifications.clear()  # seen: the fixture's own check passes
+    napari_errors.clear()  # seen: the fixture's own check passes

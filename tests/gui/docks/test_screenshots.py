@@ -17,7 +17,7 @@ from imageio.v3 import imwrite
 from napari_sleap.napari.docks.labeling import LabelingWidget
 from napari_sleap.napari.docks.skeleton import SkeletonWidget
 from napari_sleap.sample import make_sample
-from tests.gui.docks.helpers import labels_of, open_labels, with_predictions
+from tests.gui.person import labels_of, open_labels, with_predictions
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "images"
 

@@ -12,7 +12,7 @@ from napari_sleap.labeling.skeleton_io import load_skeleton
 from napari_sleap.napari.docks.labeling import LabelingWidget
 from napari_sleap.napari.docks.skeleton import SkeletonWidget
 from napari_sleap.sample import make_sample
-from tests.gui.docks.helpers import labels_of, open_labels
+from tests.gui.person import labels_of, open_labels
 
 
 @pytest.fixture(scope="module")

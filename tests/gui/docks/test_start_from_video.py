@@ -23,16 +23,16 @@ from napari_sleap.napari.docks.labeling import LabelingWidget
 from napari_sleap.napari.docks.skeleton import SkeletonWidget
 from napari_sleap.napari.docks.skeleton_picker import NEW
 from napari_sleap.sample import make_sample
-from tests.gui.docks.person import (
+from tests.gui.person import (
+    PLUGIN,
+    WORKBENCH,
     button,
     click,
-    click_canvas,
-    error_notifications,  # noqa: F401
+    click_button,
+    look_at,
+    open_dock,
     save_shot,
 )
-
-PLUGIN = "napari-sleap"
-pytestmark = pytest.mark.usefixtures("error_notifications")
 
 
 @pytest.fixture(scope="module")
@@ -59,29 +59,23 @@ def pick(qtbot, combo, key: str) -> None:
     assert combo.currentData() == key, f"{key!r} not in the combo box"
 
 
-def open_dock(viewer, name: str = "Labeling"):
-    """Open a plugin dock through the Plugins menu's action (the npe2 widget)."""
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
-    return getattr(widget, "inner", widget)
-
-
 @pytest.mark.parametrize("order", ["dock_first", "video_first"])
 def test_template_add_click_and_save(
     make_napari_viewer, qtbot, video, tmp_path, order
 ) -> None:
     viewer = make_napari_viewer(show=True)
     if order == "dock_first":
-        dock = open_dock(viewer)
+        dock = open_dock(viewer, "Labeling")
         assert not dock.picker.isVisibleTo(dock)  # nothing to label yet
         viewer.open(str(video), plugin=PLUGIN)
     else:
         viewer.open(str(video), plugin=PLUGIN)
-        dock = open_dock(viewer)
+        dock = open_dock(viewer, "Labeling")
     assert isinstance(dock, LabelingWidget)
     assert dock.picker.isVisibleTo(dock)
 
     # Add before a skeleton: a clear message, the button does not stay pressed
-    click(qtbot, dock, "Add (click)")
+    click_button(qtbot, dock, "Add (click)")
     assert not dock.add_btn.isChecked()
     assert "skeleton" in dock.status.text()
 
@@ -91,18 +85,16 @@ def test_template_add_click_and_save(
         qtbot.wait(100)
         shot = viewer.screenshot(canvas_only=False, flash=False)
         save_shot(shot, "labeling_from_video.png")
-    click(qtbot, dock.picker, "Start")
+    click_button(qtbot, dock.picker, "Start")
     assert dock.sync is not None
     assert not dock.picker.isVisibleTo(dock)
     qtbot.wait(50)
 
     viewer.dims.set_current_step(0, 7)
-    viewer.camera.center = (0.0, 96.0, 96.0)
-    viewer.camera.zoom = 2.0
-    qtbot.wait(50)
-    click(qtbot, dock, "Add (click)")
+    look_at(qtbot, viewer, 96.0, 96.0, zoom=2.0)
+    click_button(qtbot, dock, "Add (click)")
     assert dock.add_btn.isChecked()
-    click_canvas(qtbot, viewer, 90.0, 100.0)
+    click(qtbot, viewer, 90.0, 100.0)
     assert not dock.add_btn.isChecked()
     labels = dock.labels
     (lf,) = labels.labeled_frames
@@ -117,7 +109,7 @@ def test_template_add_click_and_save(
     out = tmp_path / "saved_layers.slp"
     viewer.layers.save(str(out), plugin=PLUGIN)
     # and the dock's Save: beside the video, named after it
-    click(qtbot, dock, "Save")
+    click_button(qtbot, dock, "Save")
     beside = video.with_suffix(".slp")
     for path in (out, beside):
         back = sio.load_slp(str(path), open_videos=False)
@@ -136,13 +128,13 @@ def test_every_skeleton_source(
 ) -> None:
     viewer = make_napari_viewer(show=True)
     viewer.open(str(video), plugin=PLUGIN)
-    dock = open_dock(viewer)
+    dock = open_dock(viewer, "Labeling")
     picker = dock.picker
 
     def start_with(key: str, file: Path | None = None) -> sio.Labels:
         picker.ask_file = lambda title, pattern: str(file) if file else ""
         pick(qtbot, picker.combo, key)
-        click(qtbot, picker, "Start")
+        click_button(qtbot, picker, "Start")
         assert dock.sync is not None, picker.message.text()
         labels = dock.labels
         for layer in [la for la in viewer.layers if type(la).__name__ != "Image"]:
@@ -163,13 +155,13 @@ def test_every_skeleton_source(
     # a cancelled file dialog starts nothing
     picker.ask_file = lambda title, pattern: ""
     pick(qtbot, picker.combo, "from_json")
-    click(qtbot, picker, "Start")
+    click_button(qtbot, picker, "Start")
     assert dock.sync is None and "No skeleton" in picker.message.text()
     # a broken file: the message names it, no error popup
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     picker.ask_file = lambda title, pattern: str(bad)
-    click(qtbot, picker, "Start")
+    click_button(qtbot, picker, "Start")
     assert dock.sync is None and "bad.json" in picker.message.text()
     # the last used skeleton is offered first
     assert picker.choices()[0] == "last"
@@ -181,7 +173,7 @@ def test_every_skeleton_source(
 
     # new: the Skeleton editor opens; its New labels starts the labels
     pick(qtbot, picker.combo, NEW)
-    click(qtbot, picker, "Start")
+    click_button(qtbot, picker, "Start")
     editors = [
         w
         for w in viewer.window._dock_widgets.values()
@@ -204,8 +196,8 @@ def test_skeleton_dock_remembers(make_napari_viewer, qtbot, video) -> None:
     viewer.window.remove_dock_widget("all")
     editor = open_dock(viewer, "Skeleton")
     assert editor.node_list.count() == 3
-    click(qtbot, editor, "New labels")
-    dock = open_dock(viewer)
+    click_button(qtbot, editor, "New labels")
+    dock = open_dock(viewer, "Labeling")
     assert dock.sync is not None
     assert dock.labels.skeletons[0].node_names == ["head", "thorax", "tail"]
     # closing the labels keeps the skeleton in the dock and in the picker
@@ -222,31 +214,27 @@ def test_workbench_from_a_bare_video(
 ) -> None:
     """In the workbench: new skeleton in the Skeleton tab, then label and save."""
     viewer = make_napari_viewer(show=True)
-    _, bench = viewer.window.add_plugin_dock_widget(
-        PLUGIN, "napari-sleap (all docks as tabs)"
-    )
+    bench = open_dock(viewer, WORKBENCH)
     viewer.open(str(video), plugin=PLUGIN)
     labeling = bench.docks["Labeling"]
     assert labeling.picker.isVisibleTo(labeling)
     pick(qtbot, labeling.picker.combo, NEW)
-    click(qtbot, labeling.picker, "Start")
+    click_button(qtbot, labeling.picker, "Start")
     assert bench.tabs.currentWidget() is bench.docks["Skeleton"]
     editor = bench.docks["Skeleton"]
     for name in ("nose", "tail"):
         editor.name_edit.setFocus()
         qtbot.keyClicks(editor.name_edit, name)
         qtbot.keyClick(editor.name_edit, Qt.Key.Key_Return)
-    click(qtbot, editor, "Add edge")  # nose - tail (the combo boxes' first pair)
-    click(qtbot, editor, "New labels")
+    click_button(qtbot, editor, "Add edge")  # nose - tail (the combo boxes' first pair)
+    click_button(qtbot, editor, "New labels")
     assert labeling.sync is not None
     bar = bench.tabs.tabBar()
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
     viewer.dims.set_current_step(0, 4)
-    viewer.camera.center = (0.0, 96.0, 96.0)
-    viewer.camera.zoom = 2.0
-    qtbot.wait(50)
-    click(qtbot, labeling, "Add (click)")
-    click_canvas(qtbot, viewer, 60.0, 80.0)
+    look_at(qtbot, viewer, 96.0, 96.0, zoom=2.0)
+    click_button(qtbot, labeling, "Add (click)")
+    click(qtbot, viewer, 60.0, 80.0)
     # the Frames tab lists it once opened (a hidden table waits to be shown)
     frames_tab = [bench.tabs.tabText(i) for i in range(bench.tabs.count())].index(
         "Frames"
@@ -255,7 +243,7 @@ def test_workbench_from_a_bare_video(
     qtbot.waitUntil(lambda: bench.frame_table.frames() == [4], timeout=2000)
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
     qtbot.waitUntil(lambda: list(bench.seekbar.sets.labeled) == [4], timeout=2000)
-    click(qtbot, labeling, "Save")
+    click_button(qtbot, labeling, "Save")
     back = sio.load_slp(str(video.with_suffix(".slp")), open_videos=False)
     assert back.skeletons[0].node_names == ["nose", "tail"]
     assert [f.frame_idx for f in back.labeled_frames] == [4]
@@ -274,16 +262,14 @@ def test_start_on_an_image_folder(make_napari_viewer, qtbot, sample, tmp_path) -
         imwrite(folder / f"img_{i:03d}.png", frame[..., 0])
     viewer = make_napari_viewer(show=True)
     viewer.open(str(folder), plugin=PLUGIN)
-    dock = open_dock(viewer)
+    dock = open_dock(viewer, "Labeling")
     pick(qtbot, dock.picker.combo, "mouse")
-    click(qtbot, dock.picker, "Start")
+    click_button(qtbot, dock.picker, "Start")
     assert dock.sync is not None
     viewer.dims.set_current_step(0, 2)
-    viewer.camera.center = (0.0, 96.0, 96.0)
-    viewer.camera.zoom = 2.0
-    qtbot.wait(50)
-    click(qtbot, dock, "Add (click)")
-    click_canvas(qtbot, viewer, 100.0, 90.0)
+    look_at(qtbot, viewer, 96.0, 96.0, zoom=2.0)
+    click_button(qtbot, dock, "Add (click)")
+    click(qtbot, viewer, 100.0, 90.0)
     out = tmp_path / "frames.slp"
     viewer.layers.save(str(out), plugin=PLUGIN)
     back = sio.load_slp(str(out))
@@ -307,16 +293,14 @@ def test_start_on_a_tiff_stack(make_napari_viewer, qtbot, sample, tmp_path) -> N
     tifffile.imwrite(stack, frames)
     viewer = make_napari_viewer(show=True)
     viewer.open(str(stack), plugin=PLUGIN)
-    dock = open_dock(viewer)
+    dock = open_dock(viewer, "Labeling")
     pick(qtbot, dock.picker.combo, "bee")
-    click(qtbot, dock.picker, "Start")
+    click_button(qtbot, dock.picker, "Start")
     viewer.dims.set_current_step(0, 3)
-    viewer.camera.center = (0.0, 96.0, 96.0)
-    viewer.camera.zoom = 2.0
-    qtbot.wait(50)
-    click(qtbot, dock, "Add (click)")
-    click_canvas(qtbot, viewer, 100.0, 90.0)
-    click(qtbot, dock, "Save")
+    look_at(qtbot, viewer, 96.0, 96.0, zoom=2.0)
+    click_button(qtbot, dock, "Add (click)")
+    click(qtbot, viewer, 100.0, 90.0)
+    click_button(qtbot, dock, "Save")
     back = sio.load_slp(str(stack.with_suffix(".slp")))
     assert Path(back.videos[0].filename).name == "stack.tif"
     assert back.videos[0].shape[:3] == (5, 192, 192)

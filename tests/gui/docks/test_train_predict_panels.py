@@ -19,7 +19,7 @@ from napari_sleap.napari.docks.evaluate import EvaluatePanel
 from napari_sleap.napari.docks.predict import LIVE_ROLE, PredictPanel
 from napari_sleap.napari.docks.train import TrainPanel
 from napari_sleap.napari.layers.convert import META_KEY
-from tests.gui.docks.notices import shoot
+from tests.gui.person import shoot
 
 #: Small enough to train in about half a minute, enough to find some animals.
 TINY = {

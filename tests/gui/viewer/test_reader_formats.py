@@ -15,7 +15,6 @@ import pytest
 from napari_sleap.io.labels import load_labels
 from napari_sleap.napari._reader import get_reader, read_slp
 from napari_sleap.napari.layers.convert import META_KEY
-from tests.gui.docks.notices import napari_errors  # noqa: F401 (fixture)
 from tests.io.foreign_files import dlc_project
 
 pytestmark = pytest.mark.shared_data
@@ -35,7 +34,7 @@ def project(clip_train_slp, tmp_path):
 def test_dlc_project_opens_in_the_viewer(
     make_napari_viewer,
     project,
-    napari_errors,  # noqa: F811
+    napari_errors,
 ):
     root, frames = project
     csv_path = root / "labeled-data" / "clip" / "CollectedData_tester.csv"

@@ -1,58 +1,34 @@
-"""Acting as a person on a real viewer: docks opened from the Plugins menu,
-clicks, drags and keys on the canvas, and every napari error notification counted.
+"""Acting as a person on a real viewer: the one set of test helpers of tests/gui.
 
 Docks are opened the way napari's menu opens them
 (``viewer.window.add_plugin_dock_widget``), so they get what napari gives a
-plugin: a proxy of the viewer, not the viewer itself.
+plugin: a proxy of the viewer, not the viewer itself. Buttons are clicked and
+the canvas is clicked, dragged and keyed with real Qt events; screenshots go to
+docs/images. Every napari error notification fails a test: the ``napari_errors``
+fixture of tests/gui/conftest.py is used by every viewer test.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
+import sleap_io as sio
 from qtpy.QtCore import QPoint, Qt
+from qtpy.QtWidgets import QAbstractButton, QWidget
+
+from napari_sleap.io.labels import save_labels
+from napari_sleap.napari.layers.convert import META_KEY
 
 PLUGIN = "napari-sleap"
 NO_MOD = Qt.KeyboardModifier.NoModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
-
-
-class ErrorLog:
-    """napari notifications of severity error (or worse) seen during a test."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def __call__(self, notification: Any) -> None:
-        from napari.utils.notifications import NotificationSeverity
-
-        if notification.severity >= NotificationSeverity.ERROR:
-            self.errors.append(str(notification.message))
-
-    def check(self) -> None:
-        """Fail the test on any error notification."""
-        assert self.errors == [], f"napari showed errors: {self.errors}"
-
-
-@pytest.fixture
-def napari_errors():
-    """Every error notification napari shows fails the test.
-
-    Exceptions raised in Qt/vispy event handlers are re-raised into the test by
-    pytest-qt (their notification path in napari is ``sys.excepthook``).
-    """
-    from napari.utils.notifications import notification_manager
-
-    log = ErrorLog()
-    notification_manager.notification_ready.connect(log)
-    yield log
-    notification_manager.notification_ready.disconnect(log)
-    log.check()
+WORKBENCH = "napari-sleap (all docks as tabs)"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def copy_clip(train_slp: Path, mp4: Path, folder: Path) -> Path:
@@ -69,12 +45,49 @@ def open_dock(viewer: Any, name: str) -> Any:
     return widget
 
 
-def open_slp(viewer: Any, path: Path) -> tuple[Any, Any]:
-    """Open a .slp with the plugin; returns its (points, edges) layers."""
+def button(widget: QWidget, text: str) -> QAbstractButton:
+    """The visible button of ``widget`` whose text is ``text``."""
+    found = [
+        b
+        for b in widget.findChildren(QAbstractButton)
+        if b.text() == text and b.isVisibleTo(widget)
+    ]
+    assert found, f"no visible button {text!r} in {type(widget).__name__}"
+    return found[0]
+
+
+def click_button(qtbot: Any, widget: QWidget, text: str) -> None:
+    """Click the button labelled ``text`` with the mouse."""
+    qtbot.mouseClick(button(widget, text), Qt.MouseButton.LeftButton)
+
+
+def open_in_order(
+    viewer: Any, path: Path, dock_first: bool, docks: tuple[str, ...] = ("Labeling",)
+) -> dict[str, Any]:
+    """Open the plugin's ``docks`` and a file in a user's order; docks by name."""
+    widgets = {name: open_dock(viewer, name) for name in docks} if dock_first else {}
     viewer.open(str(path), plugin=PLUGIN)
+    if not dock_first:
+        widgets = {name: open_dock(viewer, name) for name in docks}
+    return widgets
+
+
+def labels_layers(viewer: Any) -> tuple[Any, Any]:
+    """The last opened labels' (points, edges) layers."""
     points = [la for la in viewer.layers if type(la).__name__ == "Points"][-1]
     edges = [la for la in viewer.layers if type(la).__name__ == "Vectors"][-1]
     return points, edges
+
+
+def open_labels(viewer: Any, path: Path) -> tuple[Any, Any]:
+    """Open a .slp with the plugin; returns its (points, edges) layers."""
+    viewer.open(str(path), plugin=PLUGIN)
+    return labels_layers(viewer)
+
+
+def labels_of(points: Any) -> sio.Labels:
+    """The Labels object behind an instances layer."""
+    return points.metadata[META_KEY]["labels"]
 
 
 def canvas(viewer: Any) -> Any:
@@ -177,8 +190,6 @@ def edge_touches(edges: Any, y: float, x: float) -> int:
 
 def frame_of(labels: Any, frame: int) -> Any:
     """The labeled frame ``frame`` of the first video, made if absent."""
-    import sleap_io as sio
-
     for lf in labels.labeled_frames:
         if lf.video is labels.videos[0] and lf.frame_idx == frame:
             return lf
@@ -189,8 +200,6 @@ def frame_of(labels: Any, frame: int) -> Any:
 
 def add_expected(labels: Any, frame: int, xy: np.ndarray, track: Any = None) -> Any:
     """Put the user instance a test expects into ``labels`` (the intended edit)."""
-    import sleap_io as sio
-
     inst = sio.Instance.from_numpy(
         np.asarray(xy, dtype=float), skeleton=labels.skeletons[0], track=track
     )
@@ -209,3 +218,92 @@ def differences(expected: Any, saved: Any) -> list[str]:
         index = {id(v): i for i, v in enumerate(labels.videos)}
         labels.labeled_frames.sort(key=lambda lf: (index[id(lf.video)], lf.frame_idx))
     return compare_labels(expected, saved)
+
+
+def save_shot(image: np.ndarray, name: str) -> Path:
+    """Write a screenshot (``viewer.screenshot(...)``) to docs/images/``name``."""
+    from imageio.v3 import imwrite
+
+    DOCS.mkdir(parents=True, exist_ok=True)
+    out = DOCS / name
+    imwrite(out, image)
+    return out
+
+
+def shoot(widget: QWidget, name: str) -> None:
+    """Save ``widget`` as docs/images/<name> when NAPARI_SLEAP_SCREENSHOTS=1."""
+    if os.environ.get("NAPARI_SLEAP_SCREENSHOTS") == "1":
+        from qtpy.QtWidgets import QApplication
+
+        for _ in range(3):  # let layouts settle (a folded box, wrapped labels)
+            QApplication.processEvents()
+        assert widget.grab().save(str(DOCS / name)), name
+
+
+def drag_point(points, row: int, delta: tuple[float, float]) -> None:
+    """Move one point through napari's drag calls (no mouse; benches, quick tests)."""
+    points.selected_data = {row}
+    start = np.array(points.data[row], dtype=float)
+    points._set_drag_start({row}, start)
+    points._move({row}, start + np.array([0.0, *delta]) / 2)
+    points._move({row}, start + np.array([0.0, *delta]))
+    points._drag_start = None
+
+
+def with_predictions(train: Path, gt: Path, out: Path, frames: list[int]) -> Path:
+    """Train labels plus predicted copies (score 0.3 / 0.9) of GT on ``frames``."""
+    labels = sio.load_slp(str(train))
+    truth = sio.load_slp(str(gt))
+    video = labels.videos[0]
+    for k, f in enumerate(frames):
+        src = next(lf for lf in truth.labeled_frames if lf.frame_idx == f)
+        lf = sio.LabeledFrame(video=video, frame_idx=f, instances=[])
+        for inst in src.instances:
+            lf.instances.append(
+                sio.PredictedInstance.from_numpy(
+                    inst.numpy() + 1.5,
+                    skeleton=labels.skeletons[0],
+                    point_scores=np.full(len(inst.points), 0.8),
+                    score=0.3 if k == 0 else 0.9,
+                )
+            )
+        labels.append(lf)
+    labels.labeled_frames.sort(key=lambda lf: lf.frame_idx)
+    return save_labels(labels, out)
+
+
+def tracked_predictions(
+    n_frames: int,
+    swap_at: int,
+    *,
+    size: int = 512,
+    seed: int = 1,
+    track_names: tuple[str, str] = ("a", "b"),
+    video_name: str = "long.mp4",
+    tracking_score: float | None = None,
+) -> sio.Labels:
+    """Tracked predictions of the sample's motion, identities swapped at one frame."""
+    from napari_sleap.sample import make_skeleton, simulate_poses
+
+    poses = simulate_poses(n_frames, size, seed=seed)
+    skeleton = make_skeleton()
+    video = sio.Video(filename=video_name, open_backend=False)
+    tracks = [sio.Track(name) for name in track_names]
+    scores = np.full(poses.shape[2], 0.9)
+    extra = {} if tracking_score is None else {"tracking_score": tracking_score}
+    frames = []
+    for f in range(n_frames):
+        order = (1, 0) if f >= swap_at else (0, 1)
+        instances = [
+            sio.PredictedInstance.from_numpy(
+                poses[f, a],
+                skeleton=skeleton,
+                point_scores=scores,
+                score=0.9,
+                track=tracks[order[a]],
+                **extra,
+            )
+            for a in range(2)
+        ]
+        frames.append(sio.LabeledFrame(video=video, frame_idx=f, instances=instances))
+    return sio.Labels(frames, videos=[video], skeletons=[skeleton], tracks=tracks)
