@@ -239,7 +239,7 @@ def test_suggestions_list_navigates(make_napari_viewer, qtbot, project) -> None:
     widget.method_combo.setCurrentText("image_features")
     widget.count_spin.setValue(2)
     assert widget.suggest(wait=False) is None
-    qtbot.waitUntil(lambda: widget._suggest_worker is None, timeout=60_000)
+    qtbot.waitUntil(lambda: widget.suggestions.worker is None, timeout=60_000)
     assert 1 <= widget.sugg_list.count() <= 2
     widget.undo()
     widget.undo()

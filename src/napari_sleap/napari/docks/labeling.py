@@ -8,14 +8,13 @@ which updates only the touched rows of the layer. Autosave runs from a Qt timer.
 from __future__ import annotations
 
 import warnings
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sleap_io as sio
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -24,11 +23,7 @@ from qtpy.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
-    QPushButton,
-    QSpinBox,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -43,20 +38,25 @@ from napari_sleap.labeling import (
     CopyPrevious,
     DeleteInstances,
     FrameSets,
-    SetSuggestions,
-    UndoStack,
     find_recovery,
     set_node_visible,
 )
-from napari_sleap.labeling import suggestions as sg
 from napari_sleap.labeling.autosave import discard
 from napari_sleap.labeling.commands import used_predictions
 from napari_sleap.labeling.placement import placement_for
 from napari_sleap.napari.compat import unproxied
+from napari_sleap.napari.docks.buttons import button
 from napari_sleap.napari.docks.display import DisplayPanel
+from napari_sleap.napari.docks.edit_history import (
+    history_step,
+    live_syncs,
+    register_dock,
+    undo_stack,
+)
 from napari_sleap.napari.docks.instance_menu import InstanceMenu
 from napari_sleap.napari.docks.shortcuts import SHORTCUTS, help_text
 from napari_sleap.napari.docks.skeleton_picker import SkeletonPicker
+from napari_sleap.napari.docks.suggestions_box import SuggestionsBox
 from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
 from napari_sleap.napari.sync.instances import InstancesSync
 from napari_sleap.napari.sync.tracks_follow import follow_tracks
@@ -65,67 +65,9 @@ if TYPE_CHECKING:
     import napari
     from napari.layers import Points
 
-#: One undo history per viewer, shared by every dock (labeling, proofreading,
-#: skeleton). Keyed by the real viewer: napari hands each dock its own proxy.
-_STACKS: weakref.WeakKeyDictionary[Any, UndoStack] = weakref.WeakKeyDictionary()
-_WIDGETS: weakref.WeakSet[LabelingWidget] = weakref.WeakSet()
-
-
-def live_syncs(viewer: napari.Viewer) -> list[InstancesSync]:
-    """The layer syncs of the labeling docks open in ``viewer``."""
-    viewer = unproxied(viewer)
-    return [w.sync for w in _WIDGETS if w.viewer is viewer and w.sync is not None]
-
-
-def undo_stack(viewer: napari.Viewer) -> UndoStack:
-    """The one undo stack of ``viewer``, whichever dock (or proxy) asks."""
-    viewer = unproxied(viewer)
-    stack = _STACKS.get(viewer)
-    if stack is None:
-        stack = _STACKS[viewer] = UndoStack()
-    return stack
-
-
-def history_step(viewer: napari.Viewer, redo: bool = False) -> Any:
-    """Undo (or redo) the viewer's latest edit, whichever dock made it.
-
-    The syncs of the open docks listen to the one stack, so every layer follows.
-    The viewer's status bar names what was undone. Returns the command (None:
-    nothing to undo).
-    """
-    stack = undo_stack(viewer)
-    if not (stack.can_redo if redo else stack.can_undo):
-        unproxied(viewer).status = f"Nothing to {'redo' if redo else 'undo'}"
-        return None
-    command = stack.redo() if redo else stack.undo()
-    unproxied(viewer).status = f"{'Redid' if redo else 'Undid'} {command.label}"
-    return command
-
-
-def bind_history_keys(viewer: napari.Viewer) -> None:
-    """Ctrl+Z / Ctrl+Shift+Z on ``viewer`` walk its one history (any dock's edits)."""
-    viewer = unproxied(viewer)
-
-    def undo(_: Any) -> None:
-        history_step(viewer)
-
-    def redo(_: Any) -> None:
-        history_step(viewer, redo=True)
-
-    undo.__name__, redo.__name__ = "napari_sleap_undo", "napari_sleap_redo"
-    viewer.bind_key("Control-z", undo, overwrite=True)
-    viewer.bind_key("Control-Shift-z", redo, overwrite=True)
-
 
 def _role(layer: Any) -> str | None:
     return layer_meta(layer).get("role")
-
-
-def _button(text: str, tip: str, slot: Callable[[], Any]) -> QPushButton:
-    b = QPushButton(text)
-    b.setToolTip(tip)
-    b.clicked.connect(lambda *_: slot())
-    return b
 
 
 class LabelingWidget(QWidget):
@@ -151,9 +93,7 @@ class LabelingWidget(QWidget):
         self.confirm: Callable[[str, str], bool] = self._ask
         self._placing = False
         self._recovering = False
-        self._suggest_worker: Any = None
-        self._suggest_stop: Any = None
-        _WIDGETS.add(self)
+        register_dock(self)
         self._build()
         self._bind_keys()
         self.stack.listeners.append(self._on_command)
@@ -179,32 +119,32 @@ class LabelingWidget(QWidget):
         self.picker = SkeletonPicker(self.viewer)  # shown for a video without labels
         root.addWidget(self.picker)
         row = QHBoxLayout()
-        row.addWidget(_button("Save", "Save the labels (.slp)", self.save))
-        row.addWidget(_button("Save as...", "Save to another .slp", self.save_as))
-        self.undo_btn = _button("Undo", "Ctrl+Z", self.undo)
-        self.redo_btn = _button("Redo", "Ctrl+Shift+Z", self.redo)
+        row.addWidget(button("Save", "Save the labels (.slp)", self.save))
+        row.addWidget(button("Save as...", "Save to another .slp", self.save_as))
+        self.undo_btn = button("Undo", "Ctrl+Z", self.undo)
+        self.redo_btn = button("Redo", "Ctrl+Shift+Z", self.redo)
         row.addWidget(self.undo_btn)
         row.addWidget(self.redo_btn)
         root.addLayout(row)
 
         inst = QGroupBox("Instances")
         grid = QGridLayout(inst)
-        self.add_btn = _button(
+        self.add_btn = button(
             "Add (click)", "Click in the image to place an instance", self.arm_add
         )
         self.add_btn.setCheckable(True)
         grid.addWidget(self.add_btn, 0, 0)
-        grid.addWidget(_button("Copy previous", "Shift+C", self.copy_previous), 0, 1)
-        grid.addWidget(_button("Delete", "Ctrl+Backspace", self.delete_selected), 1, 0)
+        grid.addWidget(button("Copy previous", "Shift+C", self.copy_previous), 0, 1)
+        grid.addWidget(button("Delete", "Ctrl+Backspace", self.delete_selected), 1, 0)
         grid.addWidget(
-            _button("Accept prediction", "Ctrl+Enter", self.accept_selected), 1, 1
+            button("Accept prediction", "Ctrl+Enter", self.accept_selected), 1, 1
         )
-        grid.addWidget(_button("Show/hide node", "H", self.toggle_visibility), 2, 0)
+        grid.addWidget(button("Show/hide node", "H", self.toggle_visibility), 2, 0)
         self.track_combo = QComboBox()
         self.track_combo.setEditable(True)
         self.track_combo.setToolTip("Track for the selected instance (type a new name)")
         grid.addWidget(self.track_combo, 3, 0)
-        grid.addWidget(_button("Assign track", "Ctrl+1..9", self.assign_track), 3, 1)
+        grid.addWidget(button("Assign track", "Ctrl+1..9", self.assign_track), 3, 1)
         root.addWidget(inst)
 
         nav = QGroupBox("Go to frame")
@@ -218,12 +158,12 @@ class LabelingWidget(QWidget):
             ]
         ):
             ngrid.addWidget(
-                _button(f"< {text}", f"previous {text}", lambda k=kind: self.go(k, -1)),
+                button(f"< {text}", f"previous {text}", lambda k=kind: self.go(k, -1)),
                 r,
                 0,
             )
             ngrid.addWidget(
-                _button(f"{text} >", f"next {text}", lambda k=kind: self.go(k, 1)), r, 1
+                button(f"{text} >", f"next {text}", lambda k=kind: self.go(k, 1)), r, 1
             )
         ngrid.addWidget(QLabel("low score below"), 4, 0)
         self.score_spin = QDoubleSpinBox()
@@ -234,23 +174,11 @@ class LabelingWidget(QWidget):
         ngrid.addWidget(self.score_spin, 4, 1)
         root.addWidget(nav)
 
-        sug = QGroupBox("Suggestions")
-        sgrid = QGridLayout(sug)
-        self.method_combo = QComboBox()
-        self.method_combo.addItems(list(sg.METHODS))
-        self.count_spin = QSpinBox()
-        self.count_spin.setRange(1, 10000)
-        self.count_spin.setValue(20)
-        sgrid.addWidget(self.method_combo, 0, 0)
-        sgrid.addWidget(self.count_spin, 0, 1)
-        sgrid.addWidget(
-            _button("Suggest", "Make frame suggestions", self.suggest), 0, 2
-        )
-        self.sugg_list = QListWidget()
-        self.sugg_list.setMaximumHeight(140)
-        self.sugg_list.itemClicked.connect(self._on_suggestion_clicked)
-        sgrid.addWidget(self.sugg_list, 1, 0, 1, 3)
-        root.addWidget(sug)
+        self.suggestions = SuggestionsBox(self)
+        self.method_combo = self.suggestions.method_combo
+        self.count_spin = self.suggestions.count_spin
+        self.sugg_list = self.suggestions.sugg_list
+        root.addWidget(self.suggestions)
 
         self.display = DisplayPanel(self.viewer)  # names, tails, node legend
         root.addWidget(self.display)
@@ -258,7 +186,7 @@ class LabelingWidget(QWidget):
         self.help = QTextBrowser()
         self.help.setHtml(help_text())
         self.help.setVisible(False)
-        help_btn = _button(
+        help_btn = button(
             "Shortcuts...", "Show the keyboard shortcuts", self.toggle_help
         )
         root.addWidget(help_btn)
@@ -350,7 +278,7 @@ class LabelingWidget(QWidget):
             )
         self._invalidate()
         self._fill_tracks()
-        self._fill_suggestions()
+        self.suggestions.fill()
         name = Path(source).name if source else points.name
         self.status.setText(f"Labeling {name}")
         if source and not self._recovering:
@@ -614,82 +542,11 @@ class LabelingWidget(QWidget):
     def suggest(
         self, method: str | None = None, k: int | None = None, *, wait: bool = True
     ) -> list[int] | None:
-        """Make suggestions for this video and list them.
+        """Make suggestions for this video and list them (see :class:`SuggestionsBox`).
 
-        Image-feature suggestions read hundreds of frames, so they run in a
-        worker thread with a progress bar and Stop (the Suggest button); with
-        ``wait`` the call returns once they are in. Returns the frames (None
-        while a worker still runs).
+        Returns the frames (None while an image-feature worker still runs).
         """
-        self._require()
-        method = method or self.method_combo.currentText()
-        k = k or self.count_spin.value()
-        if method != "image_features":
-            n = int(self.viewer.dims.range[0].stop) + 1
-            return self._apply_suggestions(sg.suggest(method, n, k), method)
-        if self._suggest_worker is not None:  # second press: stop it
-            self._suggest_stop.set()
-            return None
-        return self._suggest_in_thread(self._image_frames(), k, wait)
-
-    def _apply_suggestions(self, picks: list[int], method: str) -> list[int]:
-        sync = self._require()
-        sync.push(
-            SetSuggestions(self.labels, video=sync.video, frames=picks, method=method)
-        )
-        self._fill_suggestions()
-        self.status.setText(f"{len(picks)} {method.replace('_', ' ')} suggestions")
-        return picks
-
-    def _suggest_in_thread(self, frames: Any, k: int, wait: bool) -> list[int] | None:
-        from napari_sleap.napari.docks.background import start_job, wait_until
-
-        out: dict[str, Any] = {}
-
-        def returned(picks: list[int]) -> None:
-            out["picks"] = self._apply_suggestions(picks, "image_features")
-
-        def errored(err: Exception) -> None:
-            self.status.setText(f"suggestions stopped: {err}")
-
-        def finished() -> None:
-            self._suggest_worker = None
-
-        worker, self._suggest_stop = start_job(
-            self,
-            lambda progress, stop: sg.image_features(
-                frames, k, progress=progress, stop=stop
-            ),
-            desc="Suggesting frames",
-            on_result=returned,
-            on_error=errored,
-            on_finished=finished,
-        )
-        self._suggest_worker = worker
-        self.status.setText("Reading frames for suggestions (press Suggest to stop)")
-        if wait:
-            wait_until(lambda: self._suggest_worker is not worker)
-            return out.get("picks")
-        return None
-
-    def _image_frames(self) -> Any:
-        for layer in self.viewer.layers:
-            if type(layer).__name__ == "Image":
-                return _Frames(layer.data)
-        raise ValueError("image-feature suggestions need the video's Image layer")
-
-    def _fill_suggestions(self) -> None:
-        self.sugg_list.clear()
-        if self.sync is None:
-            return
-        for s in self.labels.suggestions:
-            if s.video is self.sync.video:
-                item = QListWidgetItem(f"frame {s.frame_idx}")
-                item.setData(Qt.ItemDataRole.UserRole, int(s.frame_idx))
-                self.sugg_list.addItem(item)
-
-    def _on_suggestion_clicked(self, item: QListWidgetItem) -> None:
-        self.set_frame(int(item.data(Qt.ItemDataRole.UserRole)))
+        return self.suggestions.suggest(method, k, wait=wait)
 
     # -------------------------------------------------------- save, recover
 
@@ -774,16 +631,3 @@ class LabelingWidget(QWidget):
         if self.autosaver is not None:
             self.autosaver.mark_dirty()
         self.status.setText(f"Recovered the edits from {side.name}; save to keep them")
-
-
-class _Frames:
-    """Frame access for suggestions over an Image layer's (lazy) array."""
-
-    def __init__(self, data: Any) -> None:
-        self.data = data
-
-    def __len__(self) -> int:
-        return int(self.data.shape[0])
-
-    def __getitem__(self, index: int) -> np.ndarray:
-        return np.asarray(self.data[index])

@@ -36,7 +36,7 @@ from qtpy.QtWidgets import (
 from napari_sleap.labeling import AssignTrack, DeleteInstances
 from napari_sleap.labeling.track_edits import SwapTracks
 from napari_sleap.napari.compat import unproxied
-from napari_sleap.napari.docks.labeling import (
+from napari_sleap.napari.docks.edit_history import (
     bind_history_keys,
     history_step,
     live_syncs,

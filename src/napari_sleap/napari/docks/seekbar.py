@@ -60,7 +60,7 @@ def listen_to_edits(viewer: Any, slot: Any) -> None:
     Every labeling edit (any dock, undo, redo) passes through that history; the
     listener drops itself once ``slot``'s widget is gone.
     """
-    from napari_sleap.napari.docks.labeling import undo_stack
+    from napari_sleap.napari.docks.edit_history import undo_stack
 
     stack = undo_stack(viewer)
     ref = weakref.WeakMethod(slot)

@@ -23,7 +23,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QListWidget,
     QMessageBox,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +33,7 @@ from napari_sleap.labeling.skeleton_io import (
     load_skeleton,
     save_skeleton,
 )
+from napari_sleap.napari.docks.buttons import button
 from napari_sleap.napari.docks.skeleton_picker import (
     real,
     remember,
@@ -44,13 +44,6 @@ from napari_sleap.napari.layers.convert import META_KEY, layer_meta
 
 if TYPE_CHECKING:
     import napari
-
-
-def _button(text: str, tip: str, slot: Callable[[], Any]) -> QPushButton:
-    b = QPushButton(text)
-    b.setToolTip(tip)
-    b.clicked.connect(lambda *_: slot())
-    return b
 
 
 class SkeletonWidget(QWidget):
@@ -88,10 +81,10 @@ class SkeletonWidget(QWidget):
         self.name_edit.returnPressed.connect(lambda: self._guard(self.add_node))
         ng.addWidget(self.name_edit, 1, 0, 1, 3)
         ng.addWidget(
-            _button("Add", "Add a node", lambda: self._guard(self.add_node)), 2, 0
+            button("Add", "Add a node", lambda: self._guard(self.add_node)), 2, 0
         )
         ng.addWidget(
-            _button(
+            button(
                 "Rename",
                 "Rename the selected node",
                 lambda: self._guard(self.rename_node),
@@ -100,7 +93,7 @@ class SkeletonWidget(QWidget):
             1,
         )
         ng.addWidget(
-            _button(
+            button(
                 "Delete",
                 "Delete the selected node",
                 lambda: self._guard(self.delete_node),
@@ -116,14 +109,14 @@ class SkeletonWidget(QWidget):
         eg.addWidget(self.src_combo, 0, 0)
         eg.addWidget(self.dst_combo, 0, 1)
         eg.addWidget(
-            _button(
+            button(
                 "Add edge", "Connect the two nodes", lambda: self._guard(self.add_edge)
             ),
             1,
             0,
         )
         eg.addWidget(
-            _button(
+            button(
                 "Remove edge",
                 "Disconnect the two nodes",
                 lambda: self._guard(self.remove_edge),
@@ -132,7 +125,7 @@ class SkeletonWidget(QWidget):
             1,
         )
         eg.addWidget(
-            _button(
+            button(
                 "Add L/R pair",
                 "Mark the two nodes symmetric",
                 lambda: self._guard(self.add_symmetry),
@@ -141,7 +134,7 @@ class SkeletonWidget(QWidget):
             0,
         )
         eg.addWidget(
-            _button(
+            button(
                 "Remove pair",
                 "Unmark the pair",
                 lambda: self._guard(self.remove_symmetry),
@@ -156,13 +149,13 @@ class SkeletonWidget(QWidget):
 
         files = QHBoxLayout()
         files.addWidget(
-            _button("Load...", "Load a skeleton (.json or any .slp)", self.load_dialog)
+            button("Load...", "Load a skeleton (.json or any .slp)", self.load_dialog)
         )
         files.addWidget(
-            _button("Save...", "Save the skeleton as SLEAP JSON", self.save_dialog)
+            button("Save...", "Save the skeleton as SLEAP JSON", self.save_dialog)
         )
         files.addWidget(
-            _button(
+            button(
                 "New labels",
                 "Start labels on the open video with this skeleton",
                 lambda: self._guard(self.new_labels),
@@ -259,7 +252,7 @@ class SkeletonWidget(QWidget):
 
     def _changed(self, rows_changed: bool) -> None:
         """Refresh lists and, for a project, its layers."""
-        from napari_sleap.napari.docks.labeling import undo_stack
+        from napari_sleap.napari.docks.edit_history import undo_stack
 
         if self.labels is not None:
             points = self._points()
@@ -401,6 +394,6 @@ class SkeletonWidget(QWidget):
 
 def _syncs(viewer: Any) -> list:
     """InstancesSync objects of the labeling docks open in ``viewer``."""
-    from napari_sleap.napari.docks.labeling import live_syncs
+    from napari_sleap.napari.docks.edit_history import live_syncs
 
     return live_syncs(viewer)

@@ -25,13 +25,13 @@ from qtpy.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QVBoxLayout,
 )
 
 from napari_sleap.io.video_images import find_images
 from napari_sleap.labeling.skeleton_io import load_skeleton
 from napari_sleap.labeling.templates import TEMPLATES
+from napari_sleap.napari.docks.buttons import button
 from napari_sleap.napari.layers.convert import META_KEY, labels_to_layers, layer_meta
 
 if TYPE_CHECKING:
@@ -155,13 +155,6 @@ def start_labels(
     return labels
 
 
-def _button(text: str, tip: str, slot: Callable[[], Any]) -> QPushButton:
-    b = QPushButton(text)
-    b.setToolTip(tip)
-    b.clicked.connect(lambda *_: slot())
-    return b
-
-
 class SkeletonPicker(QGroupBox):
     """The "Start labeling" panel: choose a skeleton for the open video, start.
 
@@ -195,7 +188,7 @@ class SkeletonPicker(QGroupBox):
         )
         self.combo.setMinimumContentsLength(18)
         row.addWidget(self.combo, 1)
-        self.start_btn = _button(
+        self.start_btn = button(
             "Start", "Make empty labels on this video with the skeleton", self.start
         )
         row.addWidget(self.start_btn)
