@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sleap_io as sio
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QKeyEvent
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -23,8 +23,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.napari.docks.display import instances_layer
-from napari_sleap.napari.docks.seekbar import STRIPS, SeekBar, listen_to_edits
+from napari_sleap.napari.docks.seekbar import STRIPS, FollowsLabels, SeekBar
 from napari_sleap.napari.docks.skeleton_picker import real
 from napari_sleap.napari.layers.convert import layer_meta
 
@@ -139,7 +138,7 @@ class FrameTableModel(QAbstractTableModel):
         return lo if lo < len(self.rows) and self.rows[lo].frame == frame else -1
 
 
-class FrameTable(QTableView):
+class FrameTable(FollowsLabels, QTableView):
     """The labeled frames of the open labels; click or Enter jumps to one.
 
     Args:
@@ -165,36 +164,10 @@ class FrameTable(QTableView):
             )
         self.setMinimumHeight(80)
         self.clicked.connect(self._on_clicked)
-        self.points: Any = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(200)
-        self._timer.timeout.connect(self.refresh)
-        viewer.layers.events.inserted.connect(self._on_layers)
-        viewer.layers.events.removed.connect(self._on_layers)
-        viewer.dims.events.current_step.connect(self._on_step)
-        listen_to_edits(viewer, self.schedule)
-        self._on_layers()
+        self.follow_labels(viewer, interval_ms=200)
 
-    def _on_layers(self, event: Any = None) -> None:
-        # edits reach us through the undo history (listen_to_edits), not the
-        # layer's data events: a windowed layer refills its rows on every step
-        self.points = instances_layer(self.viewer)
-        self.refresh()
-
-    def schedule(self, event: Any = None) -> None:
-        """Refill soon (edits come in bursts)."""
-        self._timer.start()
-
-    def refresh(self) -> None:
-        """Refill from the labels of the newest instances layer (once shown).
-
-        A hidden table (a closed tab) waits until it is shown.
-        """
-        if not self.isVisible():
-            self._stale = True
-            return
-        self._stale = False
+    def recompute(self) -> None:
+        """Refill from the labels of the newest instances layer."""
         rows: list[FrameRow] = []
         if self.points is not None:
             meta = layer_meta(self.points)
@@ -202,12 +175,6 @@ class FrameTable(QTableView):
             rows = frame_rows(labels, labels.videos[meta.get("video_index", 0)])
         self.model_.set_rows(rows)
         self._on_step()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        """Catch up with edits made while hidden."""
-        super().showEvent(event)
-        if getattr(self, "_stale", True):
-            self.refresh()
 
     def frames(self) -> list[int]:
         """The frames listed, in order."""

@@ -78,7 +78,64 @@ def listen_to_edits(viewer: Any, slot: Any) -> None:
     stack.listeners.append(listener)
 
 
-class SeekBar(QWidget):
+class FollowsLabels:
+    """Mixin of a Qt widget that recomputes from the newest instances layer.
+
+    It refills after layer changes and, coalesced by a single-shot timer, after
+    every edit in the undo history (not on the layer's data events: a windowed
+    layer refills its rows on every frame step). The pass over the labeled
+    frames runs only while the widget is shown; a hidden one (a closed tab)
+    catches up when shown. Widgets set ``viewer``, call :meth:`follow_labels`
+    and define ``recompute()`` and ``_on_step()``.
+    """
+
+    viewer: Any
+    points: Any = None
+    _stale = True
+
+    def follow_labels(self, viewer: Any, interval_ms: int) -> None:
+        """Connect to ``viewer``'s layers, frame slider and edit history."""
+        self._timer = QTimer(self)  # type: ignore[arg-type]
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.refresh)
+        viewer.dims.events.current_step.connect(self._on_step)
+        viewer.layers.events.inserted.connect(self._on_layers)
+        viewer.layers.events.removed.connect(self._on_layers)
+        listen_to_edits(viewer, self.schedule)
+        self._on_layers()
+
+    def _on_layers(self, event: Any = None) -> None:
+        self.points = instances_layer(self.viewer)
+        self.refresh()
+
+    def schedule(self, event: Any = None) -> None:
+        """Recompute soon (edits come in bursts while dragging)."""
+        self._timer.start()
+
+    def refresh(self) -> None:
+        """Recompute now (once shown, if hidden now)."""
+        if not self.isVisible():  # type: ignore[attr-defined]
+            self._stale = True
+            return
+        self._stale = False
+        self.recompute()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
+        """Catch up with edits made while hidden."""
+        super().showEvent(event)  # type: ignore[misc]
+        if self._stale:
+            self.refresh()
+
+    def recompute(self) -> None:
+        """Refill the widget from ``self.points`` (subclasses)."""
+        raise NotImplementedError
+
+    def _on_step(self, event: Any = None) -> None:
+        raise NotImplementedError
+
+
+class SeekBar(FollowsLabels, QWidget):
     """Marks of labeled, predicted, suggested and low-score frames; click to jump.
 
     Args:
@@ -92,56 +149,26 @@ class SeekBar(QWidget):
         self.score_threshold = score_threshold
         self.sets: FrameSets | None = None
         self.n_frames = 0
-        self.points: Any = None
         self.setMinimumHeight(36)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(False)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         tips = "; ".join(f"{text}: {color}" for _, color, text in STRIPS)
         self.setToolTip(f"Click or drag to go to a frame. Marks: {tips}")
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(150)
-        self._timer.timeout.connect(self.refresh)
-        viewer.dims.events.current_step.connect(self._on_step)
-        viewer.layers.events.inserted.connect(self._on_layers)
-        viewer.layers.events.removed.connect(self._on_layers)
-        listen_to_edits(viewer, self.schedule)
-        self._on_layers()
+        self.follow_labels(viewer, interval_ms=150)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt)
         """A bar: wide, one strip per kind."""
         return QSize(400, 40)
 
-    def _on_layers(self, event: Any = None) -> None:
-        # edits reach us through the undo history (listen_to_edits), not the
-        # layer's data events: a windowed layer refills its rows on every step
-        self.points = instances_layer(self.viewer)
-        self.refresh()
+    def recompute(self) -> None:
+        """Recompute the marks and repaint (a pass over every labeled frame).
 
-    def schedule(self, event: Any = None) -> None:
-        """Recompute the marks soon (edits come in bursts while dragging)."""
-        self._timer.start()
-
-    def refresh(self) -> None:
-        """Recompute the marks now and repaint (once shown, if hidden now).
-
-        A pass over every labeled frame (~15 ms per 1,000): a hidden bar (a
-        closed tab) waits until it is shown.
+        About 15 ms per 1,000 labeled frames.
         """
-        if not self.isVisible():
-            self._stale = True
-            return
-        self._stale = False
         self.n_frames = frame_count(self.viewer)
         self.sets = frame_sets(self.viewer, self.score_threshold)
         self.update()
-
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt)
-        """Catch up with edits made while hidden."""
-        super().showEvent(event)
-        if getattr(self, "_stale", True):
-            self.refresh()
 
     def _on_step(self, event: Any = None) -> None:
         self.update()
