@@ -225,7 +225,7 @@ def summary_table(result: dict) -> str:
     base = next(iter(result["runs"].values()))["predict_cpu_s"]
     lines = [
         "candidate | val mAP | contact mAP / p90 / PCK@5 | apart mAP / p90 | "
-        "later mAP / p90 | L/R swaps val | CPU x"
+        "later mAP / p90 | L/R swaps val | missing val | CPU x"
     ]
     for key, e in result["runs"].items():
         v, lt = e["val"], e["later"]
@@ -236,6 +236,7 @@ def summary_table(result: dict) -> str:
             f"{f(v['apart']['oks_map'])} / {f(v['apart']['error_p90'], '.1f')} | "
             f"{f(lt['all']['oks_map'])} / {f(lt['all']['error_p90'], '.1f')} | "
             f"{v['all']['lr_swaps'][0]}/{v['all']['lr_swaps'][1]} | "
+            f"{v['all']['missing_nodes'][0]}/{v['all']['missing_nodes'][1]} | "
             f"{e['predict_cpu_s'] / base:.2f}"
         )
     return "\n".join(lines)

@@ -6,7 +6,8 @@ frames of ``bench_fly_contact.py`` (1150..1249, not in ``clip_train.slp``) by
 the lowest OKS of their two flies under the first poses file and draws the
 hardest: one row per poses file, one tile per frame, zoomed on the two flies.
 Proofread labels are white, each predicted fly has its own color, and a red
-line joins every predicted node more than 5 px from its label.
+line joins every predicted node more than 5 px from its label, and a red ring
+marks a labeled node the prediction lacks.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ def tile(image, gt, pr, pairs, edges, region, title) -> np.ndarray:
     draw_poses(out, pr - shift, edges, colors, scale=scale, node_radius=3, edge_width=2)
     for i, j, _ in pairs:
         for g, p in zip(gt[i] - shift, pr[j] - shift, strict=True):
+            if np.isfinite(g).all() and not np.isfinite(p).all():
+                ring = int(ERROR_PX * scale + 4) << SHIFT
+                cv2.circle(out, _px(g, scale), ring, (255, 0, 0), 2, cv2.LINE_AA, SHIFT)
+                continue
             ok = np.isfinite(g).all() and np.isfinite(p).all()
             if ok and np.linalg.norm(g - p) > ERROR_PX:
                 cv2.line(
@@ -137,7 +142,9 @@ def main() -> int:
     head = np.zeros((28, grid.shape[1], 3), dtype=np.uint8)
     _text(
         head,
-        "white: proofread labels; pink/orange: predicted flies; red: node error > 5 px",
+        "white: proofread labels; pink/orange: predicted flies; "
+        "red line: error > 5 px; "
+        "red ring: node not predicted",
         (6, 20),
         (255, 255, 255),
         size=0.55,

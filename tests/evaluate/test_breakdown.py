@@ -102,5 +102,6 @@ def test_missing_predicted_node_fails_pck_not_percentiles():
     rep = breakdown([frame(0, g, [p])], NAMES)
     assert rep["all"]["pck"] == pytest.approx(3 / 4)
     assert rep["all"]["error_p90"] == 0.0
+    assert rep["all"]["missing_nodes"] == [1, 4]
     assert rep["all"]["per_node"]["wingL"]["n"] == 1
     assert rep["all"]["per_node"]["wingL"]["pck"] == 0.0

@@ -159,7 +159,7 @@ def summarize(
 
     Node errors count nodes visible in the ground truth; a node the prediction
     lacks fails PCK but is left out of the percentiles (as ``evaluate_poses``
-    does, so the two reports agree).
+    does, so the two reports agree); ``missing_nodes`` counts them.
     """
     chosen = set(m.frames[frame_mask].tolist())
     sel = np.array([f in chosen for f in m.frame_idx], dtype=bool)
@@ -193,6 +193,7 @@ def summarize(
         "error_p95": _pct(flat, 95),
         "pck": float((flat < pck_px).mean()) if flat.size else None,
         "pck_px": pck_px,
+        "missing_nodes": [int((visible & np.isinf(err)).sum()), int(visible.sum())],
         "lr_swaps": [int(swapped.sum()), int(counted.sum())],
         "per_node": {n: node_stats(err[:, i]) for i, n in enumerate(node_names)},
     }
