@@ -9,6 +9,7 @@ import pytest
 from napari.layers import Points
 
 from napari_sleap.napari import compat
+from napari_sleap.napari.layers.store import WindowArrays
 
 
 def _arrays(n: int, seed: int = 0) -> dict:
@@ -61,8 +62,8 @@ def test_installed_napari_is_in_the_tested_range() -> None:
 def test_fill_points_fast_path_equals_public_setters(n: int) -> None:
     arrays = _arrays(n)
     fast, public = _layer(), _layer()
-    assert compat.fill_points(fast, **arrays) == "fast"
-    assert compat.fill_points(public, **arrays, public=True) == "public"
+    assert compat.fill_points(fast, WindowArrays(**arrays)) == "fast"
+    assert compat.fill_points(public, WindowArrays(**arrays), public=True) == "public"
     _assert_same(_state(fast), _state(public))
     assert len(fast.data) == n
     if n:
@@ -82,10 +83,10 @@ def test_fast_fill_declines_where_a_private_field_is_missing() -> None:
     before = _state(layer)
     table = layer._feature_table
     layer._feature_table = object()  # a feature table without ``_values``
-    assert not compat._fill_fast(layer, **arrays)
+    assert not compat._fill_fast(layer, WindowArrays(**arrays))
     layer._feature_table = table
     _assert_same(_state(layer), before)
-    assert not compat._fill_fast(object(), **arrays)
+    assert not compat._fill_fast(object(), WindowArrays(**arrays))
 
 
 def test_untested_napari_takes_the_public_path(monkeypatch) -> None:
@@ -95,12 +96,12 @@ def test_untested_napari_takes_the_public_path(monkeypatch) -> None:
     try:
         assert not compat.fast_path_allowed()
         layer = _layer()
-        assert compat.fill_points(layer, **arrays) == "public"
+        assert compat.fill_points(layer, WindowArrays(**arrays)) == "public"
         assert compat.set_symbols(layer, compat.symbols_for(arrays["predicted"])) == (
             "public"
         )
         reference = _layer()
-        compat.fill_points(reference, **arrays, public=True)
+        compat.fill_points(reference, WindowArrays(**arrays), public=True)
         _assert_same(_state(layer), _state(reference))
     finally:
         compat.fast_path_allowed.cache_clear()
@@ -110,7 +111,9 @@ def test_set_symbols_fast_and_public_agree() -> None:
     arrays = _arrays(15)
     fast, public = _layer(), _layer()
     for layer in (fast, public):
-        compat.fill_points(layer, **{**arrays, "predicted": np.zeros(15, bool)})
+        compat.fill_points(
+            layer, WindowArrays(**{**arrays, "predicted": np.zeros(15, bool)})
+        )
     symbols = compat.symbols_for(arrays["predicted"])
     assert compat.set_symbols(fast, symbols) == "fast"
     assert compat.set_symbols(public, symbols, public=True) == "public"
@@ -125,9 +128,11 @@ def test_write_rows_fast_path_equals_public_setters() -> None:
     change["features"]["absent"] = np.zeros(5)  # not a layer column: ignored
     fast, public = _layer(), _layer()
     for layer in (fast, public):
-        compat.fill_points(layer, **start)
-    assert compat.write_rows(fast, rows, **change) == "fast"
-    assert compat.write_rows(public, rows, **change, public=True) == "public"
+        compat.fill_points(layer, WindowArrays(**start))
+    assert compat.write_rows(fast, rows, WindowArrays(**change)) == "fast"
+    assert (
+        compat.write_rows(public, rows, WindowArrays(**change), public=True) == "public"
+    )
     _assert_same(_state(fast), _state(public))
     np.testing.assert_allclose(np.asarray(fast.data)[rows], change["data"])
     untouched = np.setdiff1d(np.arange(20), rows)
@@ -143,13 +148,15 @@ def test_write_rows_falls_back_where_properties_hand_out_copies(monkeypatch) -> 
     start, change = _arrays(8, seed=4), _arrays(2, seed=5)
     layer, reference = _layer(), _layer()
     for each in (layer, reference):
-        compat.fill_points(each, **start)
+        compat.fill_points(each, WindowArrays(**start))
     # A napari whose ``shown`` returns a copy: writing into it would be lost.
     monkeypatch.setattr(
         Points, "shown", property(lambda self: self._shown.copy(), Points.shown.fset)
     )
     assert not compat._owns_its_arrays(layer)
-    assert compat.write_rows(layer, np.array([1, 6]), **change) == "public"
+    assert (
+        compat.write_rows(layer, np.array([1, 6]), WindowArrays(**change)) == "public"
+    )
     monkeypatch.undo()
-    compat.write_rows(reference, np.array([1, 6]), **change, public=True)
+    compat.write_rows(reference, np.array([1, 6]), WindowArrays(**change), public=True)
     _assert_same(_state(layer), _state(reference))

@@ -14,10 +14,13 @@ missing, so a newer napari is slower, never wrong.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from napari_sleap.napari.layers.store import WindowArrays
 
 #: napari versions the fast paths were tested with: ``[low, high)``.
 TESTED_NAPARI = ("0.5", "0.10")
@@ -77,17 +80,7 @@ def _is_symbol_array(symbols: np.ndarray) -> bool:
     return len(symbols) == 0 or type(symbols[0]) is not str  # Symbol: a str enum
 
 
-def fill_points(
-    layer: Any,
-    data: np.ndarray,
-    features: dict[str, np.ndarray],
-    face: np.ndarray,
-    border: np.ndarray,
-    shown: np.ndarray,
-    predicted: np.ndarray,
-    *,
-    public: bool = False,
-) -> str:
+def fill_points(layer: Any, arrays: WindowArrays, *, public: bool = False) -> str:
     """Replace all points of a Points layer and their per-point state at once.
 
     Events are held while the fields are swapped, then the layer redraws once;
@@ -95,79 +88,57 @@ def fill_points(
 
     Args:
         layer: A Points layer.
-        data: ``(N, D)`` coordinates.
-        features: One array of N values per feature column.
-        face: ``(N, 4)`` RGBA face colors.
-        border: ``(N, 4)`` RGBA border colors.
-        shown: ``(N,)`` visibility.
-        predicted: ``(N,)``: rings for predicted points, discs for the others.
+        arrays: ``data`` ``(N, D)`` coordinates, ``features`` (one array of N
+            values per column), ``face`` and ``border`` ``(N, 4)`` RGBA,
+            ``shown`` ``(N,)`` and ``predicted`` ``(N,)`` (rings for predicted
+            points, discs for the others).
         public: Use only napari's public setters.
 
     Returns:
         ``"fast"`` or ``"public"``: the path taken.
     """
-    if (
-        not public
-        and fast_path_allowed()
-        and _fill_fast(layer, data, features, face, border, shown, predicted)
-    ):
+    if not public and fast_path_allowed() and _fill_fast(layer, arrays):
         return "fast"
-    _fill_public(layer, data, features, face, border, shown, predicted)
+    _fill_public(layer, arrays)
     return "public"
 
 
-def _fill_fast(
-    layer: Any,
-    data: np.ndarray,
-    features: dict[str, np.ndarray],
-    face: np.ndarray,
-    border: np.ndarray,
-    shown: np.ndarray,
-    predicted: np.ndarray,
-) -> bool:
+def _fill_fast(layer: Any, arrays: WindowArrays) -> bool:
     """The private swap; False (layer untouched) where a field is missing."""
     fields = ("_data", "_feature_table", "_face", "_border", "_shown", "_symbol")
     if not all(hasattr(layer, f) for f in fields) or not hasattr(
         layer._feature_table, "_values"
     ):
         return False
-    n = len(data)
+    n = len(arrays.data)
     with (
         layer.events.blocker_all(),
         layer._face.events.blocker_all(),
         layer._border.events.blocker_all(),
     ):
-        layer._data = np.asarray(data, dtype=np.float64)
-        layer._feature_table._values = pd.DataFrame(features)
-        layer._face.colors = np.asarray(face, dtype=np.float32)
-        layer._border.colors = np.asarray(border, dtype=np.float32)
-        layer._shown = np.asarray(shown, dtype=bool)
+        layer._data = np.asarray(arrays.data, dtype=np.float64)
+        layer._feature_table._values = pd.DataFrame(arrays.features)
+        layer._face.colors = np.asarray(arrays.face, dtype=np.float32)
+        layer._border.colors = np.asarray(arrays.border, dtype=np.float32)
+        layer._shown = np.asarray(arrays.shown, dtype=bool)
         layer._size = np.full(n, layer.current_size, dtype=float)
         layer._border_width = np.full(n, layer.current_border_width, dtype=float)
-        layer._symbol = symbols_for(predicted)
+        layer._symbol = symbols_for(arrays.predicted)
         layer._update_dims()
     layer.refresh(thumbnail=False)  # a thumbnail of one frame says little
     return True
 
 
-def _fill_public(
-    layer: Any,
-    data: np.ndarray,
-    features: dict[str, np.ndarray],
-    face: np.ndarray,
-    border: np.ndarray,
-    shown: np.ndarray,
-    predicted: np.ndarray,
-) -> None:
+def _fill_public(layer: Any, arrays: WindowArrays) -> None:
     """The same through napari's public setters (validated, slower)."""
     with layer.events.data.blocker():
-        layer.data = data
-    layer.features = pd.DataFrame(features)
-    if len(data):
-        layer.face_color = face
-        layer.border_color = border
-        layer.shown = shown
-        set_symbols(layer, symbols_for(predicted), public=True)
+        layer.data = arrays.data
+    layer.features = pd.DataFrame(arrays.features)
+    if len(arrays.data):
+        layer.face_color = arrays.face
+        layer.border_color = arrays.border
+        layer.shown = arrays.shown
+        set_symbols(layer, symbols_for(arrays.predicted), public=True)
 
 
 def unproxied(obj: Any) -> Any:
@@ -188,16 +159,7 @@ def unproxied(obj: Any) -> Any:
 
 
 def write_rows(
-    layer: Any,
-    rows: np.ndarray,
-    data: np.ndarray,
-    features: dict[str, np.ndarray],
-    face: np.ndarray,
-    border: np.ndarray,
-    shown: np.ndarray,
-    predicted: np.ndarray,
-    *,
-    public: bool = False,
+    layer: Any, rows: np.ndarray, arrays: WindowArrays, *, public: bool = False
 ) -> str:
     """Overwrite some points of a Points layer (same count) and their state.
 
@@ -212,29 +174,23 @@ def write_rows(
     """
     rows = np.asarray(rows, dtype=np.int64)
     if not public and fast_path_allowed() and _owns_its_arrays(layer):
-        layer.data[rows] = data
-        table = layer.features
-        for col, values in features.items():
-            if col in table.columns:
-                table.iloc[rows, table.columns.get_loc(col)] = values
-        layer.face_color[rows] = face
-        layer.border_color[rows] = border
-        layer.shown[rows] = shown
-        layer.symbol[rows] = symbols_for(predicted)
+        layer.data[rows] = arrays.data
+        _write_features(layer.features, rows, arrays.features)
+        layer.face_color[rows] = arrays.face
+        layer.border_color[rows] = arrays.border
+        layer.shown[rows] = arrays.shown
+        layer.symbol[rows] = symbols_for(arrays.predicted)
         layer.refresh(extent=False, thumbnail=False)
         return "fast"
     new_data = np.array(layer.data, dtype=np.float64)
-    new_data[rows] = data
-    table = layer.features.copy()
-    for col, values in features.items():
-        if col in table.columns:
-            table.iloc[rows, table.columns.get_loc(col)] = values
+    new_data[rows] = arrays.data
+    table = _write_features(layer.features.copy(), rows, arrays.features)
     new_face, new_border = np.array(layer.face_color), np.array(layer.border_color)
-    new_face[rows], new_border[rows] = face, border
+    new_face[rows], new_border[rows] = arrays.face, arrays.border
     new_shown = np.array(layer.shown, dtype=bool)
-    new_shown[rows] = shown
+    new_shown[rows] = arrays.shown
     symbols = np.array(layer.symbol, dtype=object)
-    symbols[rows] = symbols_for(predicted)
+    symbols[rows] = symbols_for(arrays.predicted)
     with layer.events.data.blocker():
         layer.data = new_data
     layer.features = table
@@ -243,6 +199,16 @@ def write_rows(
     layer.shown = new_shown
     set_symbols(layer, symbols, public=True)
     return "public"
+
+
+def _write_features(
+    table: pd.DataFrame, rows: np.ndarray, features: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Set ``rows`` of the table's columns named in ``features`` (others ignored)."""
+    for col, values in features.items():
+        if col in table.columns:
+            table.iloc[rows, table.columns.get_loc(col)] = values
+    return table
 
 
 def _owns_its_arrays(layer: Any) -> bool:

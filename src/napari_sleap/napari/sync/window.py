@@ -158,16 +158,7 @@ class InstancesWindow:
         try:
             if layer.selected_data:
                 layer.selected_data = set()
-            fill_points(
-                layer,
-                arrays.data,
-                arrays.features,
-                arrays.face,
-                arrays.border,
-                arrays.shown,
-                arrays.predicted,
-                public=public,
-            )
+            fill_points(layer, arrays, public=public)
             self.rows = np.asarray(rows, dtype=np.int64)
             self.meta["window_rows"] = self.rows
         finally:
@@ -202,16 +193,7 @@ class InstancesWindow:
         arrays = window_arrays(self.store, self.rows[rows], self.style)
         self._filling = True
         try:
-            write_rows(
-                layer,
-                rows,
-                arrays.data,
-                arrays.features,
-                arrays.face,
-                arrays.border,
-                arrays.shown,
-                arrays.predicted,
-            )
+            write_rows(layer, rows, arrays)
         finally:
             self._filling = False
 
