@@ -69,12 +69,16 @@ def models_trained(model_dir: Path) -> dict:
     return out
 
 
-def predict_frames(model_dir: Path, images: np.ndarray, mode: str) -> dict:
+def predict_frames(
+    model_dir: Path, images: np.ndarray, mode: str, peak_threshold: float = 0.2
+) -> dict:
     """Poses of frames FIRST.. with one TTA mode, timed after a warm-up."""
     from napari_sleap.infer.predictor import Predictor, PredictorOptions
 
     dirs = [model_dir / "centroid", model_dir / "centered_instance"]
-    opts = PredictorOptions(batch_size=1, max_instances=2, tta=mode)
+    opts = PredictorOptions(
+        batch_size=1, max_instances=2, tta=mode, peak_threshold=peak_threshold
+    )
     pred = Predictor.from_model_dirs(dirs, opts)
     pred.warmup(*images.shape[1:])
     for _ in range(3):  # trace the crop batch shapes too
@@ -143,6 +147,7 @@ def main() -> int:
     parser.add_argument("--posts", default="none,sides,temporal,sides+temporal")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "fly_contact")
     parser.add_argument("--tag", default="")
+    parser.add_argument("--peak-threshold", type=float, default=0.2)
     args = parser.parse_args()
 
     import sleap_io as sio
@@ -174,6 +179,7 @@ def main() -> int:
     result: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.node()} ({os.cpu_count()} cores)",
+        "peak_threshold": args.peak_threshold,
         "command": " ".join(["bench/bench_fly_contact.py"] + sys.argv[1:]),
         "models": models_trained(args.models),
         "validation": {"val": val, "later": later},
@@ -185,7 +191,7 @@ def main() -> int:
     }
     for mode in args.modes.split(","):
         print(f"predicting {FIRST}..{STOP - 1} with tta={mode}", flush=True)
-        run = predict_frames(args.models, images, mode)
+        run = predict_frames(args.models, images, mode, args.peak_threshold)
         assert run["node_names"] == names, "model and labels have other nodes"
         for post in args.posts.split(","):
             poses, changed = post_process(run["poses"], post, conv)
