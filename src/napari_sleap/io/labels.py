@@ -29,6 +29,7 @@ __all__ = [
     "compare_labels",
     "is_embedded",
     "load_labels",
+    "find_misfit_videos",
     "find_missing_videos",
     "save_labels",
     "video_search_paths",
@@ -103,6 +104,26 @@ def _video_found(video: sio.Video) -> bool:
 def find_missing_videos(labels: sio.Labels) -> list[sio.Video]:
     """Videos of ``labels`` (not embedded) whose files do not exist on disk."""
     return [v for v in labels.videos if not is_embedded(v) and not _video_found(v)]
+
+
+def find_misfit_videos(labels: sio.Labels) -> list[sio.Video]:
+    """Videos whose file exists but cannot hold their labels (too short or small).
+
+    :func:`load_labels` warns about them with ``missing_videos="warn"``; a viewer
+    skips them as it skips missing ones, instead of showing the wrong video.
+    """
+    extents = _label_extent(labels)
+    out = []
+    for video in labels.videos:
+        names = _names(video)
+        if is_embedded(video) or len(names) != 1 or id(video) not in extents:
+            continue
+        path = Path(names[0])
+        if path.exists() and _video_misfit(
+            path, _probe_shape(path), extents[id(video)]
+        ):
+            out.append(video)
+    return out
 
 
 def _candidates(name: str, labels_dir: Path, search: list[Path]) -> list[Path]:

@@ -20,7 +20,11 @@ from typing import Any
 import numpy as np
 
 from napari_sleap.io.formats import is_labels_path
-from napari_sleap.io.labels import find_missing_videos, load_labels
+from napari_sleap.io.labels import (
+    find_misfit_videos,
+    find_missing_videos,
+    load_labels,
+)
 from napari_sleap.io.video import as_lazy_array, open_sleap_video, open_video
 from napari_sleap.io.video_images import IMAGE_EXTS
 from napari_sleap.io.video_media import MEDIA_EXTS
@@ -116,7 +120,9 @@ def slp_layers(path: str | list[str]) -> list[LayerDataTuple]:
     # One load: a missing video is reported as a warning, the labels still open.
     labels = load_labels(path, missing_videos="warn")
     layers: list[LayerDataTuple] = []
-    missing = {id(v) for v in find_missing_videos(labels)}
+    # Both were reported by load_labels; neither is shown as if it were the video.
+    unusable = [*find_missing_videos(labels), *find_misfit_videos(labels)]
+    missing = {id(v) for v in unusable}
     for vi, video in enumerate(labels.videos):
         if id(video) in missing:
             continue  # already reported above
