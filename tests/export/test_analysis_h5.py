@@ -33,6 +33,8 @@ def test_layout_matches_sleap(clip_labels, clip_all_slp, tmp_path):
         assert f["video_path"][()].decode().endswith("clip.mp4")
         assert f["labels_path"][()].decode() == str(clip_all_slp)
         assert f["video_ind"][()] == 0
+        # SLEAP's own export stores these as int32.
+        assert f["edge_inds"].dtype == np.int32 and f["video_ind"].dtype == np.int32
         assert b"filename" in f["provenance"][()]
         tracks = f["tracks"][:]
         occupancy = f["track_occupancy"][:]
@@ -70,20 +72,69 @@ def test_same_arrays_as_sleap_io_writer(clip_labels, tmp_path):
             np.testing.assert_array_equal(mine, other, err_msg=key)
 
 
-def test_predictions_untracked_fill_slots(sleap1_models_dir, tmp_path):
+def _one_untracked_animal(clip_labels: sio.Labels) -> sio.Labels:
+    """Predictions of one animal per frame, no tracks: the clip's male as scored."""
+    skeleton = clip_labels.skeletons[0]
+    frames = []
+    for lf in list(clip_labels)[:5]:
+        inst = next(i for i in lf.user_instances if i.track.name == "male")
+        pts = inst.numpy()
+        frames.append(
+            sio.LabeledFrame(
+                video=lf.video,
+                frame_idx=lf.frame_idx,
+                instances=[
+                    sio.PredictedInstance.from_numpy(
+                        pts,
+                        skeleton=skeleton,
+                        point_scores=np.linspace(0.5, 0.9, len(pts)),
+                        score=0.8,
+                    )
+                ],
+            )
+        )
+    return sio.Labels(frames, videos=[clip_labels.videos[0]], skeletons=[skeleton])
+
+
+def test_untracked_written_as_sleap_does_and_sleap_io_reads_it(clip_labels, tmp_path):
+    """One slot and no track names (SLEAP's own untracked file has shape (0,))."""
+    labels = _one_untracked_animal(clip_labels)
+    out = tmp_path / "one.analysis.h5"
+    arrays = write_analysis_h5(labels, out)
+    assert arrays.track_names == []
+    with h5py.File(out, "r") as f:
+        assert f["track_names"].shape == (0,)
+        assert f["track_names"].dtype == np.float64  # what h5py makes of SLEAP's []
+        assert f["tracks"].shape[:1] == (1,)
+        assert f["track_occupancy"].shape[1] == 1
+        assert f["edge_inds"].dtype == np.int32
+        assert f["video_ind"].dtype == np.int32
+    back = sio.load_analysis_h5(str(out))
+    assert back.tracks == []
+    want = {int(lf.frame_idx): lf.instances[0].numpy() for lf in labels}
+    have = {int(lf.frame_idx): lf.instances for lf in back}
+    assert set(have) == set(want)
+    for frame, insts in have.items():
+        assert len(insts) == 1 and insts[0].track is None
+        np.testing.assert_allclose(insts[0].numpy(), want[frame])
+        np.testing.assert_allclose(insts[0].score, 0.8)
+
+
+def test_untracked_animals_sharing_a_frame_are_refused(sleap1_models_dir, tmp_path):
+    """Several untracked animals do not fit SLEAP's one untracked slot: say the fix."""
     labels = sio.load_slp(
         str(sleap1_models_dir / "minimal_instance.UNet.centroid.labels_pr.val.slp"),
         open_videos=False,
     )
-    arrays = analysis_arrays(labels)
-    assert arrays.track_names == ["track_0", "track_1"]
-    assert arrays.tracks.shape == (1, 2, 2, 2)  # frame 0 only; 2 slots, 2 nodes
-    scores = [i.score for i in labels[0].predicted_instances]
-    np.testing.assert_allclose(arrays.instance_scores[0], scores)
+    assert not labels.tracks and len(labels[0].predicted_instances) == 2
     out = tmp_path / "pr.analysis.h5"
-    write_analysis_h5(labels, out)
-    with h5py.File(out, "r") as f:
-        assert np.isfinite(f["point_scores"][:]).all()
+    with pytest.raises(ValueError) as err:
+        write_analysis_h5(labels, out)
+    msg = str(err.value)
+    assert "frame 0 has 2 untracked instances" in msg
+    assert "napari-sleap track" in msg and "--format csv" in msg
+    assert "track_0" not in msg
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_user_instance_preferred_over_prediction_on_same_track(clip_labels):

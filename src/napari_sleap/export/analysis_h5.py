@@ -14,19 +14,27 @@ dataset                   shape                               dtype
 ``track_names``           (n_tracks,)                         bytes
 ``node_names``            (n_nodes,)                          bytes
 ``edge_names``            (n_edges, 2)                        bytes
-``edge_inds``             (n_edges, 2)                        int64
+``edge_inds``             (n_edges, 2)                        int32
 ``labels_path``           scalar                              str
 ``video_path``            scalar                              str
-``video_ind``             scalar                              int64
+``video_ind``             scalar                              int32
 ``provenance``            scalar (JSON)                       str
 ========================  ==================================  =========
 
 The frame axis runs from 0 to the last labeled frame, so column ``f`` is frame
 ``f``; tracks with no instance are left out; missing points and the scores of
-user-labeled instances are NaN. Untracked data fills slots by order in each
-frame, named ``track_0``, ``track_1``... (identity across frames is then
-arbitrary). Each array also carries a ``dims`` attribute naming its axes, which
-sleap-io reads to confirm the order.
+user-labeled instances are NaN. Each array also carries a ``dims`` attribute
+naming its axes, which sleap-io reads to confirm the order. The dtypes are those
+of SLEAP's own export (its test file
+``small_robot.000_small_robot_3_frame.analysis.h5``: int32 ``edge_inds`` and
+``video_ind``, uint8 occupancy, float64 arrays).
+
+Untracked data is written as SLEAP writes it: one slot and an empty
+``track_names`` (shape ``(0,)``; no names are made up). That layout holds one
+animal per frame, so untracked data with several animals in a frame is refused
+with the fix (track it first, or export CSV), rather than dropping animals as
+SLEAP does or inventing ``track_0``... names as ``sleap_io.save_analysis_h5``
+does (sleap-io 0.9.5 cannot read back several slots without names: IndexError).
 
 Why not ``sleap_io.save_analysis_h5`` (checked with 0.9.5): its arrays equal
 these over the labeled frames, but where the video is readable it pads the frame
@@ -60,7 +68,8 @@ class AnalysisArrays:
         point_scores: ``(n_frames, n_tracks, n_nodes)``.
         instance_scores: ``(n_frames, n_tracks)``.
         tracking_scores: ``(n_frames, n_tracks)``.
-        track_names: One name per kept track.
+        track_names: One name per kept track; empty for untracked data
+            (one slot).
         dropped: Instances not exported (duplicates on a track, or untracked
             instances in a tracked project).
     """
@@ -82,7 +91,8 @@ def analysis_arrays(labels: sio.Labels, video: int = 0) -> AnalysisArrays:
         video: Index of the video in ``labels.videos``.
 
     Raises:
-        ValueError: If the video index is out of range or it has no labeled frame.
+        ValueError: If the video index is out of range, it has no labeled frame,
+            or untracked data has several animals in a frame.
     """
     if not 0 <= video < len(labels.videos):
         raise ValueError(
@@ -98,8 +108,9 @@ def analysis_arrays(labels: sio.Labels, video: int = 0) -> AnalysisArrays:
     tracks = list(labels.tracks)
     picks = [(int(lf.frame_idx), *representatives(lf, tracks)) for lf in lfs]
     n_frames = max(f for f, _, _ in picks) + 1
-    n_slots = len(tracks) if tracks else max(len(p) for _, p, _ in picks)
-    n_slots = max(n_slots, 1)
+    if not tracks:
+        _check_one_untracked_animal(picks, video, vid.filename)
+    n_slots = max(len(tracks), 1)
 
     xy = np.full((n_frames, n_slots, n_nodes, 2), np.nan)
     occ = np.zeros((n_frames, n_slots), dtype=np.uint8)
@@ -126,18 +137,34 @@ def analysis_arrays(labels: sio.Labels, video: int = 0) -> AnalysisArrays:
             else:
                 xy[frame, slot] = inst.numpy(invisible_as_nan=True)[idx]
 
-    names = (
-        [t.name for t in tracks] if tracks else [f"track_{i}" for i in range(n_slots)]
-    )
-    keep = occ.any(axis=0)
+    keep = occ.any(axis=0)  # untracked: one slot and no track (no name)
     return AnalysisArrays(
         tracks=xy[:, keep],
         occupancy=occ[:, keep],
         point_scores=pscore[:, keep],
         instance_scores=iscore[:, keep],
         tracking_scores=tscore[:, keep],
-        track_names=[n for n, k in zip(names, keep, strict=True) if k],
+        track_names=[t.name for t, k in zip(tracks, keep, strict=False) if k],
         dropped=dropped,
+    )
+
+
+def _check_one_untracked_animal(
+    picks: list[tuple[int, dict[int, sio.Instance], list[sio.Instance]]],
+    video: int,
+    filename: object,
+) -> None:
+    """Refuse untracked data with several animals in a frame (one slot only)."""
+    crowded = [(f, len(chosen)) for f, chosen, _ in picks if len(chosen) > 1]
+    if not crowded:
+        return
+    frame, n = crowded[0]
+    raise ValueError(
+        f"video {video} ({filename}): frame {frame} has {n} untracked instances "
+        f"({len(crowded)} frames have more than one); SLEAP's analysis HDF5 holds "
+        "one untracked animal per frame (its slots are tracks). Fix: assign "
+        "tracks first (`napari-sleap track IN.slp -o OUT.slp`), or export "
+        "--format csv, which keeps every instance"
     )
 
 
@@ -145,6 +172,11 @@ def _bytes(names: list[str]) -> np.ndarray:
     if not names:
         return np.zeros((0,), dtype="S1")
     return np.array([n.encode("utf-8") for n in names])
+
+
+def _track_names(names: list[str]) -> np.ndarray:
+    """Track names; no tracks is an empty float64 array, as SLEAP stores ``[]``."""
+    return _bytes(names) if names else np.zeros((0,), dtype=np.float64)
 
 
 def write_analysis_h5(
@@ -192,7 +224,7 @@ def write_analysis_h5(
                 key, data=np.ascontiguousarray(arr), compression="gzip"
             )
             ds.attrs["dims"] = json.dumps(list(dims))
-        f.create_dataset("track_names", data=_bytes(arrays.track_names))
+        f.create_dataset("track_names", data=_track_names(arrays.track_names))
         f.create_dataset("node_names", data=_bytes(list(skeleton.node_names)))
         f.create_dataset(
             "edge_names",
@@ -204,13 +236,13 @@ def write_analysis_h5(
         )
         f.create_dataset(
             "edge_inds",
-            data=np.array(skeleton.edge_inds, dtype=np.int64).reshape(-1, 2),
+            data=np.array(skeleton.edge_inds, dtype=np.int32).reshape(-1, 2),
         )
         f.create_dataset(
             "labels_path", data="" if labels_path is None else str(labels_path)
         )
         f.create_dataset("video_path", data=video_path)
-        f.create_dataset("video_ind", data=np.int64(video))
+        f.create_dataset("video_ind", data=np.int32(video))
         f.create_dataset("provenance", data=json.dumps(_plain(labels.provenance)))
         f.attrs["format"] = "analysis"
         f.attrs["preset"] = "matlab"
