@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import glob
 import math
 import sys
 import time
@@ -124,6 +126,45 @@ def check_arguments(args: argparse.Namespace) -> None:
         )
 
 
+#: Endings of what predict reads (videos, labels, caches), never of a model folder.
+_INPUT_ENDINGS = (".slp", ".zarr", *_FILE_ENDINGS)
+
+
+def check_models_exist(paths: list[str]) -> None:
+    """Name a model folder that does not exist, before the mode is chosen.
+
+    The models come first; a missing one is not a folder, so it would be taken
+    for a second video and the complaint would be batch mode's about ``-o``.
+    Missing inputs (videos, ``.slp``) are left to the commands that read them.
+    """
+    for i, path in enumerate(paths[:-1]):
+        here = Path(path)
+        if here.is_dir():
+            continue
+        if here.exists() or glob.has_magic(path) or path.endswith(_INPUT_ENDINGS):
+            return  # the inputs start here
+        near = _similar_folders(here)
+        hint = f" Did you mean {' or '.join(near)}?" if near else ""
+        raise FileNotFoundError(
+            f"model folder {path} does not exist (argument {i + 1}; the model "
+            f"folders come first, then the video or .slp).{hint} Fix: give the "
+            "folder a training run wrote (napari-sleap or SLEAP 1.x)"
+        )
+
+
+def _similar_folders(path: Path) -> list[str]:
+    """Up to two folders beside ``path`` whose names are close to its name."""
+    parent = path.parent
+    try:
+        names = (
+            [p.name for p in parent.iterdir() if p.is_dir()] if parent.is_dir() else []
+        )
+    except OSError:
+        return []
+    close = difflib.get_close_matches(path.name, names, n=2, cutoff=0.6)
+    return [str(parent / name) for name in close]
+
+
 def check_output(args: argparse.Namespace) -> None:
     """Refuse -o that is an input or would replace user labels, before any work."""
     from napari_sleap.io.outputs import check_output_file
@@ -148,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     from napari_sleap.progress import TerminalProgress
 
     check_arguments(args)
+    check_models_exist(list(args.paths))
     if wants_batch(args):
         return run_batch(args)
     if len(args.paths) < 2:
