@@ -113,7 +113,7 @@ def test_batch_inputs_are_checked_before_a_job_starts(
     make_napari_viewer, sleap1_models_dir, tmp_path
 ):
     panel = _batch_panel(make_napari_viewer(), sleap1_models_dir)
-    panel._guard(panel.predict)
+    panel.job.guard(panel.predict)
     assert "no videos" in panel.job.status.text()
     assert panel.job.handle is None
     with pytest.raises(ValueError, match="no video files"):

@@ -66,7 +66,7 @@ class EvaluatePanel(QWidget):
         form.addRow("Report folder", self.out_edit)
         root.addLayout(form)
         self.eval_btn = QPushButton("Evaluate")
-        self.eval_btn.clicked.connect(lambda *_: self._guard(self.evaluate))
+        self.eval_btn.clicked.connect(lambda *_: self.job.guard(self.evaluate))
         root.addWidget(self.eval_btn)
         self.job = JobView()
         root.addWidget(self.job)
@@ -96,17 +96,6 @@ class EvaluatePanel(QWidget):
                 edit.setText(path)
 
         return pick
-
-    def _guard(self, fn: Callable[[], Any]) -> Any:
-        """Run a button's action; show its problem, or clear the last one."""
-        try:
-            out = fn()
-        except (ValueError, FileNotFoundError, RuntimeError) as err:
-            self.job.show_error(str(err))
-            return None
-        if self.job.has_error:
-            self.job.clear_error()
-        return out
 
     def _guess(self) -> None:
         """Predictions follow the newest instances layer's file until typed in."""

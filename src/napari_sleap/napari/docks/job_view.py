@@ -225,6 +225,16 @@ class JobView(QWidget):
         elif text is not None:
             self.status.setText(text)
 
+    def guard(self, fn: Callable[[], Any]) -> Any:
+        """Run a button's action; show its problem here, or clear the last one."""
+        try:
+            out = fn()
+        except (ValueError, FileNotFoundError, RuntimeError) as err:
+            self.show_error(str(err))
+            return None
+        self.clear_error()
+        return out
+
     @property
     def running(self) -> bool:
         """True while a job runs."""

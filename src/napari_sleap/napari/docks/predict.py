@@ -265,7 +265,7 @@ class PredictPanel(QWidget):
         root.addWidget(self.single_box)
         self.batch = BatchBox()
         self.batch.table.cellDoubleClicked.connect(
-            lambda row, _col: self._guard(lambda: self.open_batch_output(row))
+            lambda row, _col: self.job.guard(lambda: self.open_batch_output(row))
         )
         self.batch.setVisible(False)
         root.addWidget(self.batch)
@@ -289,7 +289,7 @@ class PredictPanel(QWidget):
         form.addRow("Peak threshold", self.threshold_spin)
         root.addLayout(form)
         self.predict_btn = QPushButton("Predict")
-        self.predict_btn.clicked.connect(lambda *_: self._guard(self.predict))
+        self.predict_btn.clicked.connect(lambda *_: self.job.guard(self.predict))
         root.addWidget(self.predict_btn)
         self.job = JobView()
         root.addWidget(self.job)
@@ -298,21 +298,10 @@ class PredictPanel(QWidget):
         root.addWidget(self.summary)
         root.addStretch(1)
 
-    def _guard(self, fn: Callable[[], Any]) -> Any:
-        """Run a button's action; show its problem, or clear the last one."""
-        try:
-            out = fn()
-        except (ValueError, FileNotFoundError, RuntimeError) as err:
-            self.job.show_error(str(err))
-            return None
-        if self.job.has_error:
-            self.job.clear_error()
-        return out
-
     def _browse_model(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Model folder")
         if path:
-            self._guard(lambda: self.add_folder(path))
+            self.job.guard(lambda: self.add_folder(path))
 
     def _browse_source(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -160,7 +160,7 @@ class TrainPanel(QWidget):
         root.addWidget(self.advanced)
 
         self.train_btn = QPushButton("Train")
-        self.train_btn.clicked.connect(lambda *_: self._guard(self.train))
+        self.train_btn.clicked.connect(lambda *_: self.job.guard(self.train))
         root.addWidget(self.train_btn)
         # Stop lets the step finish, validate and save: give it time on a slow CPU.
         self.job = JobView(losses=True, stop_grace_s=120.0)
@@ -179,17 +179,6 @@ class TrainPanel(QWidget):
             self.aug_check.toggled,
         ):
             signal.connect(lambda *_: self.refresh_advanced())
-
-    def _guard(self, fn: Callable[[], Any]) -> Any:
-        """Run a button's action; show its problem, or clear the last one."""
-        try:
-            out = fn()
-        except (ValueError, FileNotFoundError, RuntimeError) as err:
-            self.job.show_error(str(err))
-            return None
-        if self.job.has_error:
-            self.job.clear_error()
-        return out
 
     def _browse_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Labels", "", "SLEAP (*.slp)")
