@@ -7,6 +7,7 @@ Ctrl+Shift+Z on the canvas walk it whichever dock made the edit.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from napari_sleap.labeling import UndoStack
@@ -42,19 +43,26 @@ def undo_stack(viewer: napari.Viewer) -> UndoStack:
     return stack
 
 
-def history_step(viewer: napari.Viewer, redo: bool = False) -> Any:
+def history_step(
+    viewer: napari.Viewer,
+    redo: bool = False,
+    said: Callable[[str], Any] | None = None,
+) -> Any:
     """Undo (or redo) the viewer's latest edit, whichever dock made it.
 
     The syncs of the open docks listen to the one stack, so every layer follows.
-    The viewer's status bar names what was undone. Returns the command (None:
-    nothing to undo).
+    The viewer's status bar (and ``said``, e.g. a dock's status line) names what
+    was undone. Returns the command (None: nothing to undo).
     """
     stack = undo_stack(viewer)
     if not (stack.can_redo if redo else stack.can_undo):
         unproxied(viewer).status = f"Nothing to {'redo' if redo else 'undo'}"
         return None
     command = stack.redo() if redo else stack.undo()
-    unproxied(viewer).status = f"{'Redid' if redo else 'Undid'} {command.label}"
+    message = f"{'Redid' if redo else 'Undid'} {command.label}"
+    unproxied(viewer).status = message
+    if said is not None:
+        said(message)
     return command
 
 

@@ -329,15 +329,11 @@ class LabelingWidget(QWidget):
 
     def undo(self) -> None:
         """Undo the viewer's last edit (from this dock or any other)."""
-        command = history_step(self.viewer)
-        if command is not None:
-            self.status.setText(f"Undid {command.label}")
+        history_step(self.viewer, said=self.status.setText)
 
     def redo(self) -> None:
         """Redo the last undone edit."""
-        command = history_step(self.viewer, redo=True)
-        if command is not None:
-            self.status.setText(f"Redid {command.label}")
+        history_step(self.viewer, redo=True, said=self.status.setText)
 
     def _require(self) -> InstancesSync:
         if self.sync is None:

@@ -397,15 +397,11 @@ class ProofreadPanel(QWidget):
 
     def undo(self) -> None:
         """Undo the latest edit (labeling or proofreading)."""
-        command = history_step(self.viewer)
-        if command is not None:
-            self.status.setText(f"Undid {command.label}")
+        history_step(self.viewer, said=self.status.setText)
 
     def redo(self) -> None:
         """Redo the latest undone edit."""
-        command = history_step(self.viewer, redo=True)
-        if command is not None:
-            self.status.setText(f"Redid {command.label}")
+        history_step(self.viewer, redo=True, said=self.status.setText)
 
     def _on_command(self, command: Any) -> None:
         self._update_buttons()
