@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "evaluate_tracks",
     "cache",
     "predict",
+    "live",
     "sample",
 ]
 
