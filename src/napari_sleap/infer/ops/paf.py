@@ -106,6 +106,7 @@ def group_instances(
     edges: list[tuple[int, int]],
     image_size: tuple[int, int],
     params: PafParams | None = None,
+    scored: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Assemble one frame's peaks into instances.
 
@@ -117,6 +118,9 @@ def group_instances(
         edges: skeleton edges (node index pairs) in PAF channel order.
         image_size: ``(height, width)`` of the model input.
         params: grouping knobs (defaults: :class:`PafParams`).
+        scored: per edge, ``(scores, valid)`` of every peak pair, already
+            computed (the portable path scores on the device); the peaks are
+            then taken as given (no ``max_peaks_per_node`` cut).
 
     Returns:
         ``(points (I, nodes, 2), point_scores (I, nodes), instance_scores (I,))``
@@ -126,7 +130,7 @@ def group_instances(
     params = params or PafParams()
     n_nodes = len(peaks)
     peaks, peak_vals = list(peaks), list(peak_vals)
-    for k in range(n_nodes):
+    for k in range(n_nodes if scored is None else 0):
         if len(peaks[k]) > params.max_peaks_per_node:
             top = np.argsort(-peak_vals[k])[: params.max_peaks_per_node]
             peaks[k], peak_vals[k] = peaks[k][top], peak_vals[k][top]
@@ -144,8 +148,11 @@ def group_instances(
                 assign.append(a)
                 scores.append(float(peak_vals[k][i]))
     for e, (a, b) in enumerate(edges):
-        paf = pafs[..., 2 * e : 2 * e + 2]
-        s, v = edge_scores(peaks[a], peaks[b], paf, paf_stride, max_len, params)
+        if scored is None:
+            paf = pafs[..., 2 * e : 2 * e + 2]
+            s, v = edge_scores(peaks[a], peaks[b], paf, paf_stride, max_len, params)
+        else:
+            s, v = scored[e]
         for i, j, sc in match_edge(s, v):
             ia, ib = owner[a][i], owner[b][j]
             if ia < 0 and ib < 0:
