@@ -85,7 +85,11 @@ class PredictorModel(LiveModel):
 
 
 class PortableModel(LiveModel):
-    """The backend-free pipeline of ``napari_sleap.infer.portable`` at batch 1."""
+    """The backend-free pipeline of ``napari_sleap.infer.portable`` at batch 1.
+
+    Calls the pipeline's single-frame path (``predict_frame``) where it has
+    one, else ``predict_arrays`` on a batch of one.
+    """
 
     engine = "portable"
 
@@ -93,22 +97,28 @@ class PortableModel(LiveModel):
         from napari_sleap.infer.predictor import skeleton_of
 
         self.pipe = pipe
-        info = getattr(pipe, "info", None)
-        if info is None:  # the instance-level model's description
-            info = _instance_info(model_dirs)
+        info = getattr(pipe, "info", None) or _instance_info(model_dirs)
         self.node_names = list(info.node_names)
-        self.skeleton = skeleton_of(info)
+        self.skeleton = getattr(pipe, "skeleton", None) or skeleton_of(info)
+        backend = getattr(pipe, "backend", None)
+        if backend:
+            self.engine = f"portable ({backend})"
 
     def predict(self, image: np.ndarray) -> FramePoses:
-        """Poses in one frame through ``pipe.predict_arrays``."""
+        """Poses in one frame."""
         if image.ndim == 2:
             image = image[..., None]
+        single = getattr(self.pipe, "predict_frame", None)
+        if single is not None:
+            return single(image)
         points, scores, inst = self.pipe.predict_arrays(image[None])
         points = np.asarray(points[0], np.float64)
-        scores = np.asarray(scores[0], np.float64)
-        inst = np.asarray(inst[0], np.float64)
-        keep = ~np.all(np.isnan(points[..., 0]), axis=-1)  # padded instance slots
-        return FramePoses(points[keep], scores[keep], inst[keep])
+        keep = ~np.all(np.isnan(points[..., 0]), axis=-1)  # empty instance slots
+        return FramePoses(
+            points[keep],
+            np.asarray(scores[0], np.float64)[keep],
+            np.asarray(inst[0], np.float64)[keep],
+        )
 
 
 def _instance_info(model_dirs: Sequence[Path]) -> Any:
