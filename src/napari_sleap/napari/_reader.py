@@ -17,18 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from napari_sleap.io.formats import is_labels_path
-from napari_sleap.io.labels import (
-    find_misfit_videos,
-    find_missing_videos,
-    load_labels,
-)
-from napari_sleap.io.video import as_lazy_array, open_sleap_video, open_video
+from napari_sleap.io.labels import load_labels
+from napari_sleap.io.relink import unusable_videos
+from napari_sleap.io.video import open_video
 from napari_sleap.io.video_images import IMAGE_EXTS
 from napari_sleap.io.video_media import MEDIA_EXTS
-from napari_sleap.io.video_prefetch import prefetching
 from napari_sleap.io.video_tiff import TIFF_EXTS
 from napari_sleap.napari.colormaps import tracks_colormap
 from napari_sleap.napari.layers.convert import (
@@ -36,8 +30,15 @@ from napari_sleap.napari.layers.convert import (
     LayerDataTuple,
     labels_to_layers,
 )
+from napari_sleap.napari.layers.video import image_layer, labels_video_layer
 
 ReaderFunction = Callable[[Any], list[LayerDataTuple]]
+
+#: The fix a missing or wrong video's warning names in the viewer.
+RELINK_FIX = (
+    "Fix: point at the video in the Missing videos panel (it opens by itself; "
+    "Plugins > napari-sleap > Missing videos), then save the labels."
+)
 
 
 def get_reader(path: str | list[str]) -> ReaderFunction | None:
@@ -73,27 +74,11 @@ def is_tiff_stack(path: Path) -> bool:
         return False
 
 
-def _image_layer(reader: Any, name: str, extra: dict | None = None) -> tuple:
-    """A lazy Image layer tuple: grayscale drops its channel axis, color is RGB.
-
-    A lazy frame array rather than dask: napari frame changes were ~40% faster
-    (no scheduler per frame, no ``distributed`` import on first compute).
-    """
-    channels = reader.shape[-1]
-    # Media files: decoded frames cached and read ahead, so steps either way are
-    # cheap (see napari_sleap.io.video_prefetch).
-    data = as_lazy_array(prefetching(reader), squeeze_gray=channels == 1)
-    kwargs = {"name": name, "rgb": channels in (3, 4), "metadata": extra or {}}
-    if channels == 1 and np.dtype(data.dtype) == np.uint8:
-        kwargs["contrast_limits"] = (0, 255)
-    return data, kwargs, "image"
-
-
 def read_video(path: str | list[str]) -> list[LayerDataTuple]:
     """Open a video, image folder or zarr cache as one lazy Image layer."""
     path = path[0] if isinstance(path, list) else path
     reader = open_video(path)
-    return [_image_layer(reader, Path(path).name)]
+    return [image_layer(reader, Path(path).name)]
 
 
 def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
@@ -107,6 +92,9 @@ def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
     """
     layers = slp_layers(path)
     _link_in_current_viewer()
+    labels = [k["metadata"][META_KEY]["labels"] for _, k, t in layers if t == "points"]
+    if labels and unusable_videos(labels[0]):
+        _offer_relink()  # as SLEAP asks where a moved video went
     return layers
 
 
@@ -117,23 +105,26 @@ def slp_layers(path: str | list[str]) -> list[LayerDataTuple]:
     Points, the skeleton-edge Vectors and the Tracks layer.
     """
     path = path[0] if isinstance(path, list) else path
-    # One load: a missing video is reported as a warning, the labels still open.
-    labels = load_labels(path, missing_videos="warn")
+    # One load: a missing video is reported as a warning, the labels still open;
+    # the fix it names is the viewer's (the Missing videos panel).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = load_labels(path, missing_videos="warn")
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, UserWarning) and "\nFix:" in text:
+            text = text.split("\nFix:")[0] + "\n" + RELINK_FIX
+        warnings.warn(text, w.category, stacklevel=2)
     layers: list[LayerDataTuple] = []
     # Both were reported by load_labels; neither is shown as if it were the video.
-    unusable = [*find_missing_videos(labels), *find_misfit_videos(labels)]
-    missing = {id(v) for v in unusable}
+    missing = {id(v) for v in unusable_videos(labels)}
     for vi, video in enumerate(labels.videos):
         if id(video) in missing:
             continue  # already reported above
         try:
-            reader = open_sleap_video(video)
+            layers.append(labels_video_layer(video, vi, str(path)))
         except (FileNotFoundError, ValueError) as err:
             warnings.warn(f"{path}: {err}", stacklevel=2)
-            continue
-        name = Path(str(reader.source if hasattr(reader, "source") else video.filename))
-        meta = {META_KEY: {"role": "video", "video_index": vi, "source": str(path)}}
-        layers.append(_image_layer(reader, name.name, meta))
     for data, kwargs, kind in labels_to_layers(labels):
         kwargs["metadata"][META_KEY]["source"] = str(path)
         if kind == "tracks":
@@ -142,6 +133,17 @@ def slp_layers(path: str | list[str]) -> list[LayerDataTuple]:
     for _, kwargs, _ in layers:  # several videos share the frame axis: show one
         kwargs["visible"] = kwargs["metadata"][META_KEY]["video_index"] == 0
     return layers
+
+
+def _offer_relink() -> None:
+    """Open the Missing videos panel in the current viewer (if it has a window)."""
+    import napari
+
+    from napari_sleap.napari.docks.relink import offer_relink
+
+    viewer = napari.current_viewer()
+    if viewer is not None:
+        offer_relink(viewer)
 
 
 def _link_in_current_viewer() -> None:

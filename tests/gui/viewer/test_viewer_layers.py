@@ -265,9 +265,12 @@ def test_missing_video_still_opens_labels(
 
     slp = Path(shutil.copy(clip_train_slp, tmp_path / "alone.slp"))
     viewer = make_napari_viewer()
-    with pytest.warns(UserWarning, match="(?s)clip.mp4.*video_search_paths"):
+    with pytest.warns(UserWarning, match="(?s)clip.mp4.*Missing videos panel") as seen:
         viewer.open(str(slp), plugin=PLUGIN)
     assert [type(x).__name__ for x in viewer.layers] == ["Tracks", "Vectors", "Points"]
+    # The fix named is the viewer's, not Python arguments or command options.
+    assert not any("video_search_paths" in str(w.message) for w in seen)
+    assert "Missing videos (napari-sleap)" in viewer.window.dock_widgets
 
 
 def test_get_reader_declines_other_files(tmp_path: Path) -> None:
