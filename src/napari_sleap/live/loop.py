@@ -187,7 +187,8 @@ class LiveLoop:
         on_result: the user's function, called with each :class:`LiveResult`;
             its return value is stored as ``result.decision``.
         progress: ``progress(frames grabbed, frames the source will give)``
-            after each frame (the total is the grabbed count for a camera).
+            after each frame (for a camera, which has no end, one more than
+            grabbed).
         stop: an extra stop flag (``threading.Event`` ...), checked per frame.
         keep_results: keep every result in :attr:`results` (poses included);
             False keeps only the timestamps, for long camera runs.
@@ -270,8 +271,9 @@ class LiveLoop:
                 if self.keep_results:
                     self.results.append(result)
                 if self.progress is not None:
-                    total = self.source.length or self.source.grabbed
-                    self.progress(self.source.grabbed, total)
+                    grabbed = self.source.grabbed
+                    total = self.source.length or grabbed + 1  # a camera: open-ended
+                    self.progress(grabbed, total)
             cancelled = self._stopping()
         except KeyboardInterrupt:
             cancelled = True
