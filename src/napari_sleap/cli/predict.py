@@ -67,6 +67,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="none",
         help="top-down: average the crop model's maps over mirrored/turned crops",
     )
+    p.add_argument(
+        "--engine",
+        choices=("default", "portable"),
+        default="default",
+        help=(
+            "portable: the whole device path in keras.ops as one compiled "
+            "function per batch, on any KERAS_BACKEND (tensorflow, jax, torch; "
+            "see docs/backends.md)"
+        ),
+    )
     from napari_sleap.cli.predict_batch import add_batch_arguments
 
     add_batch_arguments(p)  # several videos / -o a folder: dask batch mode
@@ -191,6 +201,12 @@ def run(args: argparse.Namespace) -> int:
     check_arguments(args)
     check_models_exist(list(args.paths))
     if wants_batch(args):
+        if args.engine != "default":
+            raise ValueError(
+                f"--engine {args.engine} is for one video or .slp; batch mode "
+                "(several videos or -o a folder) runs the default engine. Fix: "
+                "drop --engine, or predict one input at a time"
+            )
         return run_batch(args)
     if len(args.paths) < 2:
         raise ValueError("give at least one MODEL_DIR and then the INPUT video/.slp")
@@ -211,6 +227,16 @@ def run(args: argparse.Namespace) -> int:
         tta=args.tta,
     )
     start = time.monotonic()
+    predictor = None
+    if args.engine == "portable":
+        from dataclasses import asdict
+
+        from napari_sleap.infer.portable import load_portable
+
+        kw = asdict(options)
+        kw["batch_size"] = kw["batch_size"] or None
+        kw.pop("paf")  # the default grouping settings
+        predictor = load_portable(models, **kw).predictor
     result = predict(
         models,
         source,
@@ -224,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
         chunk_frames=args.chunk_frames,
         progress=TerminalProgress("predict"),
         return_labels=False,
+        predictor=predictor,
     )
     if isinstance(result, Written):
         n_frames, n_inst = result.frames, result.instances
