@@ -167,7 +167,7 @@ def compare_to_labels(
     events: Sequence[TriggerEvent],
     truth: dict[int, bool],
     due_time: Callable[[int], float],
-    tolerance_frames: int = 15,
+    early_frames: int = 15,
 ) -> dict[str, Any]:
     """Score a live trigger against the rule computed from labels.
 
@@ -177,8 +177,9 @@ def compare_to_labels(
         truth: frame -> whether the rule holds in the labels (every frame of
             the run).
         due_time: frame -> when the camera released it (``perf_counter``).
-        tolerance_frames: a live onset within this many frames of a labeled
-            onset is the same onset.
+        early_frames: a live onset up to this many frames before a labeled
+            onset counts as that onset (the poses may cross the line first); a
+            later one counts until the next labeled onset, however late.
 
     Returns:
         ``processed``: precision/recall of on-frames over processed frames;
@@ -203,12 +204,13 @@ def compare_to_labels(
     live_on = [e for e in events if e.on and e.index in truth]
     used: set[int] = set()
     delays, missed = [], []
-    for f in truth_on:
+    for n, f in enumerate(truth_on):
+        until = truth_on[n + 1] if n + 1 < len(truth_on) else float("inf")
         match = next(
             (
                 j
                 for j, e in enumerate(live_on)
-                if j not in used and abs(e.index - f) <= tolerance_frames
+                if j not in used and f - early_frames <= e.index < until
             ),
             None,
         )
@@ -230,6 +232,6 @@ def compare_to_labels(
             "delay_ms": [round(d, 1) for d in delays],
             "delay_ms_median": float(np.median(delays)) if delays else float("nan"),
             "delay_ms_max": float(np.max(delays)) if delays else float("nan"),
-            "tolerance_frames": tolerance_frames,
+            "early_frames": early_frames,
         },
     }
