@@ -52,6 +52,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         help="wall-clock budget for the whole pipeline (split between models)",
     )
+    p.add_argument(
+        "--self-train",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="top-down: train the centered-instance model in two phases, with "
+        "confident predictions on unlabeled frames of the videos as extra labels "
+        "in between (default: the profile's self_train.enabled)",
+    )
     p.add_argument("--seed", type=int, help="random seed (default: the profile's)")
     p.add_argument(
         "--restart",
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=None if args.quiet else progress,
                 emit=None if args.quiet else emit,
                 verbose=not args.quiet,
+                self_train=args.self_train,
             )
     except Cancelled as err:
         print(f"error: {err}", file=sys.stderr)

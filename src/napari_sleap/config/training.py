@@ -22,6 +22,7 @@ from napari_sleap.config.data import DataConfig
 from napari_sleap.config.model import ModelConfig
 from napari_sleap.config.optim import OptimConfig
 from napari_sleap.config.roles import PIPELINES, Role
+from napari_sleap.config.self_train import SelfTrainConfig
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -36,6 +37,8 @@ class TrainingConfig:
         data: inputs, crops, scaling and the train/validation split.
         augment: random augmentation of training examples.
         optim: optimizer, schedule, stopping, budget.
+        self_train: pseudo-labels from unlabeled frames (centered-instance
+            models of top-down pipelines).
         seed: seeds Python, numpy, TensorFlow and the data order; the same
             config and seed retrain the same model.
         deterministic: also make TensorFlow ops deterministic (slower).
@@ -46,6 +49,7 @@ class TrainingConfig:
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    self_train: SelfTrainConfig = field(default_factory=SelfTrainConfig)
     seed: int = 0
     deterministic: bool = False
 

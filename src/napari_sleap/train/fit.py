@@ -42,6 +42,9 @@ def config_hash(cfg: TrainingConfig) -> str:
     data = to_dict(cfg)
     for key in _RESUMABLE_CHANGES:
         data["optim"].pop(key, None)
+    if not data.get("self_train", {}).get("enabled"):
+        # Off, self-training changes nothing: folders trained before it existed resume.
+        data.pop("self_train", None)
     text = yaml.safe_dump(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -109,11 +112,14 @@ def fit_prepared(
     frame_cache: dict | None = None,
     on_epoch: Callable[[int, dict], None] | None = None,
     on_batch: Callable[[int, int, dict], None] | None = None,
+    init_from: str | Path | None = None,
 ) -> Path:
     """Train a prepared :class:`TrainingSet` (see :func:`fit`).
 
     ``frame_cache`` shares decoded frames between the models of a pipeline;
-    ``on_batch(step, total, logs)`` sees every training step (live loss curves).
+    ``on_batch(step, total, logs)`` sees every training step (live loss curves);
+    ``init_from`` (a ``.keras`` file of the same model) gives a new training its
+    starting weights (fine-tuning; a resumed one continues its own).
     """
     import keras
     import tensorflow as tf
@@ -155,6 +161,8 @@ def fit_prepared(
         initial_epoch = int(state["epoch"])
     else:
         _compile(model, cfg, info)
+        if init_from is not None:
+            _copy_weights(model, Path(init_from))
     names = output_names(model)
     final = keras.Model(
         model.input,
@@ -293,6 +301,22 @@ def _NonFiniteLoss(steps_per_epoch: int):  # noqa: N802 - builds a keras callbac
 def _forget_diverged(out: Path, resume_dir: Path) -> None:
     """Drop the resume state (its weights are NaN) so a rerun starts afresh."""
     shutil.rmtree(resume_dir, ignore_errors=True)
+
+
+def _copy_weights(model, path: Path) -> None:
+    """Set ``model``'s layers to the weights of the same-named layers in ``path``."""
+    import keras
+
+    source = keras.models.load_model(path, safe_mode=True, compile=False)
+    by_name = {layer.name: layer for layer in source.layers}
+    copied = 0
+    for layer in model.layers:
+        src = by_name.get(layer.name)
+        if src is not None and layer.weights:
+            layer.set_weights(src.get_weights())
+            copied += 1
+    if not copied:
+        raise ValueError(f"{path}: no layer matches the model to fine-tune")
 
 
 def _compile(model, cfg: TrainingConfig, info) -> None:

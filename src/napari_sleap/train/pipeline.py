@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from napari_sleap.config.base import ConfigError
 from napari_sleap.config.training import pipeline_configs, read_overrides
 from napari_sleap.progress import Cancelled, ProgressFn, StopFlag
 from napari_sleap.train.fit import check_out_dir, fit_prepared, training_status
@@ -28,6 +29,8 @@ from napari_sleap.train.prepare import load_training_labels, prepare
 Emit = Callable[[str, Any], None]
 #: Least seconds between two ``step`` events (a live loss point each).
 STEP_INTERVAL_S = 0.5
+#: The role that can self-train (``train.self_train``).
+SELF_TRAIN_ROLE = "centered_instance"
 #: What makes a model folder usable for inference.
 USABLE_FILES = ("best.keras", "model_info.json")
 
@@ -106,6 +109,7 @@ def train_pipeline(
     stop: StopFlag | None = None,
     emit: Emit | None = None,
     verbose: bool = False,
+    self_train: bool | None = None,
 ) -> dict[str, str]:
     """Train the models of ``pipeline`` on ``labels`` into ``out_dir/<role>/``.
 
@@ -125,6 +129,9 @@ def train_pipeline(
             "epoch", "loss"})`` at most every :data:`STEP_INTERVAL_S` and
             ``("epoch", {"role", "epoch", **logs})`` after each epoch.
         verbose: print a line per epoch on stderr.
+        self_train: turn self-training of the centered-instance model on
+            (True) or off (False) over the config (None: as configured);
+            top-down pipelines only (``train.self_train``).
 
     Returns:
         ``{role: model folder}`` for every model of the pipeline.
@@ -149,6 +156,18 @@ def train_pipeline(
         max_minutes=max_minutes,
         source=source or "overrides",
     )
+    wanted = bool(self_train) or any(c.self_train.enabled for c in configs.values())
+    for role, cfg in configs.items():
+        if self_train is not None:
+            cfg.self_train.enabled = bool(self_train)
+        # Only the crop model of top-down self-trains (pseudo-labels carry no identity).
+        cfg.self_train.enabled &= role == SELF_TRAIN_ROLE
+    if wanted and SELF_TRAIN_ROLE not in configs:
+        raise ConfigError(
+            "self_train.enabled",
+            f"self-training needs the top-down pipeline (centroid + centered "
+            f"instance), not {pipeline!r}; use --pipeline top-down or turn it off",
+        )
     labels_path = None
     if isinstance(labels, (str, Path)):
         labels_path = Path(labels)
@@ -207,18 +226,22 @@ def train_pipeline(
             )
         if stop is not None and stop.is_set():
             raise stopped(role)
+        fit_kw: dict[str, Any] = {
+            "progress": progress,
+            "stop": stop,
+            "restart": restart,
+            "verbose": verbose,
+            "frame_cache": cache,
+            "on_epoch": on_epoch,
+            "on_batch": on_step,
+        }
         try:
-            fit_prepared(
-                tset,
-                model_dir,
-                progress=progress,
-                stop=stop,
-                restart=restart,
-                verbose=verbose,
-                frame_cache=cache,
-                on_epoch=on_epoch,
-                on_batch=on_step,
-            )
+            if c.self_train.enabled:
+                from napari_sleap.train.self_train import fit_self_trained
+
+                fit_self_trained(tset, model_dir, out / "centroid", say=say, **fit_kw)
+            else:
+                fit_prepared(tset, model_dir, **fit_kw)
         except Cancelled:
             raise stopped(role) from None
         say(f"{role}: best model in {model_dir}")
