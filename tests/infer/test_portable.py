@@ -1,0 +1,133 @@
+"""Portable inference gives the current predictor's poses, on every backend.
+
+Small real models are trained for a few hundred steps on the synthetic sample
+(tests/fixtures/trained_sample.py); each backend then runs in a fresh
+subprocess (``KERAS_BACKEND`` is read when Keras is imported) and its poses are
+compared with the TensorFlow predictor's: within 1e-3 px, same instances and
+missing nodes. A low peak threshold makes sure there is plenty to compare.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.fixtures.trained_sample import held_out, train
+
+WORKER = Path(__file__).with_name("portable_worker.py")
+STEPS = 300
+THRESHOLD = 0.1
+TOL_PX = 1e-3
+BACKENDS = ["tensorflow", "jax", "torch"]
+
+
+def _available(backend: str) -> str | None:
+    """Why a backend cannot run here (None when it can)."""
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        return "PyTorch is not installed (not a test dependency: it is ~2 GB)"
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        return "jax is not installed: pip install -c constraints.txt -e '.[test]'"
+    return None
+
+
+@pytest.fixture(scope="module")
+def trained(request, tmp_path_factory):
+    """``get(pipeline)`` -> (model dirs, sample); each pipeline trains once."""
+    cache: dict[str, tuple] = {}
+
+    def get(pipeline: str):
+        if pipeline not in cache:
+            name = "one_animal_sample" if pipeline == "single" else "two_animal_sample"
+            sample = request.getfixturevalue(name)
+            models = train(pipeline, sample, tmp_path_factory.mktemp(pipeline), STEPS)
+            cache[pipeline] = (models.model_dirs, sample)
+        return cache[pipeline]
+
+    return get
+
+
+def _reference(dirs, video, frames):
+    """The current (TensorFlow) predictor's poses, frame by frame."""
+    from napari_sleap.infer import load_predictor
+    from napari_sleap.io.video import open_video
+
+    pred = load_predictor(dirs, batch_size=4, peak_threshold=THRESHOLD)
+    images = open_video(video).read_frames(frames)
+    return [p for i in range(0, len(images), 4) for p in pred.layer(images[i : i + 4])]
+
+
+def _run(backend: str, dirs, video, frames, tmp_path) -> dict:
+    out = tmp_path / f"{backend}.npz"
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    span = f"{frames[0]}-{frames[-1]}"
+    cmd = [sys.executable, str(WORKER), str(out), str(video), span, str(THRESHOLD)]
+    proc = subprocess.run(
+        [*cmd, *map(str, dirs)], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(np.load(out))
+
+
+def _compare(ref, got: dict, backend: str) -> int:
+    """Assert the same poses; returns the number of instances compared."""
+    n = 0
+    for i, poses in enumerate(ref):
+        pts = got["points"][i]
+        live = ~np.isnan(got["instance_scores"][i])
+        assert live.sum() == len(poses), f"{backend}: frame {i} instance count"
+        a, b = poses.points, pts[live]
+        assert np.array_equal(np.isnan(a), np.isnan(b)), f"{backend}: frame {i} nodes"
+        if a.size:
+            assert np.nanmax(np.abs(a - b), initial=0) < TOL_PX, f"{backend}: frame {i}"
+        np.testing.assert_allclose(
+            got["scores"][i][live], poses.point_scores, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            got["instance_scores"][i][live], poses.instance_scores, atol=1e-4
+        )
+        n += len(poses)
+    return n
+
+
+@pytest.fixture(scope="module")
+def reference(trained):
+    """``get(pipeline)`` -> (dirs, video, frames, the TF predictor's poses)."""
+    cache: dict[str, tuple] = {}
+
+    def get(pipeline: str):
+        if pipeline not in cache:
+            dirs, sample = trained(pipeline)
+            frames = held_out()[:12]
+            cache[pipeline] = (
+                dirs,
+                sample.video,
+                frames,
+                _reference(dirs, sample.video, frames),
+            )
+        return cache[pipeline]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("pipeline", ["top-down", "bottom-up", "single"])
+def test_portable_matches_predictor(pipeline, backend, reference, tmp_path):
+    why = _available(backend)
+    if why:
+        pytest.skip(f"{backend} backend not checked: {why}")
+    dirs, video, frames, ref = reference(pipeline)
+    got = _run(backend, dirs, video, frames, tmp_path)
+    assert str(got["backend"]) == backend
+    assert bool(got["tensorflow_imported"]) == (backend == "tensorflow")
+    n = _compare(ref, got, backend)
+    assert n >= len(frames), f"{pipeline}: too few instances to compare ({n})"
+    # the batch-1 path gives the same poses as the batched one
+    first = got["points"][0][~np.isnan(got["instance_scores"][0])]
+    np.testing.assert_allclose(got["frame0"], first, atol=TOL_PX)
