@@ -3,9 +3,8 @@
 Builds the wheel with pip from a copy of the checkout's package files (so no
 stale ``build/`` folder can add modules that are gone; build isolation fetches
 setuptools>=77 from the configured index) and reads it as a zip; nothing is
-installed. Installing the wheel into a fresh environment without constraints and
-opening a ``.slp`` in a headless viewer needs the network and minutes; it is
-left for a CI job of its own.
+installed. tests/test_wheel_install.py installs it into a fresh environment and
+opens a ``.slp`` in a headless viewer.
 """
 
 from __future__ import annotations
@@ -26,21 +25,27 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    tree = tmp_path_factory.mktemp("checkout")
+def build_wheel(folder: Path) -> Path:
+    """Build the wheel into ``folder`` (made) from a copy of the package files."""
+    tree = folder / "checkout"
+    tree.mkdir(parents=True)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, tree / name)
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(ROOT / "src", tree / "src", ignore=skip)
-    out = tmp_path_factory.mktemp("wheel")
+    out = folder / "dist"
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), "."]
     done = subprocess.run(
         cmd, cwd=tree, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (path,) = out.glob("napari_sleap-*.whl")
-    with zipfile.ZipFile(path) as z:
+    return path
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    with zipfile.ZipFile(build_wheel(tmp_path_factory.mktemp("wheel"))) as z:
         yield z
 
 
