@@ -76,7 +76,10 @@ class LiveSummary:
         fps: the source's frame rate.
         grabbed: frames the source delivered.
         processed: frames that got poses.
-        dropped: frames replaced in the slot before the model took them.
+        dropped: frames the model never got (replaced in the slot while it was
+            busy, or ``late``).
+        late: frames the source could not deliver on its clock (a replay whose
+            decoding fell behind: the machine, not the model, was too slow).
         seconds: wall time from the source's start to the last decision.
         latency_ms: grab -> decision ``{"median", "p99", "max"}``.
         model_ms: model call ``{"median", "p99", "max"}``.
@@ -92,6 +95,7 @@ class LiveSummary:
     processed: int
     dropped: int
     seconds: float
+    late: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
     model_ms: dict[str, float] = field(default_factory=dict)
     wait_ms: dict[str, float] = field(default_factory=dict)
@@ -118,7 +122,8 @@ class LiveSummary:
             f"{self.source} at {self.fps:g} frames/s, engine {self.engine}"
             + (" (cancelled)" if self.cancelled else ""),
             f"frames: {self.grabbed} grabbed, {self.processed} processed "
-            f"({self.processed_fps:.1f}/s), {self.dropped} dropped ({share:.0%})",
+            f"({self.processed_fps:.1f}/s), {self.dropped} dropped ({share:.0%})"
+            + (f", {self.late} of them late from the source" if self.late else ""),
             f"end-to-end latency (grab -> decision): median {lat.get('median', 0):.1f}"
             f" ms, p99 {lat.get('p99', 0):.1f} ms, max {lat.get('max', 0):.1f} ms",
             f"model: median {mod.get('median', 0):.1f} ms, p99 {mod.get('p99', 0):.1f}"
@@ -162,6 +167,7 @@ def summarize(
         processed=len(times),
         dropped=source.dropped,
         seconds=seconds,
+        late=source.late,
         latency_ms={"median": _ms(lat, 50), "p99": _ms(lat, 99), "max": _ms(lat, 100)},
         model_ms={
             "median": _ms(model, 50),

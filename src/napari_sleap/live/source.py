@@ -112,6 +112,9 @@ class FrameSource:
         self._error: BaseException | None = None
         #: ``perf_counter`` when grabbing started.
         self.t_start: float | None = None
+        #: Frames the source could not deliver in time (replay: decoding fell
+        #: behind the clock, so the next frame was already due).
+        self.late = 0
 
     def first_frame(self) -> np.ndarray:
         """A frame of the kind the source delivers (to warm a model up)."""
@@ -170,20 +173,23 @@ class FrameSource:
 
     @property
     def dropped(self) -> int:
-        """Frames replaced in the slot before the consumer took them."""
-        return self.slot.dropped
+        """Frames the consumer never got: replaced in the slot, or late."""
+        return self.slot.dropped + self.late
 
     @property
     def grabbed(self) -> int:
-        """Frames the source delivered so far."""
-        return self.slot.put_count
+        """Frames the source's clock released so far (late ones included)."""
+        return self.slot.put_count + self.late
 
 
 class VideoReplaySource(FrameSource):
     """A video file replayed in real time, as if a camera were filming it.
 
     Frames are decoded with the package's own reader (the pixels the models were
-    trained on) on the grab thread and released on the camera clock.
+    trained on) on the grab thread and released on the camera clock. A frame
+    decoded after the next one was due is skipped and counted in :attr:`late`
+    (a camera would have replaced it), so a busy machine makes the replay drop
+    frames, never deliver old ones in a burst.
 
     Args:
         path: the video file.
@@ -258,6 +264,11 @@ class VideoReplaySource(FrameSource):
         for k, index in enumerate(self.frames):
             image = self._first if k == 0 else np.asarray(self.reader[index])
             due = self.due_time(k)
+            if k + 1 < len(self.frames) and time.perf_counter() >= self.due_time(k + 1):
+                # Decoding fell behind the clock: a camera would already show
+                # the next frame, so this one is never seen (no stale bursts).
+                self.late += 1
+                continue
             wait = due - time.perf_counter()
             if wait > 0 and self._stop.wait(wait):
                 return
