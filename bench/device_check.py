@@ -99,6 +99,8 @@ def run_backend(
         "--bottomup", str(args.bottomup),
         "--batches", args.batches,
         "--decoders", str(args.decoders),
+        "--max-instances", str(args.max_instances),
+        "--bottom-up-peak-threshold", str(args.bottom_up_peak_threshold),
         "--pipelines", args.pipelines,
         "--precisions", args.precisions,
     ]  # fmt: skip
@@ -155,6 +157,8 @@ def markdown_lines(report: dict, command: str) -> list[str]:
                 f"{fig['pipeline']} {fig['path']} {fig['precision']}, "
                 f"batch {fig['batch']}, 1024x1024 fly clip: {_fmt(fig)}"
             )
+            if "peak_threshold" in fig:
+                what += f" (peak threshold {fig['peak_threshold']})"
             if "instances_per_frame" in fig:
                 what += f"; {fig['instances_per_frame']:.2f} animals/frame found"
             rows.append(f"| {date} | {machine} | `{command}` | {what} |")
@@ -194,6 +198,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--decoders", type=int, default=2, help="decoder threads feeding e2e"
     )
+    p.add_argument(
+        "--max-instances", type=int, default=2, help="animals per frame (0: no cap)"
+    )
+    p.add_argument(
+        "--bottom-up-peak-threshold",
+        type=float,
+        default=0.05,
+        help="the briefly trained bottom-up model's maps peak near 0.1: 0.05 "
+        "gives the grouping real candidates (the default 0.2 finds none)",
+    )
     p.add_argument("--pipelines", default="top-down,bottom-up")
     p.add_argument("--precisions", default="float32,mixed")
     p.add_argument("--decode-seconds", type=float, default=1.5)
@@ -218,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t_start = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
-    command = "bash bench/device_check.sh" + (" " + " ".join(argv) if argv else "")
+    # The wrapper names itself and the user's options (not the --out it adds).
+    command = os.environ.get("DEVICE_CHECK_COMMAND") or "python bench/device_check.py"
     report: dict = {
         "schema": SCHEMA,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -21,6 +21,7 @@ fi
 # The project runs from its source tree (no install, no TensorFlow needed).
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}"
 export PYTHONUNBUFFERED=1
+export DEVICE_CHECK_COMMAND="bash bench/device_check.sh${*:+ $*}"
 "$PY" -c "import sys, platform; print('python', platform.python_version(), sys.executable)"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 # Hard stop well inside the 5 minutes even if a worker ignores its deadline.

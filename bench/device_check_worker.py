@@ -99,12 +99,22 @@ class PortableE2E:
     Raises ImportError where the module is not in this tree.
     """
 
-    def __init__(self, dirs: list[str], mixed_precision: bool):
+    def __init__(
+        self,
+        dirs: list[str],
+        mixed_precision: bool,
+        max_instances: int,
+        peak_threshold: float | None = None,
+    ):
         from napari_sleap.infer.portable import load_portable
 
         self._load = load_portable
         self.dirs = dirs
         self.mixed = mixed_precision
+        self.max_instances = max_instances or None
+        self.options = (
+            {} if peak_threshold is None else {"peak_threshold": peak_threshold}
+        )
         self._pipes: dict[int, Any] = {}
         self.instances: list[int] = []
 
@@ -112,7 +122,11 @@ class PortableE2E:
         b = int(frames.shape[0])
         if b not in self._pipes:
             self._pipes[b] = self._load(
-                self.dirs, batch_size=b, mixed_precision=self.mixed
+                self.dirs,
+                batch_size=b,
+                mixed_precision=self.mixed,
+                max_instances=self.max_instances,
+                **self.options,
             )
         points, scores, instance_scores = self._pipes[b].predict_arrays(frames)
         found = np.asarray(instance_scores)
@@ -219,7 +233,16 @@ class Worker:
         if stage.path == "model":
             return self._forward(stage), "model"
         try:
-            return PortableE2E(self.dirs[stage.pipeline], stage.mixed), "e2e"
+            threshold = None
+            if stage.pipeline == "bottom-up":
+                threshold = self.args.bottom_up_peak_threshold
+            pipe = PortableE2E(
+                self.dirs[stage.pipeline],
+                stage.mixed,
+                self.args.max_instances,
+                threshold,
+            )
+            return pipe, "e2e"
         except ImportError as err:
             if not self.report.data.get("e2e_note"):
                 self.report.data["e2e_note"] = (
@@ -272,6 +295,7 @@ class Worker:
                 fig = _figure(stage, batch, times, warm)
             if isinstance(fn, PortableE2E):
                 fig["pipe_backend"] = fn.backend
+                fig.update(fn.options)
                 if fn.instances:
                     fig["instances_per_frame"] = float(np.sum(fn.instances)) / max(
                         1, len(fn.instances) * batch
@@ -354,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bottomup", nargs=1, required=True, metavar="DIR")
     p.add_argument("--batches", default="1,8,32,64")
     p.add_argument("--decoders", type=int, default=2)
+    p.add_argument("--max-instances", type=int, default=2, help="0: no cap")
+    p.add_argument("--bottom-up-peak-threshold", type=float, default=None)
     p.add_argument("--pipelines", default="top-down,bottom-up")
     p.add_argument("--precisions", default="float32,mixed")
     args = p.parse_args(argv)
