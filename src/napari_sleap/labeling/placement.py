@@ -23,6 +23,13 @@ from typing import Any
 import numpy as np
 import sleap_io as sio
 
+from napari_sleap.labeling.heading import (
+    animal_blob,
+    face_the_image,
+    labeled_examples,
+    learn_front_sense,
+)
+
 #: A body axis is trusted when the blob is this much longer than wide.
 MIN_ELONGATION = 1.3
 
@@ -195,37 +202,13 @@ def body_axis(
 ) -> float | None:
     """Angle (radians, image x/y) of the animal's long axis at ``center_xy``.
 
-    The pixels that differ most from the local background (brighter or darker)
-    in a window of ``radius`` are taken as the animal; the blob touching the
-    click (or nearest it) gives the axis by its second moments. None when
-    nothing elongated is there.
+    The animal's blob (:func:`~napari_sleap.labeling.heading.animal_blob`) gives
+    the axis by its second moments. None when nothing elongated is there.
     """
-    from scipy import ndimage
-
-    img = np.asarray(image, dtype=np.float32)
-    if img.ndim == 3:
-        img = img.mean(axis=-1)
-    cx, cy = center_xy
-    r = max(int(np.ceil(radius)), 4)
-    x0, y0 = max(int(cx) - r, 0), max(int(cy) - r, 0)
-    x1, y1 = min(int(cx) + r + 1, img.shape[1]), min(int(cy) + r + 1, img.shape[0])
-    crop = img[y0:y1, x0:x1]
-    if crop.size < 16:
+    blob = animal_blob(image, center_xy, radius)
+    if blob is None:
         return None
-    dev = np.abs(crop - np.median(crop))
-    spread = float(np.median(np.abs(dev - np.median(dev)))) * 1.4826
-    mask = dev > max(np.percentile(dev, 75), 3.0 * spread, 1e-6)
-    blobs, n = ndimage.label(mask)
-    if n == 0:
-        return None
-    yy, xx = np.nonzero(blobs)
-    near = np.hypot(xx + x0 - cx, yy + y0 - cy)
-    blob = blobs[yy[np.argmin(near)], xx[np.argmin(near)]]
-    ys, xs = np.nonzero(blobs == blob)
-    if len(xs) < 5:
-        return None
-    w = dev[ys, xs]
-    pts = np.column_stack([xs, ys]).astype(np.float64)
+    pts, w = blob
     centre = (pts * w[:, None]).sum(axis=0) / w.sum()
     angle, elong = _principal(pts - centre, w)
     return angle if elong >= MIN_ELONGATION else None
@@ -251,10 +234,12 @@ class Placement:
 
     Attributes:
         xy: Node coordinates ``(n_nodes, 2)`` (NaN: not placed).
-        method: ``"prediction"``, ``"previous"``, ``"mean_pose"`` or ``"layout"``.
+        method: ``"prediction"``, ``"predicted_now"`` (the frame was just
+            predicted for this Add), ``"previous"``, ``"mean_pose"`` or ``"layout"``.
         prediction: The prediction to accept (method ``"prediction"``).
         source_frame: The labeled frame copied from (method ``"previous"``).
         turn: Radians the mean pose was turned to the animal (0: not turned).
+        faced: The head/tail sense came from the image (learned from the labels).
     """
 
     xy: np.ndarray
@@ -262,17 +247,21 @@ class Placement:
     prediction: sio.PredictedInstance | None = None
     source_frame: int | None = None
     turn: float = 0.0
+    faced: bool = False
 
     @property
     def description(self) -> str:
         """What was done, for the status line."""
         if self.method == "prediction":
             return "accepted the prediction there"
+        if self.method == "predicted_now":
+            return "predicted this frame with the model"
         if self.method == "previous":
             return f"copied the nearest animal of frame {self.source_frame}"
         if self.method == "mean_pose":
             turned = f", turned {np.degrees(self.turn):.0f} deg" if self.turn else ""
-            return f"placed the mean pose{turned}"
+            faced = ", head end from the image" if self.faced else ""
+            return f"placed the mean pose{turned}{faced}"
         return "placed a default layout (nothing labeled yet)"
 
 
@@ -324,12 +313,15 @@ def placement_for(
     *,
     skeleton: sio.Skeleton | None = None,
     image: np.ndarray | Callable[[], Any] | None = None,
+    read_frame: Callable[[int], np.ndarray | None] | None = None,
     size: float = 60.0,
 ) -> Placement:
     """Where to put a new instance clicked at ``center_xy`` on ``frame_idx``.
 
     See the module docstring for the order. ``image``: the frame (or a callable
-    returning it), read only for the mean pose's turn.
+    returning it), read only for the mean pose's turn. ``read_frame(i)``: any
+    frame of the video; labeled frames read through it teach which end of the
+    animal is its head (:mod:`~napari_sleap.labeling.heading`).
     """
     skeleton = skeleton or labels.skeletons[0]
     click = np.asarray(center_xy, dtype=np.float64)
@@ -365,11 +357,81 @@ def placement_for(
         return Placement(layout + click, "layout")
     missing = ~np.isfinite(pose).all(axis=1)
     pose[missing] = layout[missing]
-    turn = 0.0
+    turn, faced = 0.0, False
     frame = image() if callable(image) else image
     if frame is not None:
         extent = float(np.nanmax(np.linalg.norm(pose, axis=1)))
-        angle = body_axis(frame, (click[0], click[1]), 1.3 * max(extent, 5.0))
+        radius = 1.3 * max(extent, 5.0)
+        angle = body_axis(frame, (click[0], click[1]), radius)
         if angle is not None:
             pose, turn = turn_to_axis(pose, angle)
-    return Placement(pose + click, "mean_pose", turn=turn)
+            sense = None
+            if read_frame is not None:
+                sense = front_sense(labels, video, skeleton, pose, read_frame, radius)
+            if sense is not None:
+                pose, flipped = face_the_image(
+                    pose, frame, (click[0], click[1]), radius, sense
+                )
+                faced = True
+                if flipped:
+                    turn = float((turn + 2 * np.pi) % (2 * np.pi) - np.pi)
+    return Placement(pose + click, "mean_pose", turn=turn, faced=faced)
+
+
+_SENSES: dict[tuple[int, int, int], int | None] = {}
+
+
+def front_sense(
+    labels: sio.Labels,
+    video: sio.Video,
+    skeleton: sio.Skeleton,
+    pose: np.ndarray,
+    read_frame: Callable[[int], np.ndarray | None],
+    radius: float,
+) -> int | None:
+    """Which end of the (aligned) mean pose is the narrow one, from labeled frames.
+
+    Remembered per labels, video and count of labeled frames (new labels relearn).
+    """
+    key = (id(labels), id(video), len(labels.labeled_frames))
+    if key not in _SENSES:
+        poses = [
+            (lf.frame_idx, inst.numpy())
+            for lf in reversed(labels.labeled_frames)
+            if lf.video is video
+            for inst in lf.user_instances
+            if inst.skeleton is skeleton
+        ]
+        examples = labeled_examples(poses, read_frame)
+        if len(_SENSES) > 64:
+            _SENSES.clear()
+        _SENSES[key] = learn_front_sense(pose, examples, radius)
+    return _SENSES[key]
+
+
+def placement_from_poses(
+    labels: sio.Labels,
+    poses_xy: np.ndarray,
+    center_xy: tuple[float, float],
+    *,
+    skeleton: sio.Skeleton | None = None,
+) -> Placement | None:
+    """The predicted pose nearest the click, as a placement (None: no pose).
+
+    ``poses_xy`` is ``(instances, nodes, 2)`` in ``skeleton``'s node order (a
+    frame just predicted for this Add); nodes the model did not find come from
+    the mean pose laid onto the found ones, as for a copied animal.
+    """
+    skeleton = skeleton or labels.skeletons[0]
+    click = np.asarray(center_xy, dtype=np.float64)
+    poses = np.asarray(poses_xy, dtype=np.float64).reshape(-1, len(skeleton.nodes), 2)
+    best, best_d = None, np.inf
+    for xy in poses:
+        if np.isfinite(xy).all(axis=1).sum() < 1:
+            continue
+        d = float(np.linalg.norm(_centre(xy) - click))
+        if d < best_d:
+            best, best_d = xy, d
+    if best is None:
+        return None
+    return Placement(_fill_missing(labels, skeleton, best.copy()), "predicted_now")

@@ -43,7 +43,7 @@ from napari_sleap.labeling import (
 )
 from napari_sleap.labeling.autosave import discard
 from napari_sleap.labeling.commands import used_predictions
-from napari_sleap.labeling.placement import placement_for
+from napari_sleap.labeling.placement import Placement, placement_for
 from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.docks.buttons import button
 from napari_sleap.napari.docks.display import DisplayPanel
@@ -54,6 +54,7 @@ from napari_sleap.napari.docks.edit_history import (
     undo_stack,
 )
 from napari_sleap.napari.docks.instance_menu import InstanceMenu
+from napari_sleap.napari.docks.predict_add import PredictOnAdd
 from napari_sleap.napari.docks.shortcuts import SHORTCUTS, help_text
 from napari_sleap.napari.docks.skeleton_picker import SkeletonPicker
 from napari_sleap.napari.docks.suggestions_box import SuggestionsBox
@@ -93,6 +94,8 @@ class LabelingWidget(QWidget):
         self.confirm: Callable[[str, str], bool] = self._ask
         self._placing = False
         self._recovering = False
+        #: Add predicts the frame where a trained model is at hand.
+        self.predict_add = PredictOnAdd(self, self._place)
         register_dock(self)
         self._build()
         self._bind_keys()
@@ -140,6 +143,7 @@ class LabelingWidget(QWidget):
             button("Accept prediction", "Ctrl+Enter", self.accept_selected), 1, 1
         )
         grid.addWidget(button("Show/hide node", "H", self.toggle_visibility), 2, 0)
+        grid.addWidget(self.predict_add.enabled, 2, 1)
         self.track_combo = QComboBox()
         self.track_combo.setEditable(True)
         self.track_combo.setToolTip("Track for the selected instance (type a new name)")
@@ -366,15 +370,35 @@ class LabelingWidget(QWidget):
     def add_instance(self, x: float, y: float, frame: int | None = None) -> Any:
         """Add an instance at ``(x, y)`` on ``frame`` (default: current).
 
-        Placed as :func:`~napari_sleap.labeling.placement.placement_for` says: a
-        prediction there is accepted, else the nearest animal of the previous
-        labeled frame is moved here, else the mean pose turned to the animal.
+        Placed as SLEAP places it, prediction first: a prediction there is
+        accepted; else, with a trained model at hand, the frame is predicted in a
+        job (:class:`PredictOnAdd`; returns None, the instance comes when the
+        answer does); else the nearest animal of the previous labeled frame is
+        moved here, else the mean pose turned to the animal.
+        """
+        self._require()
+        f = self.frame if frame is None else frame
+        if self.predict_add.start(x, y, f):
+            return None
+        return self._place(x, y, f, None, "")
+
+    def _place(
+        self, x: float, y: float, f: int, place: Placement | None, note: str
+    ) -> Any:
+        """Add the instance at ``(x, y)`` on frame ``f`` as ``place`` says.
+
+        ``place`` None: :func:`placement_for` chooses; ``note`` says why.
         """
         sync = self._require()
-        f = self.frame if frame is None else frame
-        place = placement_for(
-            self.labels, sync.video, f, (x, y), image=lambda: self._frame_image(f)
-        )
+        if place is None:
+            place = placement_for(
+                self.labels,
+                sync.video,
+                f,
+                (x, y),
+                image=lambda: self._frame_image(f),
+                read_frame=self._frame_image,
+            )
         if place.prediction is not None:
             pred = place.prediction
             cmd = sync.push(
@@ -388,8 +412,9 @@ class LabelingWidget(QWidget):
                 AddInstance(self.labels, video=sync.video, frame_idx=f, xy=place.xy)
             )
             instance = cmd.instance
+        why = f"; {note}" if note else ""
         self.status.setText(
-            f"Added an instance on frame {f} ({place.description}); drag its nodes"
+            f"Added an instance on frame {f} ({place.description}{why}); drag its nodes"
         )
         return instance
 

@@ -16,6 +16,7 @@ cannot be read is marked failed with its reason while the others finish.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap.config.roles import SLEAP1_HEAD_ROLES, pipeline_of
+from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.docks.job_view import JobView
 from napari_sleap.napari.docks.predict_batch import BatchBox
 from napari_sleap.napari.docks.train import (
@@ -60,6 +62,17 @@ MODES = ("one input", "batch of videos")
 #: Files that make a folder a model folder (ours, SLEAP 1.x).
 MODEL_FILES = ("model_info.json", "training_config.json")
 LIVE_ROLE = "live predictions"
+#: Open Predict panels, for :func:`chosen_models` (Add predicts with their models).
+_PANELS: weakref.WeakSet[PredictPanel] = weakref.WeakSet()
+
+
+def chosen_models(viewer: Any) -> list[str]:
+    """The model folders listed in a Predict panel of ``viewer`` (newest first)."""
+    real = unproxied(viewer)
+    for panel in reversed(list(_PANELS)):
+        if unproxied(panel.viewer) is real and panel.model_dirs:
+            return panel.model_dirs
+    return []
 
 
 def is_model_dir(path: Path) -> bool:
@@ -194,6 +207,7 @@ class PredictPanel(QWidget):
         #: Called with the loaded result layers after each finished run.
         self.finished: list[Callable[[list], None]] = []
         self._build()
+        _PANELS.add(self)
         for dirs in trained_models(napari_viewer)[-1:]:
             self.set_models(dirs)
         on_trained(napari_viewer, self.set_models)

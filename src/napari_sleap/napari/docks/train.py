@@ -35,6 +35,7 @@ from qtpy.QtWidgets import (
 
 from napari_sleap.config.roles import CENTERED_ROLES, PIPELINES
 from napari_sleap.config.training import config_dict, pipeline_configs
+from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.docks.job_view import JobView
 from napari_sleap.napari.layers.convert import layer_meta
 
@@ -60,18 +61,21 @@ _LISTENERS: dict[int, list[Callable[[list[str]], None]]] = {}
 
 
 def trained_models(viewer: Any) -> list[list[str]]:
-    """Model folder sets trained in ``viewer`` this session, newest last."""
-    return _MODELS.setdefault(id(viewer), [])
+    """Model folder sets trained in ``viewer`` this session, newest last.
+
+    Keyed by the real viewer: each dock gets its own proxy of it.
+    """
+    return _MODELS.setdefault(id(unproxied(viewer)), [])
 
 
 def on_trained(viewer: Any, callback: Callable[[list[str]], None]) -> None:
     """Call ``callback(model_dirs)`` whenever a training in ``viewer`` finishes."""
-    _LISTENERS.setdefault(id(viewer), []).append(callback)
+    _LISTENERS.setdefault(id(unproxied(viewer)), []).append(callback)
 
 
 def _announce(viewer: Any, dirs: list[str]) -> None:
     trained_models(viewer).append(dirs)
-    for callback in _LISTENERS.get(id(viewer), []):
+    for callback in _LISTENERS.get(id(unproxied(viewer)), []):
         callback(dirs)
 
 
