@@ -1,7 +1,7 @@
 """Portable inference gives the current predictor's poses, on every backend.
 
-Small real models are trained for a few hundred steps on the synthetic sample
-(tests/fixtures/trained_sample.py); each backend then runs in a fresh
+Small real models are trained for a few hundred steps (bottom-up 1,200) on the
+synthetic sample (tests/fixtures/trained_sample.py); each backend then runs in a fresh
 subprocess (``KERAS_BACKEND`` is read when Keras is imported) and its poses are
 compared with the TensorFlow predictor's: within 1e-3 px, same instances and
 missing nodes. A low peak threshold makes sure there is plenty to compare.
@@ -21,7 +21,8 @@ import pytest
 from tests.fixtures.trained_sample import held_out, train
 
 WORKER = Path(__file__).with_name("portable_worker.py")
-STEPS = 300
+#: Training steps per model: enough for peaks (bottom-up also needs its PAFs).
+STEPS = {"top-down": 300, "single": 300, "bottom-up": 1200}
 THRESHOLD = 0.1
 TOL_PX = 1e-3
 BACKENDS = ["tensorflow", "jax", "torch"]
@@ -45,7 +46,9 @@ def trained(request, tmp_path_factory):
         if pipeline not in cache:
             name = "one_animal_sample" if pipeline == "single" else "two_animal_sample"
             sample = request.getfixturevalue(name)
-            models = train(pipeline, sample, tmp_path_factory.mktemp(pipeline), STEPS)
+            models = train(
+                pipeline, sample, tmp_path_factory.mktemp(pipeline), STEPS[pipeline]
+            )
             cache[pipeline] = (models.model_dirs, sample)
         return cache[pipeline]
 
