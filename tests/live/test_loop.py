@@ -205,3 +205,22 @@ def test_ctrl_c_stops_the_command_with_its_figures(two_animal_sample, model_dirs
             proc.kill()
     assert proc.returncode == 0, err[-2000:]
     assert "(cancelled)" in out and "end-to-end latency" in out, out
+
+
+def test_proximity_example_runs_and_scores_against_labels(
+    two_animal_sample, model_dirs, capsys
+):
+    """examples/proximity_trigger.py end to end on the sample and its labels."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "proximity_trigger.py"
+    spec = importlib.util.spec_from_file_location("proximity_trigger", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    args = [*model_dirs, str(two_animal_sample.video), "--fps", "30"]
+    args += ["--frames", "240-279", "--distance", "40", "--node", "nose"]
+    args += ["--target", "tail_base", "--labels", str(two_animal_sample.gt)]
+    assert example.main(args) == 0
+    out = capsys.readouterr().out
+    assert "end-to-end latency" in out
+    assert "vs labels: held-state precision" in out
