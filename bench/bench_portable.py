@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 FIRST, STOP = 1150, 1250  # never beyond 1249
+#: ``engine:backend[:precision]``; bfloat16 is measured separately (it changes poses).
 ENGINES = ("predictor:tensorflow", "portable:tensorflow", "portable:jax")
 
 
@@ -62,7 +63,7 @@ def _load(engine: str, dirs: list[str], batch: int, args: argparse.Namespace):
         dirs,
         batch_size=batch,
         max_instances=args.max_instances,
-        mixed_precision=args.mixed_precision,
+        mixed_precision=args.precision or args.mixed_precision,
         jit_compile=args.xla,
     )
     return pipe.predictor
@@ -81,6 +82,9 @@ def worker(args: argparse.Namespace) -> int:
     ]
     frames, decode_fps = _decode()
     res: dict = {"engine": engine, "backend": keras.backend.backend(), "runs": []}
+    res["precision"] = args.precision or (
+        "float16" if args.mixed_precision else "float32"
+    )
     res["decode_fps"] = decode_fps
     for b in [int(x) for x in args.batches.split(",")]:
         t0 = time.perf_counter()
@@ -178,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-instances", type=int, default=2)
     ap.add_argument("--mixed-precision", action="store_true")
     ap.add_argument("--xla", action="store_true", help="jit_compile on TF")
+    ap.add_argument("--precision", help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
     results = []
     for spec in args.engines.split(","):
-        engine, backend = spec.split(":")
+        engine, backend, *prec = spec.split(":")
         out = Path(f"/tmp/bench_portable_{os.getpid()}_{engine}_{backend}.json")
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
         cmd = [
@@ -202,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         for flag in ("batches", "latency", "max_instances"):
             cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         cmd += ["--mixed-precision"] * args.mixed_precision + ["--xla"] * args.xla
+        cmd += ["--precision", prec[0]] if prec else []
         subprocess.run(cmd, env=env, check=True)
         results.append(json.loads(out.read_text()))
         out.unlink()
@@ -212,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             run["accuracy"] = score(poses)
             run["max_px_vs_first"] = max_diff(ref[run["batch_size"]], poses)
             print(
-                f"{res['engine']:9s} {res['backend']:10s} batch {run['batch_size']}: "
+                f"{res['engine']:9s} {res['backend']:10s} {res['precision']:8s} "
+                f"batch {run['batch_size']}: "
                 f"device {run['device_fps']:5.1f} f/s, e2e {run['e2e_fps']:5.1f} f/s, "
                 f"latency {run['latency_ms_median']:4.0f} ms (p99 "
                 f"{run['latency_ms_p99']:4.0f}); mAP {run['accuracy']['oks_map']:.3f}, "

@@ -15,7 +15,9 @@ Layers of the package, innermost first:
   (shared with ``distributed``);
 * ``frame_damage``: finds frames a damaged packet spoils, so they are
   reported and skipped instead of given poses;
-* ``sleap1``: SLEAP 1.x model folders, loaded without executing their code.
+* ``sleap1``: SLEAP 1.x model folders, loaded without executing their code;
+* ``portable/``: the backend-free engine (``keras.ops`` only, one compiled
+  function per batch on TensorFlow, JAX or PyTorch; docs/backends.md).
 
 Importing this package does not import TensorFlow; loading a model does.
 """

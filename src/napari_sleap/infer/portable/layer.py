@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from napari_sleap.config.roles import CENTERED_ROLES
-from napari_sleap.infer.engine import bucket, use_mixed_precision
+from napari_sleap.infer.engine import bucket
 from napari_sleap.infer.layers.base import InferenceLayer, PeakParams, check_role
 from napari_sleap.infer.model_io import LoadedModel
 from napari_sleap.infer.ops.identity import assign_classes, group_by_class_maps
@@ -30,6 +30,26 @@ from napari_sleap.infer.results import FramePoses
 
 #: Instance slots a top-down / bottom-up batch starts with when uncapped.
 START_SLOTS = 2
+
+#: ``mixed_precision`` values -> Keras dtype policies (True: float16, the GPU
+#: choice; bfloat16 runs on CPUs with AMX/AVX512-BF16 through oneDNN).
+PRECISIONS = {
+    True: "mixed_float16",
+    "float16": "mixed_float16",
+    "bfloat16": "mixed_bfloat16",
+}
+
+
+def set_precision(model: Any, mixed: bool | str) -> None:
+    """Compute in float16 or bfloat16 (weights stay float32) where layers allow it."""
+    if mixed not in PRECISIONS:
+        raise ValueError(
+            f"mixed_precision={mixed!r}; allowed: False, True (float16), "
+            "'float16', 'bfloat16'"
+        )
+    for layer in model._flatten_layers(include_self=False):
+        if layer.__class__.__name__ != "InputLayer":
+            layer.dtype_policy = PRECISIONS[mixed]
 
 
 class PortableLayer(InferenceLayer):
@@ -45,7 +65,7 @@ class PortableLayer(InferenceLayer):
             the slots as frames need them.
         batch_size: frames per compiled call (smaller batches are padded).
         jit_compile: XLA on the TensorFlow backend.
-        mixed_precision: float16 compute.
+        mixed_precision: False, True / ``"float16"`` or ``"bfloat16"`` compute.
     """
 
     def __init__(
@@ -57,7 +77,7 @@ class PortableLayer(InferenceLayer):
         max_instances: int | None = None,
         batch_size: int = 8,
         jit_compile: bool = False,
-        mixed_precision: bool = False,
+        mixed_precision: bool | str = False,
     ) -> None:
         self.pipeline = pipeline
         self.models = models
@@ -82,7 +102,7 @@ class PortableLayer(InferenceLayer):
             self._keras = {"model": models[0].keras_model}
         if mixed_precision:
             for m in self._keras.values():
-                use_mixed_precision(m)
+                set_precision(m, mixed_precision)
         cap = self.paf.max_peaks_per_node if pipeline.startswith("bottom-up") else None
         self.slot_cap = max_instances if pipeline.startswith("top-down") else cap
         self.slots = max_instances or START_SLOTS

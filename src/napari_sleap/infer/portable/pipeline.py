@@ -115,7 +115,7 @@ class PortablePipeline:
 def load_portable(
     model_dirs: str | Path | Sequence[str | Path],
     batch_size: int | None = None,
-    mixed_precision: bool = False,
+    mixed_precision: bool | str = False,
     **options: Any,
 ) -> PortablePipeline:
     """Load model folders (ours or SLEAP 1.x) for backend-free inference.
@@ -123,7 +123,8 @@ def load_portable(
     Args:
         model_dirs: the folders ``napari-sleap predict`` takes.
         batch_size: frames per compiled call (8).
-        mixed_precision: float16 compute (a GPU option).
+        mixed_precision: True / ``"float16"`` (a GPU option) or
+            ``"bfloat16"`` (CPUs with AMX/AVX512-BF16; see docs/backends.md).
         options: other :class:`PredictorOptions` fields (``peak_threshold``,
             ``refinement``, ``max_instances``, ``paf``, ``jit_compile``).
 
