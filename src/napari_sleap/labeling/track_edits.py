@@ -222,3 +222,45 @@ class DeleteTrackInstances(Command):
             for inst in list(lf.instances):
                 if inst.track is self.track:
                     self._remove(lf, inst)
+
+
+@dataclass
+class RenameTrack(Command):
+    """Give a track a new name (unique among the labels' tracks).
+
+    The instances on the track are recorded as changed (their track stays), so
+    views that show track names redraw them.
+    """
+
+    track: sio.Track
+    name: str
+    _old_name: str = field(default="", init=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """Menu text."""
+        return f"rename {self._old_name or self.track.name} to {self.name}"
+
+    def _apply(self) -> None:
+        self._old_name = self.track.name  # before any check: a refusal undoes
+        _require_track(self.labels, self.track, "rename")
+        name = self.name.strip()
+        if not name:
+            raise ValueError("rename track: type a name (it is empty)")
+        taken = [t.name for t in self.labels.tracks if t is not self.track]
+        if name in taken:
+            raise ValueError(
+                f"rename track: another track is already named {name!r}; "
+                "choose a name not in " + ", ".join(taken)
+            )
+        self.name = name
+        self.track.name = name
+        for lf in self.labels.labeled_frames:
+            for inst in lf.instances:
+                if inst.track is self.track:
+                    self._retracked.append((inst, self.track))
+
+    def undo(self) -> None:
+        """Put the old name back."""
+        super().undo()
+        self.track.name = self._old_name

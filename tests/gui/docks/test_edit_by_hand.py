@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sleap_io as sio
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QLineEdit
 
 from napari_sleap.io.labels import load_labels
 from napari_sleap.labeling import find_frame
@@ -371,10 +372,14 @@ def test_right_click_menu_on_an_instance(
     assert [a.text() for a in sub.actions()] == [
         *names,
         "No track",
-        "New track (track_3)",
+        "New track...",
     ]
     assert sub.actions()[names.index("male")].isChecked()
     _menu_click(qtbot, sub, "New track")
+    box = widget.instance_menu.rename_box  # named first; Enter keeps the offer
+    qtbot.waitUntil(box.isVisible, timeout=2000)
+    assert box.textValue() == "track_3"
+    qtbot.keyClick(box.findChild(QLineEdit), Qt.Key.Key_Return)
     assert m.track.name == "track_3" and f.track.name == "female"
 
     menu = _right_click(qtbot, viewer, widget, points, m, "thorax")

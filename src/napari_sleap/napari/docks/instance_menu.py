@@ -2,9 +2,10 @@
 
 A right click near a node of the frame on screen opens a menu for that node's
 instance: hide or show the node, delete the instance, put it on a track (or a new
-one), and exchange tracks with another instance of the frame (here only, or from
-this frame on). Each item is one command on the viewer's undo stack, run through
-the Labeling dock's layer sync, so the layers follow and Ctrl+Z undoes it.
+one, named in a box first), and exchange tracks with another instance of the
+frame (here only, or from this frame on). Each item is one command on the
+viewer's undo stack, run through the Labeling dock's layer sync, so the layers
+follow and Ctrl+Z undoes it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sleap_io as sio
 from qtpy.QtCore import QPoint
-from qtpy.QtWidgets import QMenu
+from qtpy.QtWidgets import QInputDialog, QLineEdit, QMenu
 
 from napari_sleap.labeling import AssignTrack, DeleteInstances, set_node_visible
 from napari_sleap.labeling.track_edits import SwapTracks
@@ -55,6 +56,8 @@ class InstanceMenu:
         self.viewer = widget.viewer
         #: The menu last opened (tests click its actions).
         self.menu: QMenu | None = None
+        #: The name box of the last "New track..." (a new track is named first).
+        self.rename_box: QInputDialog | None = None
         self.viewer.mouse_drag_callbacks.append(self._on_press)
 
     def disconnect(self) -> None:
@@ -139,11 +142,8 @@ class InstanceMenu:
             action.setCheckable(True)
             action.setChecked(inst.track is track)
         self._item(tracks, "No track", lambda: AssignTrack(labels, inst, None))
-        self._item(
-            tracks,
-            f"New track ({self._new_name()})",
-            lambda: AssignTrack(labels, inst, sio.Track(self._new_name())),
-        )
+        new = tracks.addAction("New track...")
+        new.triggered.connect(lambda *_: self.ask_new_track(inst))
         others = [
             o
             for o in sync.frame_of(inst).instances
@@ -168,6 +168,34 @@ class InstanceMenu:
                     ),
                 )
         return menu
+
+    def ask_new_track(self, inst: sio.Instance) -> QInputDialog:
+        """Open the name box of a new track for ``inst`` (OK: one undo step)."""
+        if self.rename_box is not None:
+            self.rename_box.close()
+        box = QInputDialog(self.widget)
+        box.setWindowTitle("New track")
+        box.setLabelText("Name of the new track:")
+        box.setTextValue(self._new_name())
+        labels = self.widget.labels
+
+        def make(name: str) -> AssignTrack:
+            if not name.strip():
+                raise ValueError("new track: type a name (it is empty)")
+            if name.strip() in {t.name for t in labels.tracks}:
+                raise ValueError(
+                    f"new track: {name.strip()!r} is taken; choose it under Set track "
+                    "or type another name"
+                )
+            return AssignTrack(labels, inst, sio.Track(name.strip()))
+
+        box.textValueSelected.connect(
+            lambda name: self._run("New track", lambda: make(name))
+        )
+        self.rename_box = box
+        box.open()
+        box.findChild(QLineEdit).selectAll()
+        return box
 
     def _new_name(self) -> str:
         taken = {t.name for t in self.widget.labels.tracks}

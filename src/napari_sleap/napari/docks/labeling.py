@@ -320,6 +320,10 @@ class LabelingWidget(QWidget):
 
     def _on_edit(self) -> None:
         self._sets = None
+        if self.sync is not None and [t.name for t in self.labels.tracks] != [
+            self.track_combo.itemText(i) for i in range(self.track_combo.count() - 1)
+        ]:
+            self._fill_tracks()  # a track added, removed or renamed
         if self.autosaver is not None:
             self.autosaver.mark_dirty()
         self._update_buttons()

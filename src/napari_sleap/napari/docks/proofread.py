@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -34,7 +35,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_sleap.labeling import AssignTrack, DeleteInstances
-from napari_sleap.labeling.track_edits import SwapTracks
+from napari_sleap.labeling.track_edits import RenameTrack, SwapTracks
 from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.docks.edit_history import (
     bind_history_keys,
@@ -162,6 +163,19 @@ class ProofreadPanel(QWidget):
         )
         root.addWidget(assign)
 
+        rename = QGroupBox("Rename track")
+        rgrid = QGridLayout(rename)
+        self.rename_combo = QComboBox()
+        self.rename_edit = QLineEdit()
+        self.rename_edit.setPlaceholderText("new name")
+        self.rename_edit.returnPressed.connect(lambda: self._guard(self.rename))
+        rgrid.addWidget(self.rename_combo, 0, 0)
+        rgrid.addWidget(self.rename_edit, 0, 1)
+        rgrid.addWidget(
+            _button("Rename", "Rename the track (one undo step)", self.rename), 0, 2
+        )
+        root.addWidget(rename)
+
         delete = QGroupBox("Delete predicted instances")
         form = QFormLayout(delete)
         self.start_spin = QSpinBox()
@@ -261,6 +275,7 @@ class ProofreadPanel(QWidget):
             (self.track_a, []),
             (self.track_b, []),
             (self.assign_combo, []),
+            (self.rename_combo, []),
             (self.delete_track, [ALL_TRACKS]),
         ):
             current = combo.currentText()
@@ -368,6 +383,19 @@ class ProofreadPanel(QWidget):
             AssignTrack(self.labels, instance=inst, track=track or sio.Track(name))
         )
 
+    def rename(self, track: str | None = None, name: str | None = None) -> Any:
+        """Rename track ``track`` (default: the chosen one) to ``name`` (typed)."""
+        old = self._track(track or self.rename_combo.currentText())
+        new = (name if name is not None else self.rename_edit.text()).strip()
+        command = self.push(RenameTrack(self.labels, track=old, name=new))
+        self.rename_edit.clear()
+        self.refresh()
+        self.rename_combo.setCurrentText(new)
+        self.status.setText(
+            f"Renamed {command.label[len('rename ') :]} (Ctrl+Z undoes)"
+        )
+        return command
+
     def delete_range(
         self,
         start: int | None = None,
@@ -408,8 +436,9 @@ class ProofreadPanel(QWidget):
 
     def _on_edit(self) -> None:
         """After the layer sync applied an edit (it updated the Tracks layer too)."""
-        if len(self.labels.tracks) != self.track_a.count():
-            self.refresh()
+        names = [t.name for t in self.labels.tracks]
+        if names != [self.track_a.itemText(i) for i in range(self.track_a.count())]:
+            self.refresh()  # a track added, removed or renamed
 
     def update_tracks_layer(self) -> Any:
         """Recompute the Tracks layer of the instances layer now."""
