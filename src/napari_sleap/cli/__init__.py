@@ -17,6 +17,7 @@ COMMANDS: list[str] = [
     "train",
     "evaluate",
     "export",
+    "export_model",
     "track",
     "evaluate_tracks",
     "cache",
