@@ -82,13 +82,17 @@ def run(args: argparse.Namespace) -> int:
     is_camera = str(spec).strip().isdigit()
     if args.out:
         check_output(args.out, None if is_camera else Path(spec))
-    source = open_source(spec, fps=args.fps, frames=frames)
-    model = load_live_model(
-        models,
-        engine=args.engine,
-        max_instances=args.max_instances,
-        peak_threshold=args.peak_threshold,
-    )
+    source = open_source(spec, fps=args.fps, frames=frames)  # bad sources fail fast
+    try:
+        model = load_live_model(
+            models,
+            engine=args.engine,
+            max_instances=args.max_instances,
+            peak_threshold=args.peak_threshold,
+        )
+    except BaseException:
+        source.stop()  # close the camera or file
+        raise
     stop = threading.Event()
     if args.max_seconds:
         timer = threading.Timer(args.max_seconds, stop.set)

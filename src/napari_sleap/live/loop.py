@@ -253,7 +253,11 @@ class LiveLoop:
                 camera raises ``TimeoutError`` naming the source).
         """
         if self.warmup:
-            self.model.warmup(self.source.first_frame())
+            try:
+                self.model.warmup(self.source.first_frame())
+            except BaseException:
+                self.source.stop()  # close the camera or file it opened
+                raise
         times: list[tuple[float, float, float, float, float]] = []
         self.results = []
         cancelled = False

@@ -161,9 +161,16 @@ class FrameSource:
         return frame
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Ask the grab thread to end and wait for it (safe to call twice)."""
+        """Ask the grab thread to end and wait for it (safe to call twice).
+
+        A source that never started releases its device or file here.
+        """
+        already = self._stop.is_set()
         self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._thread is None:
+            if not already:
+                self._release()
+        elif self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
     @property
