@@ -76,8 +76,10 @@ def test_points_layer_contents() -> None:
     assert list(f["node"][:3]) == ["head", "thorax", "tail"]
     # frame 0: user instance: head visible, thorax hidden (finite), tail NaN (hidden)
     assert list(f["visible"][:3]) == [True, False, False]
-    # a hidden node that has a position stays drawn (dimmed) so it can be shown again
-    assert list(kwargs["shown"][:3]) == [True, True, False]
+    # a hidden node that has a position stays drawn (dimmed) so it can be shown
+    # again; a user instance's never-placed node is drawn parked beside it
+    assert list(kwargs["shown"][:3]) == [True, True, True]
+    assert data[2, 2] > data[:2, 2].max()  # right of the placed nodes
     head = labels[0].instances[0].numpy()[0]
     assert np.allclose(data[0], [0, head[1], head[0]])
     assert f["predicted"][3] and not f["predicted"][0]

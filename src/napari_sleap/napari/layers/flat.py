@@ -129,22 +129,46 @@ def flatten(labels: sio.Labels, video: sio.Video | int = 0) -> FlatPoints:
 
 
 def display_xy(flat: FlatPoints) -> np.ndarray:
-    """Finite coordinates to draw each row at (hidden rows sit at their centroid).
+    """Finite coordinates to draw each row at (never-placed nodes: parked).
 
-    Rows with NaN coordinates are placed at the mean of their instance's finite
-    points (or 0), so the layer never holds NaN; they are hidden, and writing
-    back restores the stored NaN unless the row was moved or made visible.
+    Rows with NaN coordinates go to :func:`parked_xy`'s spots beside their
+    instance, so the layer never holds NaN; writing back restores the stored NaN
+    unless the row was moved or made visible.
     """
-    xy = flat.xy.copy()
+    return parked_xy(flat.xy, flat.instance, len(flat.table))
+
+
+def parked_xy(xy: np.ndarray, instance: np.ndarray, n_instances: int) -> np.ndarray:
+    """``xy`` ``(N, 2)`` with NaN rows moved to a column beside their instance.
+
+    A user sees every node of an instance (SLEAP shows them all): a node never
+    placed waits right of the instance's placed nodes, one below the other, so
+    it can be dragged to where it belongs. ``instance`` ``(N,)`` gives each
+    row's instance (rows of one instance contiguous). An instance with no
+    placed node parks at 0.
+    """
+    xy = np.array(xy, dtype=np.float64)
     bad = ~np.isfinite(xy).all(axis=1)
-    if bad.any():
-        n = len(flat.table)
-        good = ~bad
-        sums = np.zeros((n, 2))
-        np.add.at(sums, flat.instance[good], xy[good])
-        counts = np.bincount(flat.instance[good], minlength=n)[:, None]
-        centers = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
-        xy[bad] = centers[flat.instance[bad]]
+    if not bad.any():
+        return xy
+    good = ~bad
+    inst = np.asarray(instance, dtype=np.int64)
+    n = max(int(n_instances), int(inst.max()) + 1 if len(inst) else 0)
+    lo = np.full((n, 2), np.inf)
+    hi = np.full((n, 2), -np.inf)
+    np.minimum.at(lo, inst[good], xy[good])
+    np.maximum.at(hi, inst[good], xy[good])
+    placed = np.isfinite(lo).all(axis=1)
+    lo[~placed], hi[~placed] = 0.0, 0.0
+    extent = np.max(hi - lo, axis=1)
+    gap = np.clip(0.12 * extent, 4.0, 12.0)
+    rows = np.nonzero(bad)[0]
+    owner = inst[rows]
+    first = np.r_[0, np.nonzero(np.diff(owner))[0] + 1]
+    rank = np.arange(len(rows)) - np.repeat(first, np.diff(np.r_[first, len(rows)]))
+    g = gap[owner]
+    xy[rows, 0] = hi[owner, 0] + np.where(placed[owner], 1.5 * g, 0.0)
+    xy[rows, 1] = lo[owner, 1] + rank * g
     return xy
 
 

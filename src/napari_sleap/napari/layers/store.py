@@ -22,6 +22,7 @@ from napari_sleap.napari.layers.flat import (
     RowKeys,
     display_xy,
     flatten,
+    parked_xy,
 )
 from napari_sleap.napari.layers.styles import DEFAULT_STYLE, LayerStyle
 
@@ -264,8 +265,9 @@ def build_store(
         instance=flat.instance.copy(),
         node=flat.node.copy(),
         visible=flat.visible.copy(),
-        # hidden nodes stay on screen (dimmed) so they can be picked and shown
-        shown=np.isfinite(flat.xy).all(axis=1),
+        # hidden nodes stay on screen (dimmed) so they can be picked and shown;
+        # a user instance's never-placed nodes too, parked beside it
+        shown=np.isfinite(flat.xy).all(axis=1) | ~tab.predicted[flat.instance],
         score=flat.score.copy(),
     )
 
@@ -402,11 +404,10 @@ def frame_block(labels: sio.Labels, lf: sio.LabeledFrame) -> FrameBlock:
         is_pred = isinstance(inst, sio.PredictedInstance)
         p = np.array(pts["xy"], dtype=np.float64)
         good = np.isfinite(p).all(axis=1)
-        if (~good).any():
-            p[~good] = p[good].mean(axis=0) if good.any() else 0.0
-        xy.append(p)
+        xy.append(parked_xy(p, np.zeros(len(p), np.int64), 1))
         vis.append(np.array(pts["visible"], dtype=bool) & good)
-        shown.append(good & (id(inst) not in used))  # hidden nodes: drawn dimmed
+        # hidden nodes drawn dimmed; a user instance's never-placed ones parked
+        shown.append((good | (not is_pred)) & (id(inst) not in used))
         score.append(
             np.array(pts["score"], float) if is_pred else np.full(len(p), np.nan)
         )

@@ -29,6 +29,7 @@ from napari_sleap.labeling import SetPoints, UndoStack, command_changes
 from napari_sleap.labeling.history import Command
 from napari_sleap.napari.compat import unproxied
 from napari_sleap.napari.layers.convert import META_KEY, InstanceTable
+from napari_sleap.napari.layers.flat import parked_xy
 from napari_sleap.napari.layers.store import (
     FrameBlock,
     RowStore,
@@ -638,24 +639,24 @@ class InstancesSync:
                 self._open_move = self.stack.push(cmd)
 
     def _recentre_unplaced(self, inst: sio.Instance, start: int) -> None:
-        """Keep never-placed nodes' rows at the instance centre as nodes move.
+        """Keep never-placed nodes' rows parked beside the instance as nodes move.
 
-        They are drawn hidden at the mean of the placed nodes (as the converter
-        places them); left behind, the writer would read them as moved.
+        They are drawn where :func:`parked_xy` puts them (as the converter does);
+        left behind, the writer would read them as moved.
         """
         xy = np.asarray(inst.points["xy"], dtype=np.float64)
         good = np.isfinite(xy).all(axis=1)
-        if good.all() or not good.any():
+        if good.all():
             return
-        centre = xy[good].mean(axis=0)
+        parked = parked_xy(xy, np.zeros(len(xy), np.int64), 1)
         rows = start + np.nonzero(~good)[0]
-        self.store.data[rows, 1] = centre[1]
-        self.store.data[rows, 2] = centre[0]
+        self.store.data[rows, 1] = parked[~good, 1]
+        self.store.data[rows, 2] = parked[~good, 0]
         at = self.window.layer_rows(rows)
-        at = at[at >= 0]
-        if len(at):
-            self.layer.data[at, 1] = centre[1]
-            self.layer.data[at, 2] = centre[0]
+        ok = at >= 0
+        if ok.any():
+            self.layer.data[at[ok], 1] = parked[~good, 1][ok]
+            self.layer.data[at[ok], 2] = parked[~good, 0][ok]
 
     def _end_drag_on_release(self, layer: Any, event: Any):
         """Close the open move when the mouse is released (next drag: new step)."""
