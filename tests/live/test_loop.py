@@ -105,6 +105,26 @@ def test_live_poses_equal_the_batch_predictor(
         np.testing.assert_allclose(r.poses.point_scores, want.point_scores, atol=1e-4)
 
 
+def test_slow_callback_drops_frames_without_lagging(two_animal_sample, live_model):
+    """A callback taking 150 ms: most frames dropped, the delay does not grow."""
+    source = VideoReplaySource(two_animal_sample.video, fps=FPS, frames=FRAMES)
+
+    def slow(result):
+        time.sleep(0.15)
+        return True
+
+    loop = LiveLoop(source, live_model, on_result=slow)
+    summary = loop.run()
+    assert summary.grabbed == len(FRAMES) == summary.processed + summary.dropped
+    assert summary.processed <= len(FRAMES) / 3, summary.lines()
+    lat = np.array([r.latency for r in loop.results])
+    assert np.all(lat >= 0.15)
+    # Each decision waits for one frame's work at most, never for a queue.
+    waits = np.array([r.t_start - r.t_grab for r in loop.results])
+    busy = np.array([r.t_decision - r.t_start for r in loop.results])
+    assert np.all(waits <= busy.max() + 0.1), (waits, busy)
+
+
 def test_stop_from_the_callback_ends_cleanly(two_animal_sample, live_model):
     source = VideoReplaySource(two_animal_sample.video, fps=FPS, frames=FRAMES)
     seen = []
