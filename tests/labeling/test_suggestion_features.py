@@ -76,3 +76,21 @@ def test_hog_picks_cover_more_poses_than_uniform(clip_mp4, clip_all_slp):
     assert hog["pose_clusters"] >= uniform["pose_clusters"] + 3
     assert hog["pose_clusters"] > best_random
     assert hog["coverage"] <= uniform["coverage"]
+
+
+def test_cli_suggest_saves_picks_as_suggestions(sample_small, tmp_path, capsys):
+    from napari_sleap.cli import main
+
+    out = tmp_path / "suggested.slp"
+    argv = ["suggest", str(sample_small.train), "-k", "5", "--sample", "40"]
+    assert main([*argv, "--feature", "hog", "-o", str(out)]) == 0
+    printed = [int(f) for f in capsys.readouterr().out.split()]
+    saved = sio.load_slp(str(out), open_videos=False)
+    assert [s.frame_idx for s in saved.suggestions] == printed and len(printed) == 5
+    labeled = {lf.frame_idx for lf in saved.labeled_frames if lf.user_instances}
+    assert labeled and not labeled & set(printed)  # labeled frames are not suggested
+    train = sio.load_slp(str(sample_small.train), open_videos=False)
+    assert len(saved.labeled_frames) == len(train.labeled_frames)
+    assert main([*argv, "--method", "uniform", "-o", str(out)]) == 0
+    again = sio.load_slp(str(out), open_videos=False)
+    assert [s.frame_idx for s in again.suggestions] == sg.uniform(60, 5)

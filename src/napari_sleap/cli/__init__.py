@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "track",
     "evaluate_tracks",
     "cache",
+    "suggest",
     "predict",
     "live",
     "sample",
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Commands that load labels files whose videos may have moved.
 SEARCHES_VIDEOS = frozenset(
-    {"train", "evaluate", "export", "track", "evaluate-tracks", "predict"}
+    {"train", "evaluate", "export", "track", "evaluate-tracks", "predict", "suggest"}
 )
 
 #: A fix for the operating-system errors a user can act on.
