@@ -331,7 +331,13 @@ def _onnx_loader(path: Path) -> ExportedModel:
     import onnxruntime as ort
 
     try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        # Spin-waiting worker threads cost more than they save on a shared CPU
+        # (and beside TensorFlow's threads): measured in bench/bench_export.py.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
     except Exception as err:  # onnxruntime raises its own types for bad files
         raise ValueError(
             f"{path}: not a loadable ONNX model ({type(err).__name__}: {err})"
