@@ -15,6 +15,7 @@ from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
     QGroupBox,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QSpinBox,
@@ -22,6 +23,7 @@ from qtpy.QtWidgets import (
 
 from napari_sleap.labeling import SetSuggestions
 from napari_sleap.labeling import suggestions as sg
+from napari_sleap.labeling.frame_features import FEATURES
 from napari_sleap.napari.docks.buttons import button
 
 if TYPE_CHECKING:
@@ -49,10 +51,25 @@ class SuggestionsBox(QGroupBox):
         grid.addWidget(self.method_combo, 0, 0)
         grid.addWidget(self.count_spin, 0, 1)
         grid.addWidget(button("Suggest", "Make frame suggestions", self.suggest), 0, 2)
+        # image_features only: what each frame is described by (HOG by default)
+        self.feature_label = QLabel("described by")
+        self.feature_combo = QComboBox()
+        self.feature_combo.addItems(list(FEATURES))
+        self.feature_combo.setToolTip(
+            "hog: edge directions (postures); raw: pixels; orb: keypoint patterns"
+        )
+        grid.addWidget(self.feature_label, 1, 0)
+        grid.addWidget(self.feature_combo, 1, 1, 1, 2)
+        self.method_combo.currentTextChanged.connect(self._show_feature)
+        self._show_feature(self.method_combo.currentText())
         self.sugg_list = QListWidget()
         self.sugg_list.setMaximumHeight(140)
         self.sugg_list.itemClicked.connect(self._on_clicked)
-        grid.addWidget(self.sugg_list, 1, 0, 1, 3)
+        grid.addWidget(self.sugg_list, 2, 0, 1, 3)
+
+    def _show_feature(self, method: str) -> None:
+        for w in (self.feature_label, self.feature_combo):
+            w.setVisible(method == "image_features")
 
     def suggest(
         self, method: str | None = None, k: int | None = None, *, wait: bool = True
@@ -71,7 +88,8 @@ class SuggestionsBox(QGroupBox):
         if self.worker is not None:  # second press: stop it
             self._stop.set()
             return None
-        return self._in_thread(self._image_frames(), k, wait)
+        feature = self.feature_combo.currentText()
+        return self._in_thread(self._image_frames(), k, wait, feature)
 
     def _apply(self, picks: list[int], method: str) -> list[int]:
         sync = self.dock._require()
@@ -84,7 +102,9 @@ class SuggestionsBox(QGroupBox):
         self.dock.status.setText(f"{len(picks)} {method.replace('_', ' ')} suggestions")
         return picks
 
-    def _in_thread(self, frames: Any, k: int, wait: bool) -> list[int] | None:
+    def _in_thread(
+        self, frames: Any, k: int, wait: bool, feature: str
+    ) -> list[int] | None:
         from napari_sleap.napari.docks.background import start_job, wait_until
 
         out: dict[str, Any] = {}
@@ -101,7 +121,7 @@ class SuggestionsBox(QGroupBox):
         worker, self._stop = start_job(
             self.dock,
             lambda progress, stop: sg.image_features(
-                frames, k, progress=progress, stop=stop
+                frames, k, feature=feature, progress=progress, stop=stop
             ),
             desc="Suggesting frames",
             on_result=returned,
