@@ -196,7 +196,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--backends", default="jax,torch,tensorflow")
     p.add_argument("--batches", default="1,8,32,64")
     p.add_argument(
-        "--decoders", type=int, default=2, help="decoder threads feeding e2e"
+        "--decoders",
+        type=int,
+        default=None,
+        help="decoder threads feeding e2e (default: a quarter of the CPUs, 2 to 4)",
     )
     p.add_argument(
         "--max-instances", type=int, default=2, help="animals per frame (0: no cap)"
@@ -212,6 +215,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--precisions", default="float32,mixed")
     p.add_argument("--decode-seconds", type=float, default=1.5)
     args = p.parse_args(argv)
+    if args.decoders is None:
+        args.decoders = max(2, min(4, (os.cpu_count() or 2) // 4))
     models = args.dir / "models"
     args.topdown = [
         models / "top-down" / "centroid",
