@@ -51,16 +51,7 @@ class FrameSets:
         for lf in labels.labeled_frames:
             if lf.video is not video:
                 continue
-            user = pred_low = pred = False
-            used = used_predictions(lf)
-            for inst in lf.instances:
-                if isinstance(inst, sio.PredictedInstance):
-                    if id(inst) in used:
-                        continue  # a user instance was made from it
-                    pred = True
-                    pred_low |= bool(float(inst.score) < score_threshold)
-                else:
-                    user = True
+            user, pred, pred_low = frame_kinds([lf], score_threshold)
             if user:
                 labeled.append(lf.frame_idx)
             if pred:
@@ -78,6 +69,27 @@ class FrameSets:
             return np.unique(np.asarray(x, dtype=np.int64))
 
         return cls(arr(labeled), arr(predicted), arr(suggested), arr(low), n_frames)
+
+    def set_frame(
+        self, frame: int, labeled: bool, predicted: bool, low_score: bool
+    ) -> None:
+        """Put ``frame`` in (or take it out of) each set: one edited frame.
+
+        A binary search and one array copy per set that changes, instead of a
+        pass over every labeled frame.
+        """
+        for kind, member in (
+            ("labeled", labeled),
+            ("predicted", predicted),
+            ("low_score", low_score),
+        ):
+            frames = getattr(self, kind)
+            i = int(np.searchsorted(frames, frame))
+            there = i < len(frames) and frames[i] == frame
+            if member and not there:
+                setattr(self, kind, np.insert(frames, i, frame))
+            elif there and not member:
+                setattr(self, kind, np.delete(frames, i))
 
     def frames(self, kind: str) -> np.ndarray:
         """The sorted frames of ``kind`` (one of :data:`KINDS` but "unlabeled")."""
@@ -118,3 +130,25 @@ class FrameSets:
                     run_start -= 1
                 f = int(taken[run_start]) - 1
         return None
+
+
+def frame_kinds(
+    frames: list[sio.LabeledFrame], score_threshold: float = 0.5
+) -> tuple[bool, bool, bool]:
+    """What the labeled frames of one frame index hold: ``(user, pred, low)``.
+
+    ``user``: a user instance; ``pred``: a prediction not yet accepted; ``low``:
+    such a prediction scoring below ``score_threshold``.
+    """
+    user = pred = low = False
+    for lf in frames:
+        used = used_predictions(lf)
+        for inst in lf.instances:
+            if isinstance(inst, sio.PredictedInstance):
+                if id(inst) in used:
+                    continue  # a user instance was made from it
+                pred = True
+                low |= bool(float(inst.score) < score_threshold)
+            else:
+                user = True
+    return user, pred, low

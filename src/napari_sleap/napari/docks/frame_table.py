@@ -59,25 +59,28 @@ def frame_rows(labels: sio.Labels, video: sio.Video) -> list[FrameRow]:
     Several ``LabeledFrame`` objects of one frame (as merged files may hold)
     make one row.
     """
-    by_frame: dict[int, list[sio.Instance]] = {}
+    by_frame: dict[int, list[sio.LabeledFrame]] = {}
     for lf in labels.labeled_frames:
         if lf.video is video and lf.instances:
-            by_frame.setdefault(int(lf.frame_idx), []).extend(lf.instances)
-    rows = []
-    for frame in sorted(by_frame):
-        insts = by_frame[frame]
-        pred = sum(isinstance(i, sio.PredictedInstance) for i in insts)
-        names = sorted({i.track.name for i in insts if i.track is not None})
-        rows.append(
-            FrameRow(
-                frame=frame,
-                instances=len(insts),
-                tracks=", ".join(names),
-                user=len(insts) - pred,
-                predicted=pred,
-            )
-        )
-    return rows
+            by_frame.setdefault(int(lf.frame_idx), []).append(lf)
+    rows = (frame_row(f, by_frame[f]) for f in sorted(by_frame))
+    return [r for r in rows if r is not None]
+
+
+def frame_row(frame: int, frames: list[sio.LabeledFrame]) -> FrameRow | None:
+    """The row of one frame index from its labeled frames (None: no instances)."""
+    insts = [i for lf in frames for i in lf.instances]
+    if not insts:
+        return None
+    pred = sum(isinstance(i, sio.PredictedInstance) for i in insts)
+    names = sorted({i.track.name for i in insts if i.track is not None})
+    return FrameRow(
+        frame=frame,
+        instances=len(insts),
+        tracks=", ".join(names),
+        user=len(insts) - pred,
+        predicted=pred,
+    )
 
 
 class FrameTableModel(QAbstractTableModel):
@@ -92,6 +95,34 @@ class FrameTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
+
+    def set_frame(self, frame: int, row: FrameRow | None) -> None:
+        """Put one frame's row in, change it, or take it out (None)."""
+        lo = self._at(frame)
+        there = lo < len(self.rows) and self.rows[lo].frame == frame
+        if row is None:
+            if there:
+                self.beginRemoveRows(QModelIndex(), lo, lo)
+                del self.rows[lo]
+                self.endRemoveRows()
+        elif there:
+            self.rows[lo] = row
+            self.dataChanged.emit(self.index(lo, 0), self.index(lo, len(COLUMNS) - 1))
+        else:
+            self.beginInsertRows(QModelIndex(), lo, lo)
+            self.rows.insert(lo, row)
+            self.endInsertRows()
+
+    def _at(self, frame: int) -> int:
+        """Where ``frame``'s row is or would go (binary search)."""
+        lo, hi = 0, len(self.rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.rows[mid].frame < frame:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
 
     def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802
         """Labeled frames listed."""
@@ -128,13 +159,7 @@ class FrameTableModel(QAbstractTableModel):
 
     def row_of_frame(self, frame: int) -> int:
         """The row listing ``frame`` (-1: not labeled)."""
-        lo, hi = 0, len(self.rows)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.rows[mid].frame < frame:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = self._at(frame)
         return lo if lo < len(self.rows) and self.rows[lo].frame == frame else -1
 
 
@@ -144,6 +169,8 @@ class FrameTable(FollowsLabels, QTableView):
     Args:
         viewer: The viewer.
     """
+
+    TRACKS_MATTER = True  # the tracks column
 
     def __init__(self, viewer: napari.Viewer) -> None:
         super().__init__()
@@ -174,6 +201,12 @@ class FrameTable(FollowsLabels, QTableView):
             labels = meta["labels"]
             rows = frame_rows(labels, labels.videos[meta.get("video_index", 0)])
         self.model_.set_rows(rows)
+        self._on_step()
+
+    def update_frames(self, frames: dict[int, list[Any]]) -> None:
+        """Rewrite only the rows of the edited frames."""
+        for frame, lfs in frames.items():
+            self.model_.set_frame(frame, frame_row(frame, lfs))
         self._on_step()
 
     def frames(self) -> list[int]:
