@@ -78,6 +78,7 @@ def read_video(path: str | list[str]) -> list[LayerDataTuple]:
     """Open a video, image folder or zarr cache as one lazy Image layer."""
     path = path[0] if isinstance(path, list) else path
     reader = open_video(path)
+    _link_in_current_viewer()  # names the slider's axis "frame"
     return [image_layer(reader, Path(path).name)]
 
 
@@ -88,12 +89,14 @@ def read_slp(path: str | list[str]) -> list[LayerDataTuple]:
     asks the current viewer to link napari-sleap layers as they land; the
     linking itself (edges follow points, tracks follow the frame, windows) is
     :func:`napari_sleap.napari.sync.skeleton_link.install`, which the docks call
-    too.
+    too. A video that is missing (or not the labeled one) opens the Missing
+    videos panel (:mod:`napari_sleap.napari.docks.relink`).
     """
     layers = slp_layers(path)
     _link_in_current_viewer()
     labels = [k["metadata"][META_KEY]["labels"] for _, k, t in layers if t == "points"]
-    if labels and unusable_videos(labels[0]):
+    shown = sum(kind == "image" for _, _, kind in layers)
+    if labels and shown < len(labels[0].videos):  # a video is missing or wrong
         _offer_relink()  # as SLEAP asks where a moved video went
     return layers
 
