@@ -257,11 +257,33 @@ def install(viewer: napari.Viewer | None) -> None:
         return
     viewer = unproxied(viewer)
     link_all(viewer)
+    name_frame_axis(viewer)
     if viewer in _INSTALLED:
         return
     _INSTALLED.add(viewer)
     viewer.layers.events.inserted.connect(lambda event: link_all(viewer))
+    viewer.layers.events.inserted.connect(lambda event: name_frame_axis(viewer))
     viewer.layers.events.removed.connect(_unlink_removed)
+
+
+def name_frame_axis(viewer: napari.Viewer) -> None:
+    """Call the slider's axis "frame" (napari names it by number: "-3", "0").
+
+    Only where a napari-sleap layer (labels or video) spans the first axis and
+    the name is still napari's default (a number); public ``dims.axis_labels``.
+    """
+    dims = viewer.dims
+    ours = any(
+        layer_meta(la) or type(la.data).__name__ == "LazyFrames"  # our video reader
+        for la in viewer.layers
+    )
+    if dims.ndim < 3 or not ours:
+        return
+    labels = list(dims.axis_labels)
+    first = str(labels[0]).lstrip("-")
+    if first.isdigit():
+        labels[0] = "frame"
+        dims.axis_labels = labels
 
 
 def _unlink_removed(event: Any) -> None:
