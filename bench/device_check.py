@@ -101,6 +101,7 @@ def run_backend(
         "--decoders", str(args.decoders),
         "--max-instances", str(args.max_instances),
         "--bottom-up-peak-threshold", str(args.bottom_up_peak_threshold),
+        *(["--forced-peaks"] if args.untrained else []),
         "--pipelines", args.pipelines,
         "--precisions", args.precisions,
     ]  # fmt: skip
@@ -178,6 +179,12 @@ def markdown_lines(report: dict, command: str) -> list[str]:
     return rows
 
 
+def _rel(path: Path) -> str:
+    """``path`` relative to the repository where it is inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -224,6 +231,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ]
     args.bottomup = models / "bottom-up" / "bottom_up"
     args.clip = args.dir / "clip300.mp4"
+    # bench/device_check_untrained.py's models: peaks are forced in e2e
+    args.untrained = (models / "UNTRAINED").exists()
     for path in [*args.topdown, args.bottomup, args.clip]:
         if not path.exists():
             p.error(
@@ -248,13 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         "gpu": gpu_info(),
         "budget_s": args.budget,
         "clip": {
-            "path": str(args.clip.relative_to(ROOT)),
+            "path": _rel(args.clip),
             "frames": clip_length(args.clip),
         },
         "models": {
-            "top-down": [str(p.relative_to(ROOT)) for p in args.topdown],
-            "bottom-up": [str(args.bottomup.relative_to(ROOT))],
+            "top-down": [_rel(p) for p in args.topdown],
+            "bottom-up": [_rel(args.bottomup)],
         },
+        "models_trained": not args.untrained,
         "decode": [],
         "backends": {},
     }

@@ -6,7 +6,8 @@
 #   .devcheck/clip300.mp4   300 frames (950..1249) of ../shared/data/clip.mp4, 1024x1024
 #   .whl/                   cp312 manylinux wheels of Keras and what it needs there
 # Both folders are git-ignored and travel with `carry`. Rerunning skips what exists;
-# FORCE=1 redoes everything.
+# FORCE=1 redoes everything; UNTRAINED=1 builds untrained models (seconds, not
+# ~15 minutes of training; docs/device_check.md).
 #
 #   bash bench/device_check_prep.sh
 set -euo pipefail
@@ -18,9 +19,15 @@ WHEELS=${WHEELS:-.whl}
 mkdir -p "$DEST/models"
 [[ "${FORCE:-0}" == 1 ]] && rm -rf "$DEST/models"/* "$DEST/clip300.mp4" "$WHEELS"
 
-# 1. Models: the built-in recipes for 1024x1024 flies, ~200 steps each.
+# 1. Models: the built-in recipes for 1024x1024 flies, ~200 steps each; or, with
+#    UNTRAINED=1, the same architectures untrained (seconds; the check then forces
+#    peaks so the end-to-end path still does two animals' work per frame).
+if [[ "${UNTRAINED:-0}" == 1 && ! -f "$DEST/models/UNTRAINED" ]]; then
+  rm -rf "$DEST/models" && mkdir -p "$DEST/models"
+  "$PY" bench/device_check_untrained.py "$DEST/models"
+fi
 for pipeline in top-down bottom-up; do
-  if [[ ! -f "$DEST/models/$pipeline/.done" ]]; then
+  if [[ ! -f "$DEST/models/UNTRAINED" && ! -f "$DEST/models/$pipeline/.done" ]]; then
     nice -n 10 "$PY" -m napari_sleap train "$DATA/clip_train.slp" \
       --pipeline "$pipeline" -o "$DEST/models/$pipeline" \
       --config bench/device_check_train.yaml --max-minutes 8 --seed 0 --quiet

@@ -104,7 +104,7 @@ class PortableE2E:
         dirs: list[str],
         mixed_precision: bool,
         max_instances: int,
-        peak_threshold: float | None = None,
+        options: dict | None = None,
     ):
         from napari_sleap.infer.portable import load_portable
 
@@ -112,11 +112,16 @@ class PortableE2E:
         self.dirs = dirs
         self.mixed = mixed_precision
         self.max_instances = max_instances or None
-        self.options = (
-            {} if peak_threshold is None else {"peak_threshold": peak_threshold}
-        )
+        self.options = dict(options or {})
         self._pipes: dict[int, Any] = {}
         self.instances: list[int] = []
+
+    def describe(self) -> dict:
+        """The options passed to load_portable, as JSON."""
+        return {
+            k: v if isinstance(v, (int, float)) else repr(v)
+            for k, v in self.options.items()
+        }
 
     def __call__(self, frames: np.ndarray) -> Any:
         b = int(frames.shape[0])
@@ -233,14 +238,11 @@ class Worker:
         if stage.path == "model":
             return self._forward(stage), "model"
         try:
-            threshold = None
-            if stage.pipeline == "bottom-up":
-                threshold = self.args.bottom_up_peak_threshold
             pipe = PortableE2E(
                 self.dirs[stage.pipeline],
                 stage.mixed,
                 self.args.max_instances,
-                threshold,
+                self._e2e_options(stage.pipeline),
             )
             return pipe, "e2e"
         except ImportError as err:
@@ -252,6 +254,24 @@ class Worker:
                 )
             forward = self._forward(stage)
             return (lambda frames: forward.to_host(forward(frames))), "decode+model"
+
+    def _e2e_options(self, pipeline: str) -> dict:
+        """Portable-path options: forced peaks for untrained models (every
+        local maximum, 3 candidates per node for the grouping), else the
+        bottom-up threshold the briefly trained model needs."""
+        if self.args.forced_peaks:
+            from napari_sleap.infer.ops.paf import PafParams
+
+            opts: dict = {"peak_threshold": -1e9}
+            if pipeline == "bottom-up":
+                # untrained fields agree with no edge: accept every one
+                opts["paf"] = PafParams(
+                    max_peaks_per_node=3, min_line_score=-1e9, min_agreeing=0.0
+                )
+            return opts
+        if pipeline == "bottom-up" and self.args.bottom_up_peak_threshold is not None:
+            return {"peak_threshold": self.args.bottom_up_peak_threshold}
+        return {}
 
     def run_stage(self, stage: Stage, t_end: float) -> None:
         """Each batch size's figure, within the stage's share of the time.
@@ -295,7 +315,7 @@ class Worker:
                 fig = _figure(stage, batch, times, warm)
             if isinstance(fn, PortableE2E):
                 fig["pipe_backend"] = fn.backend
-                fig.update(fn.options)
+                fig.update(fn.describe())
                 if fn.instances:
                     fig["instances_per_frame"] = float(np.sum(fn.instances)) / max(
                         1, len(fn.instances) * batch
@@ -380,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--decoders", type=int, default=2)
     p.add_argument("--max-instances", type=int, default=2, help="0: no cap")
     p.add_argument("--bottom-up-peak-threshold", type=float, default=None)
+    p.add_argument("--forced-peaks", action="store_true", help="untrained models")
     p.add_argument("--pipelines", default="top-down,bottom-up")
     p.add_argument("--precisions", default="float32,mixed")
     args = p.parse_args(argv)
