@@ -232,3 +232,31 @@ def test_exported_topdown_gives_the_predictor_poses(fmt, trained_topdown, tmp_pa
         np.testing.assert_allclose(a.point_scores, b.point_scores, atol=1e-4)
         n += len(a)
     assert n >= len(images), f"too few instances to compare ({n})"
+
+
+@pytest.mark.shared_data
+def test_sleap1_scaled_model_exports_with_its_scale(sleap1_models_dir, tmp_path):
+    """A SLEAP 1.x centered-instance model at input scale 0.5, real frame crops."""
+    from napari_sleap.infer.engine import Runner
+    from napari_sleap.infer.model_export import export_model, load_exported
+    from napari_sleap.infer.model_io import load_model
+    from napari_sleap.io.video import open_video
+
+    folder = sleap1_models_dir / "minimal_instance.UNet.centered_instance_with_scaling"
+    out = tmp_path / "ci.onnx"
+    spec = export_model(folder, out, "onnx")
+    loaded = load_model(folder)
+    size = int(loaded.info.crop_size)
+    assert spec.frame_size == (size, size)
+    video = open_video(sleap1_models_dir / "centered_pair_low_quality.mp4")
+    frame = video.read_frames([0])
+    h, w = frame.shape[1:3]
+    crops = np.stack(
+        [
+            frame[0, y : y + size, x : x + size]
+            for y, x in [(0, 0), (h - size, w - size)]
+        ]
+    )
+    want = Runner(loaded)(crops)
+    got = load_exported(out)(crops)
+    np.testing.assert_allclose(got["confmaps"], want["confmaps"], atol=1e-5)
