@@ -66,6 +66,16 @@ def models_trained(model_dir: Path) -> dict:
             "steps": epochs * cfg["optim"]["steps_per_epoch"],
             "crop_size": cfg["data"]["crop_size"],
         }
+        phase1 = d / "self_train" / "phase1" / "training_log.csv"
+        if phase1.exists():  # self-trained: phase 1 + phase 2 (this folder)
+            e1 = max(0, len(phase1.read_text().splitlines()) - 1)
+            out[role]["phase1_steps"] = e1 * cfg["optim"]["steps_per_epoch"]
+            out[role]["steps"] += out[role]["phase1_steps"]
+            pseudo = d / "self_train" / "pseudo_labels.slp"
+            if pseudo.exists():
+                import sleap_io as sio
+
+                out[role]["pseudo_frames"] = len(sio.load_slp(str(pseudo)))
     return out
 
 

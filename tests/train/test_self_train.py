@@ -22,6 +22,7 @@ from napari_sleap.train.self_train import (
     PSEUDO_FILE,
     SELF_TRAIN_DIR,
     check_confident,
+    confident_points,
     flip_agrees,
     pick_unlabeled_frames,
 )
@@ -91,10 +92,11 @@ def test_self_training_keeps_only_confident_frames_and_leaves_user_labels(
         pts = np.asarray(poses.points, dtype=np.float64)
         if check_confident(pts, poses.point_scores, 2, cfg) is None:
             passed.add(f)
-            if f in kept:
-                order = np.argsort(pts[:, :, 0].mean(1))
-                saved = kept[f][np.argsort(kept[f][:, :, 0].mean(1))]
-                np.testing.assert_allclose(saved, pts[order], atol=0.05)
+            if f in kept:  # saved as predicted, unsure nodes left out
+                want = confident_points(pts, poses.point_scores, cfg)
+                order = np.argsort(np.nanmean(want[:, :, 0], 1))
+                saved = kept[f][np.argsort(np.nanmean(kept[f][:, :, 0], 1))]
+                np.testing.assert_allclose(saved, want[order], atol=0.05)
     assert set(kept) == passed
     assert 0 < len(kept) < len(asked), (len(kept), len(asked))
 
@@ -110,7 +112,9 @@ def test_self_training_keeps_only_confident_frames_and_leaves_user_labels(
 
 
 def test_confidence_rules():
-    cfg = SelfTrainConfig(min_node_score=0.5, min_instance_score=0.6)
+    cfg = SelfTrainConfig(
+        min_node_score=0.5, min_instance_score=0.6, max_missing_nodes=0
+    )
     a = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])
     b = a + 40.0
     good = np.ones((2, 3))
@@ -119,6 +123,11 @@ def test_confidence_rules():
     low = good.copy()
     low[1, 2] = 0.4
     assert check_confident(np.stack([a, b]), low, 2, cfg) == "score"
+    one_off = SelfTrainConfig(min_node_score=0.5, max_missing_nodes=1)
+    assert check_confident(np.stack([a, b]), low, 2, one_off) is None
+    kept = confident_points(np.stack([a, b]), low, one_off)
+    assert np.isnan(kept[1, 2]).all()
+    assert np.isfinite(np.delete(kept.reshape(-1, 2), 5, 0)).all()
     missing = np.stack([a, b])
     missing[0, 1] = np.nan
     assert check_confident(missing, good, 2, cfg) == "score"

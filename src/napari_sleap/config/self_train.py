@@ -24,7 +24,10 @@ class SelfTrainConfig:
             videos (frames with user labels are never taken).
         min_node_score: every node of a kept instance must be found with at
             least this confidence.
-        min_instance_score: a kept instance's mean node confidence.
+        min_instance_score: a kept instance's mean node confidence (found nodes).
+        max_missing_nodes: nodes per instance that may be missing or below
+            ``min_node_score``; they are left out of the pseudo-label (NaN), which
+            trains them as not visible, so keep this small.
         max_box_iou: two instances whose bounding boxes overlap more than this
             (one animal found twice) reject the frame.
         min_node_gap: two instances with nodes closer than this many pixels (a
@@ -40,8 +43,9 @@ class SelfTrainConfig:
     enabled: bool = False
     first_phase: float = 0.5
     frames: int = 200
-    min_node_score: float = 0.4
-    min_instance_score: float = 0.6
+    min_node_score: float = 0.2
+    min_instance_score: float = 0.4
+    max_missing_nodes: int = 1
     max_box_iou: float = 0.5
     min_node_gap: float = 2.0
     flip_agreement: float | None = None
@@ -51,6 +55,8 @@ class SelfTrainConfig:
     def __post_init__(self) -> None:
         if not 0 < self.first_phase < 1:
             raise ConfigError("first_phase", f"{self.first_phase} is outside (0, 1)")
+        if self.max_missing_nodes < 0:
+            raise ConfigError("max_missing_nodes", "must be >= 0")
         if self.frames < 1:
             raise ConfigError("frames", f"must be >= 1, got {self.frames}")
         if not 0 < self.weight <= 1:

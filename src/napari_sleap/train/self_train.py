@@ -117,18 +117,30 @@ def check_confident(
     if len(points) != n_expected:
         return "count"
     s = np.nan_to_num(np.asarray(scores, dtype=float), nan=0.0)
-    if not np.isfinite(points).all() or (s < cfg.min_node_score).any():
+    found = np.isfinite(points).all(axis=-1) & (s >= cfg.min_node_score)
+    if ((~found).sum(axis=1) > cfg.max_missing_nodes).any():
         return "score"
-    if (s.mean(axis=1) < cfg.min_instance_score).any():
+    mean = np.where(found, s, 0).sum(axis=1) / np.maximum(found.sum(axis=1), 1)
+    if (mean < cfg.min_instance_score).any():
         return "score"
-    for i in range(len(points)):
-        for j in range(i + 1, len(points)):
-            if _box_iou(points[i], points[j]) > cfg.max_box_iou:
+    pts = np.where(found[..., None], points, np.nan)
+    for i in range(len(pts)):
+        for j in range(i + 1, len(pts)):
+            a, b = pts[i][found[i]], pts[j][found[j]]
+            if _box_iou(a, b) > cfg.max_box_iou:
                 return "overlap"
-            gaps = np.linalg.norm(points[i][:, None] - points[j][None], axis=-1)
+            gaps = np.linalg.norm(a[:, None] - b[None], axis=-1)
             if gaps.min() < cfg.min_node_gap:
                 return "overlap"
     return None
+
+
+def confident_points(
+    points: np.ndarray, scores: np.ndarray, cfg: SelfTrainConfig
+) -> np.ndarray:
+    """``points`` with the nodes below ``min_node_score`` set to NaN (not visible)."""
+    s = np.nan_to_num(np.asarray(scores, dtype=float), nan=0.0)
+    return np.where((s >= cfg.min_node_score)[..., None], points, np.nan)
 
 
 def flip_agrees(
@@ -219,7 +231,7 @@ def pseudo_label(
                 FrameSample(
                     video_index=v,
                     frame_index=int(f),
-                    points=pts,
+                    points=confident_points(pts, p.point_scores, cfg),
                     class_ids=np.full(len(pts), -1, dtype=np.int64),
                 )
             )
