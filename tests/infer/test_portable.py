@@ -134,3 +134,50 @@ def test_portable_matches_predictor(pipeline, backend, reference, tmp_path):
     # the batch-1 path gives the same poses as the batched one
     first = got["points"][0][~np.isnan(got["instance_scores"][0])]
     np.testing.assert_allclose(got["frame0"], first, atol=TOL_PX)
+
+
+@pytest.mark.slow
+def test_predict_cli_portable_engine_writes_the_same_poses(reference, tmp_path):
+    """``napari-sleap predict --engine portable`` writes the default engine's poses."""
+    import sleap_io as sio
+
+    from napari_sleap.cli import main
+
+    dirs, video, frames, _ = reference("top-down")
+    span = f"{frames[0]}-{frames[-1]}"
+    outs = {}
+    for engine in ("default", "portable"):
+        out = tmp_path / f"{engine}.slp"
+        args = ["predict", *dirs, str(video), "-o", str(out), "--frames", span]
+        args += ["--peak-threshold", str(THRESHOLD), "--engine", engine]
+        assert main(args) == 0
+        outs[engine] = sio.load_slp(str(out))
+    a, b = outs["default"], outs["portable"]
+    assert len(a.labeled_frames) == len(b.labeled_frames) > 0
+    for fa, fb in zip(a.labeled_frames, b.labeled_frames, strict=True):
+        assert fa.frame_idx == fb.frame_idx and len(fa.instances) == len(fb.instances)
+        for ia, ib in zip(fa.instances, fb.instances, strict=True):
+            np.testing.assert_allclose(ia.numpy(), ib.numpy(), atol=TOL_PX)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--bfloat16"], "--bfloat16 is offered by the portable engine only"),
+        (["--engine", "portable", "--bfloat16", "--mixed-precision"], "drop"),
+        (["--engine", "portable", "--workers", "2"], "batch mode"),
+    ],
+)
+def test_predict_cli_refuses_what_portable_does_not_offer(
+    tmp_path, capsys, extra, needle
+):
+    from napari_sleap.cli import main
+
+    model = tmp_path / "model"
+    model.mkdir()
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"")
+    out = tmp_path / "o.slp"
+    assert main(["predict", str(model), str(video), "-o", str(out), *extra]) != 0
+    assert needle in capsys.readouterr().err
+    assert not out.exists()

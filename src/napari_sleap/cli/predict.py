@@ -60,6 +60,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="frames per part on disk, bounding memory (500)",
     )
     p.add_argument("--mixed-precision", action="store_true", help="float16 (GPU)")
+    p.add_argument(
+        "--bfloat16",
+        action="store_true",
+        help=(
+            "with --engine portable: bfloat16 compute, fast on CPUs with "
+            "AMX/AVX512-BF16 (see docs/backends.md and docs/benchmarks.md)"
+        ),
+    )
     p.add_argument("--xla", action="store_true", help="compile with XLA")
     p.add_argument(
         "--tta",
@@ -200,6 +208,12 @@ def run(args: argparse.Namespace) -> int:
 
     check_arguments(args)
     check_models_exist(list(args.paths))
+    if args.bfloat16 and (args.engine != "portable" or args.mixed_precision):
+        raise ValueError(
+            "--bfloat16 is offered by the portable engine only, instead of "
+            "--mixed-precision. Fix: add --engine portable (and drop "
+            "--mixed-precision)"
+        )
     if wants_batch(args):
         if args.engine != "default":
             raise ValueError(
@@ -236,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
         kw = asdict(options)
         kw["batch_size"] = kw["batch_size"] or None
         kw.pop("paf")  # the default grouping settings
+        if args.bfloat16:
+            kw["mixed_precision"] = "bfloat16"
         predictor = load_portable(models, **kw).predictor
     result = predict(
         models,
