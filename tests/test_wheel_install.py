@@ -3,9 +3,9 @@
 What a napari user does: ``pip install`` the wheel (no constraints file, PyPI
 only, no cache: nothing of this checkout's environment leaks in), add a Qt
 binding, open labels with the plugin's reader in a headless viewer (Xvfb). The
-install uses uv: the same resolution from PyPI took 49 s with uv and 270 s with
-pip on the dev box (docs/benchmarks.md), so it fits the CI budget without a
-cache kept between runs. Needs PyPI: skipped without it, failed under CI.
+install uses uv: the same install from PyPI took 49-108 s with uv and 270-283 s
+with pip on the dev box (bench/bench_wheel_install.py, docs/benchmarks.md), so it
+fits the CI budget without a cache kept between runs. Needs PyPI: skipped without it, failed under CI.
 """
 
 from __future__ import annotations
