@@ -122,6 +122,8 @@ def test_relink_missing_video_then_label_and_save(
     drag(qtbot, viewer, y, x, 3.0, 5.0)
     assert np.allclose(inst.numpy()[node], old + [5.0, 3.0], atol=0.5)
     if dock_first:
+        viewer.window._qt_window.resize(1500, 1000)
+        qtbot.wait(100)
         look_at(qtbot, viewer, y, x, zoom=0.8)
         save_shot(viewer.screenshot(canvas_only=False, flash=False), "relink_done.png")
 
