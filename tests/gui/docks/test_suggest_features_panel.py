@@ -28,7 +28,7 @@ class _Frames:
 
 
 @pytest.mark.parametrize("dock_first", [True, False], ids=["dock-first", "slp-first"])
-def test_orb_suggestions_from_the_box(
+def test_image_feature_suggestions_from_the_box(
     make_napari_viewer, qtbot, sample_small, tmp_path, dock_first
 ):
     shutil.copy(sample_small.video, tmp_path / "sample.mp4")
@@ -37,12 +37,13 @@ def test_orb_suggestions_from_the_box(
     labeling = open_in_order(viewer, slp, dock_first)["Labeling"]
     box = labeling.suggestions
     assert not box.feature_combo.isVisibleTo(box)  # uniform first: no feature to choose
-    for combo in (box.method_combo, box.feature_combo):
-        combo.setFocus()
-        qtbot.keyClick(combo, Qt.Key.Key_End)  # image_features, then orb (the last)
+    box.method_combo.setFocus()
+    qtbot.keyClick(box.method_combo, Qt.Key.Key_End)  # image_features (the last)
+    box.feature_combo.setFocus()
+    qtbot.keyClick(box.feature_combo, Qt.Key.Key_Down)  # hog -> raw
     assert box.method_combo.currentText() == "image_features"
     assert (
-        box.feature_combo.isVisibleTo(box) and box.feature_combo.currentText() == "orb"
+        box.feature_combo.isVisibleTo(box) and box.feature_combo.currentText() == "raw"
     )
     box.count_spin.setFocus()
     box.count_spin.selectAll()
@@ -53,7 +54,7 @@ def test_orb_suggestions_from_the_box(
     )
 
     with open_video(tmp_path / "sample.mp4") as reader:
-        want = sg.image_features(_Frames(reader), 4, feature="orb")
+        want = sg.image_features(_Frames(reader), 4, feature="raw")
     shown = [box.sugg_list.item(i).text() for i in range(box.sugg_list.count())]
     assert shown == [f"frame {f}" for f in want]
     click_button(qtbot, labeling, "Save")
