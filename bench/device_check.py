@@ -219,7 +219,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "gives the grouping real candidates (the default 0.2 finds none)",
     )
     p.add_argument("--pipelines", default="top-down,bottom-up")
-    p.add_argument("--precisions", default="float32,mixed")
+    p.add_argument(
+        "--precisions",
+        default="float32,mixed",
+        help="float32, mixed (float16 compute), bfloat16 (bfloat16 compute)",
+    )
     p.add_argument("--decode-seconds", type=float, default=1.5)
     args = p.parse_args(argv)
     if args.decoders is None:

@@ -21,11 +21,19 @@ import numpy as np
 CROPS_PER_FRAME = 2
 
 
-def use_mixed_precision(model: Any) -> None:
-    """Compute in float16 with float32 weights, as the TensorFlow engine does."""
+#: ``mixed_precision`` values -> Keras dtype policies (as the portable path).
+POLICIES = {
+    True: "mixed_float16",
+    "float16": "mixed_float16",
+    "bfloat16": "mixed_bfloat16",
+}
+
+
+def use_mixed_precision(model: Any, policy: str = "mixed_float16") -> None:
+    """Compute in float16/bfloat16 with float32 weights, as the engines do."""
     for layer in model._flatten_layers(include_self=False):
         if layer.__class__.__name__ != "InputLayer":
-            layer.dtype_policy = "mixed_float16"
+            layer.dtype_policy = policy
 
 
 def prepare(x: Any, info: Any) -> Any:
@@ -86,10 +94,11 @@ class ModelForward:
         models: loaded models (``napari_sleap.infer.model_io.LoadedModel``),
             centroid first for top-down.
         pipeline: ``top-down`` or ``bottom-up``.
-        mixed_precision: float16 compute.
+        mixed_precision: False, True or ``"float16"`` (float16 compute), or
+            ``"bfloat16"``.
     """
 
-    def __init__(self, models: list[Any], pipeline: str, mixed_precision: bool):
+    def __init__(self, models: list[Any], pipeline: str, mixed_precision: bool | str):
         import keras
 
         self.backend = keras.backend.backend()
@@ -97,7 +106,7 @@ class ModelForward:
         self.pipeline = pipeline
         if mixed_precision:
             for m in models:
-                use_mixed_precision(m.keras_model)
+                use_mixed_precision(m.keras_model, POLICIES[mixed_precision])
         nets = [m.keras_model for m in models]
         if self.backend == "jax":
             self._call = self._jax(nets)

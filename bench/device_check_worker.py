@@ -102,7 +102,7 @@ class PortableE2E:
     def __init__(
         self,
         dirs: list[str],
-        mixed_precision: bool,
+        mixed_precision: bool | str,
         max_instances: int,
         options: dict | None = None,
     ):
@@ -145,22 +145,33 @@ class PortableE2E:
         return str(getattr(pipe, "backend", "?"))
 
 
+#: Stage precision (the ``mixed_precision`` argument) -> its name in the JSON.
+PRECISIONS = {False: "float32", True: "mixed_float16", "bfloat16": "mixed_bfloat16"}
+#: ``--precisions`` words -> stage precision.
+ARG_PRECISIONS = {
+    "float32": False,
+    "mixed": True,
+    "float16": True,
+    "bfloat16": "bfloat16",
+}
+
+
 class Stage:
     """One (pipeline, precision, path) with its batch sizes and time share."""
 
-    def __init__(self, pipeline: str, mixed: bool, path: str):
+    def __init__(self, pipeline: str, mixed: bool | str, path: str):
         self.pipeline, self.mixed, self.path = pipeline, mixed, path
 
     @property
     def name(self) -> str:
-        prec = "mixed_float16" if self.mixed else "float32"
+        prec = PRECISIONS[self.mixed]
         return f"{self.pipeline}/{self.path}/{prec}"
 
     def key(self) -> dict:
         return {
             "pipeline": self.pipeline,
             "path": self.path,
-            "precision": "mixed_float16" if self.mixed else "float32",
+            "precision": PRECISIONS[self.mixed],
         }
 
 
@@ -383,7 +394,9 @@ class Worker:
         }
 
 
-def plan(precisions: list[bool], pipelines: list[str], paths: list[str]) -> list[Stage]:
+def plan(
+    precisions: list[bool | str], pipelines: list[str], paths: list[str]
+) -> list[Stage]:
     """Stages in order of importance: top-down first, float32 before mixed."""
     return [Stage(p, m, path) for m in precisions for p in pipelines for path in paths]
 
@@ -402,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bottom-up-peak-threshold", type=float, default=None)
     p.add_argument("--forced-peaks", action="store_true", help="untrained models")
     p.add_argument("--pipelines", default="top-down,bottom-up")
-    p.add_argument("--precisions", default="float32,mixed")
+    p.add_argument(
+        "--precisions", default="float32,mixed", help=f"of {sorted(ARG_PRECISIONS)}"
+    )
     args = p.parse_args(argv)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     report = Report(args.json, backend)
@@ -414,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         report.save()
         worker = Worker(args, report)
         stages = plan(
-            [m == "mixed" for m in args.precisions.split(",")],
+            [ARG_PRECISIONS[m] for m in args.precisions.split(",")],
             args.pipelines.split(","),
             ["model", "e2e"],
         )
