@@ -181,3 +181,26 @@ def test_predict_cli_refuses_what_portable_does_not_offer(
     assert main(["predict", str(model), str(video), "-o", str(out), *extra]) != 0
     assert needle in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    "centered",
+    [
+        "minimal_instance.UNet.centered_instance",
+        "minimal_instance.UNet.centered_instance_with_scaling",
+    ],
+)
+def test_sleap1_top_down_on_tf_and_jax(sleap1_models_dir, centered, tmp_path):
+    """SLEAP 1.x folders: fractional ("center") crops, up to 9 animals a frame."""
+    dirs = [
+        sleap1_models_dir / "minimal_instance.UNet.centroid",
+        sleap1_models_dir / centered,
+    ]
+    video = sleap1_models_dir / "centered_pair_low_quality.mp4"
+    frames = list(range(6))
+    ref = _reference(dirs, video, frames)
+    assert max(len(p) for p in ref) > 2  # the slots had to widen
+    for backend in ("tensorflow", "jax"):
+        if _available(backend) is None:
+            _compare(ref, _run(backend, dirs, video, frames, tmp_path), backend)
