@@ -9,6 +9,7 @@ fast accelerator fed; :func:`decode_rate` measures decoding alone.
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 import time
@@ -26,8 +27,8 @@ def _gray(frame: np.ndarray) -> np.ndarray:
     return frame[..., None] if frame.ndim == 2 else frame
 
 
-def clip_length(path: str | Path) -> int:
-    """Frames in the clip (counted by decoding: container counts can lie)."""
+@functools.lru_cache(maxsize=8)
+def _count_frames(path: str) -> int:
     import cv2
 
     cap = cv2.VideoCapture(str(path))
@@ -35,6 +36,12 @@ def clip_length(path: str | Path) -> int:
     while cap.grab():
         n += 1
     cap.release()
+    return n
+
+
+def clip_length(path: str | Path) -> int:
+    """Frames in the clip (counted by decoding once: container counts can lie)."""
+    n = _count_frames(str(path))
     if n == 0:
         raise ValueError(f"{path}: OpenCV decodes no frame from it")
     return n
@@ -110,6 +117,17 @@ class FrameStream:
             while t.is_alive():
                 with contextlib.suppress(queue.Empty):
                     self._queue.get(timeout=0.01)
+
+    def drain(self) -> int:
+        """Drop the frames decoded so far (the decoders go on); returns how many."""
+        n = 0
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._queue.get_nowait()
+                if item is None:
+                    raise RuntimeError(f"decoder failed: {'; '.join(self.errors)}")
+                n += 1
+        return n
 
     def frame(self) -> np.ndarray:
         """The next decoded frame."""
