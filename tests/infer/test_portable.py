@@ -183,6 +183,7 @@ def test_predict_cli_refuses_what_portable_does_not_offer(
     assert not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 @pytest.mark.parametrize(
     "centered",
