@@ -50,8 +50,9 @@ def moved(tmp_path, clip_train_slp, clip_mp4):
 def _paste_into_dialog(qtbot, dialog, text: str) -> None:
     """Paste a path into the (non-native) file dialog's name field, press Enter.
 
-    Pasted with Ctrl+V, not typed key by key: typing a path, the dialog walks
-    into each folder as its "/" is typed and keeps only the last part.
+    Pasted with Ctrl+V, as a person enters a long path. Typed key by key (events
+    handled between keys) Qt's non-native dialog selects every folder along the
+    way ('/', '/tmp', ...), the field keeps only 'clip.mp4' and Enter opens '/'.
     """
     qtbot.waitUntil(dialog.isVisible, timeout=5000)
     edit = dialog.findChild(QLineEdit, "fileNameEdit")
