@@ -347,7 +347,10 @@ def fit_self_trained(
     if restart and work.exists():
         shutil.rmtree(work)
     minutes1 = None if budget is None else budget * st.first_phase
-    tset1 = replace(tset, config=_phase_config(tset, st.first_phase, minutes1))
+    cfg1 = _phase_config(tset, st.first_phase, minutes1)
+    # Phase 1 does not depend on the pseudo-label rules: changing them reuses it.
+    cfg1.self_train = SelfTrainConfig(enabled=True, first_phase=st.first_phase)
+    tset1 = replace(tset, config=cfg1)
     tell(f"{tset.info.role}: self-training phase 1 -> {phase1}")
     try:
         fit_prepared(
