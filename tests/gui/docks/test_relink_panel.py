@@ -134,3 +134,49 @@ def test_relink_missing_video_then_label_and_save(
     want = find_frame(expected, expected.videos[0], FRAME).user_instances[0]
     want.points["xy"][node] = inst.numpy()[node]
     assert differences(expected, saved) == []
+
+
+def test_two_missing_videos_one_after_the_other(
+    make_napari_viewer, qtbot, sample_small, tmp_path
+):
+    """Each missing video is offered in turn; each lands under its own labels."""
+    labels = load_labels(sample_small.train)
+    first = labels.videos[0]
+    first.replace_filename(str(tmp_path / "gone" / "a.mp4"), open=False)
+    second = sio.Video(filename=str(tmp_path / "gone" / "b.mp4"), open_backend=False)
+    labels.videos.append(second)
+    for lf in list(labels.labeled_frames)[:3]:
+        copy = [sio.Instance.from_numpy(i.numpy(), skeleton=i.skeleton) for i in lf]
+        labels.append(
+            sio.LabeledFrame(video=second, frame_idx=lf.frame_idx, instances=copy)
+        )
+    slp = tmp_path / "two.slp"
+    save_labels(labels, slp)
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(sample_small.video, moved / name)
+
+    viewer = make_napari_viewer(show=True)
+    with pytest.warns(UserWarning, match="a.mp4"):
+        docks = open_in_order(viewer, slp, False, (PANEL, "Labeling"))
+    panel, labeling = docks[PANEL], docks["Labeling"]
+    assert len(panel.pending) == 2 and "1 more after it" in panel.what.text()
+    for name, index in (("a.mp4", 0), ("b.mp4", 1)):
+        assert f"<b>{name}</b>" in panel.what.text()
+        qtbot.mouseClick(panel.path_edit, Qt.MouseButton.LeftButton)
+        qtbot.keyClicks(panel.path_edit, str(moved / name))
+        qtbot.keyClick(panel.path_edit, Qt.Key.Key_Return)
+        image = [la for la in _images(viewer) if la.name == name]
+        assert (
+            len(image) == 1
+            and image[0].metadata["napari_sleap"]["video_index"] == index
+        )
+        assert image[0].visible == (index == 0)  # one video shown at a time
+    assert panel.pending == []
+    click_button(qtbot, labeling, "Save")
+    saved = sio.load_slp(str(slp), open_videos=False)
+    assert [v.filename for v in saved.videos] == [
+        str((moved / n).resolve()) for n in ("a.mp4", "b.mp4")
+    ]
+    assert differences(labels, saved) == []  # nothing else changed

@@ -61,11 +61,13 @@ def pending_videos(viewer: Any) -> list[Pending]:
         labels = meta.get("labels")
         if meta.get("role") != "instances" or labels is None:
             continue
+        index = meta.get("video_index", 0)
         for video in unusable_videos(labels):
-            if id(video) in seen or labels.videos.index(video) != meta["video_index"]:
+            # one instances layer per video: each missing video listed once, by
+            # identity (two videos of one name compare equal)
+            if id(video) in seen or video is not labels.videos[index]:
                 continue
             seen.add(id(video))
-            index = labels.videos.index(video)
             out.append(Pending(labels, video, index, meta.get("source") or "", layer))
     return out
 
