@@ -5,7 +5,8 @@ only, no cache: nothing of this checkout's environment leaks in), add a Qt
 binding, open labels with the plugin's reader in a headless viewer (Xvfb). The
 install uses uv: the same install from PyPI took 49-108 s with uv and 270-283 s
 with pip on the dev box (bench/bench_wheel_install.py, docs/benchmarks.md), so it
-fits the CI budget without a cache kept between runs. Needs PyPI: skipped without it, failed under CI.
+fits the CI budget without a cache kept between runs. Needs PyPI: skipped without
+it, failed under CI.
 """
 
 from __future__ import annotations
@@ -80,33 +81,36 @@ def test_fresh_install_opens_slp_in_headless_viewer(tmp_path, sample_small):
             pytest.fail("CI=true and PyPI (pypi.org:443) is not reachable")
         pytest.skip("PyPI (pypi.org:443) is not reachable: the install needs it")
     wheel = build_wheel(tmp_path / "wheel")
-    uv = _uv()
     env_dir = tmp_path / "fresh"
-    base = getattr(sys, "_base_executable", sys.executable)
-    _run([uv, "venv", "--quiet", "--python", base, str(env_dir)], 120)
-    python = env_dir / "bin" / "python"
-    start = time.perf_counter()
-    # --no-config: no uv.toml or index settings of this machine; --no-cache: every
-    # package comes from PyPI; no constraints: what a user's resolver picks.
-    _run(
-        [uv, "pip", "install", "--quiet", "--no-config", "--no-cache"]
-        + ["--python", str(python), str(wheel), "PyQt6"],
-        900,
-    )
-    print(f"fresh install from PyPI: {time.perf_counter() - start:.0f} s")
+    try:
+        uv = _uv()
+        base = getattr(sys, "_base_executable", sys.executable)
+        _run([uv, "venv", "--quiet", "--python", base, str(env_dir)], 120)
+        python = env_dir / "bin" / "python"
+        start = time.perf_counter()
+        # --no-config: no uv.toml or index settings of this machine; --no-cache: every
+        # package comes from PyPI; no constraints: what a user's resolver picks.
+        _run(
+            [uv, "pip", "install", "--quiet", "--no-config", "--no-cache"]
+            + ["--python", str(python), str(wheel), "PyQt6"],
+            900,
+        )
+        print(f"fresh install from PyPI: {time.perf_counter() - start:.0f} s")
 
-    shutil.copy(sample_small.video, tmp_path / "sample.mp4")
-    slp = Path(shutil.copy(sample_small.train, tmp_path / "sample_train.slp"))
-    script = tmp_path / "open_in_viewer.py"
-    script.write_text(OPEN_IN_VIEWER)
-    done = _run(
-        ["xvfb-run", "-a", str(python), str(script), str(slp)], 300, cwd=tmp_path
-    )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    kinds = [kind for kind, _, _ in report["layers"]]
-    assert kinds == ["Image", "Tracks", "Vectors", "Points"], report
-    assert report["layers"][0][1:] == ["sample.mp4", [60, 192, 192]]
-    labels = sio.load_slp(str(slp), open_videos=False)
-    assert report["instances"] == sum(len(lf.instances) for lf in labels) > 0
-    assert report["first_frame_mean"] > 0  # decoded pixels, not a blank layer
-    assert report["tensorflow"] is False  # never in the viewer process
+        shutil.copy(sample_small.video, tmp_path / "sample.mp4")
+        slp = Path(shutil.copy(sample_small.train, tmp_path / "sample_train.slp"))
+        script = tmp_path / "open_in_viewer.py"
+        script.write_text(OPEN_IN_VIEWER)
+        done = _run(
+            ["xvfb-run", "-a", str(python), str(script), str(slp)], 300, cwd=tmp_path
+        )
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        kinds = [kind for kind, _, _ in report["layers"]]
+        assert kinds == ["Image", "Tracks", "Vectors", "Points"], report
+        assert report["layers"][0][1:] == ["sample.mp4", [60, 192, 192]]
+        labels = sio.load_slp(str(slp), open_videos=False)
+        assert report["instances"] == sum(len(lf.instances) for lf in labels) > 0
+        assert report["first_frame_mean"] > 0  # decoded pixels, not a blank layer
+        assert report["tensorflow"] is False  # never in the viewer process
+    finally:  # ~3 GB: not left for pytest's kept temporary folders
+        shutil.rmtree(env_dir, ignore_errors=True)
