@@ -88,6 +88,10 @@ def _apply_points(
     xy = np.where(take[:, None], row_xy, flat.xy)
     xy[~present] = np.nan
     visible = present & vis_prop
+    # a node still without a position keeps its stored flag (the layer shows
+    # any such node as not visible: it is only parked beside its instance)
+    unplaced = present & ~take & ~np.isfinite(flat.xy).all(axis=1)
+    visible[unplaced] = flat.visible[unplaced]
 
     same_xy = np.all((xy == flat.xy) | (np.isnan(xy) & np.isnan(flat.xy)), axis=1)
     changed = ~same_xy | (visible != flat.visible)

@@ -264,7 +264,9 @@ def build_store(
         data=np.column_stack([frames, xy[:, 1], xy[:, 0]]),
         instance=flat.instance.copy(),
         node=flat.node.copy(),
-        visible=flat.visible.copy(),
+        # a node with no position is not visible, whatever its flag says (as
+        # frame_block has it): no edge runs to where it is parked
+        visible=flat.visible & np.isfinite(flat.xy).all(axis=1),
         # hidden nodes stay on screen (dimmed) so they can be picked and shown;
         # a user instance's never-placed nodes too, parked beside it
         shown=np.isfinite(flat.xy).all(axis=1) | ~tab.predicted[flat.instance],
