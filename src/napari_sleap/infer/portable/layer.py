@@ -190,7 +190,7 @@ class PortableLayer(InferenceLayer):
         """Group one frame's scored peaks into instances (PAFs or class maps)."""
         info = self.info
         n_nodes = len(info.node_names)
-        counts = np.minimum(raw["counts"][i], self.slots)
+        counts = np.minimum(raw["counts"][i], raw["peaks"].shape[2])  # this batch's k
         pts = [
             raw["peaks"][i, k, : counts[k]].astype(np.float64) for k in range(n_nodes)
         ]
