@@ -22,7 +22,13 @@ from tests.fixtures.trained_sample import held_out, train
 
 WORKER = Path(__file__).with_name("portable_worker.py")
 #: Training steps per model: enough for peaks (bottom-up also needs its PAFs).
-STEPS = {"top-down": 300, "single": 300, "bottom-up": 1200}
+STEPS = {
+    "top-down": 300,
+    "single": 300,
+    "bottom-up": 1200,
+    "top-down-id": 300,
+    "bottom-up-id": 600,
+}
 THRESHOLD = 0.1
 TOL_PX = 1e-3
 BACKENDS = ["tensorflow", "jax", "torch"]
@@ -94,6 +100,9 @@ def _compare(ref, got: dict, backend: str) -> int:
         np.testing.assert_allclose(
             got["instance_scores"][i][live], poses.instance_scores, atol=1e-4
         )
+        if poses.class_inds is not None:
+            cls = got["class_inds"][i][: len(poses)]
+            np.testing.assert_array_equal(cls, poses.class_inds)
         n += len(poses)
     return n
 
@@ -120,7 +129,9 @@ def reference(trained):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("pipeline", ["top-down", "bottom-up", "single"])
+@pytest.mark.parametrize(
+    "pipeline", ["top-down", "bottom-up", "single", "top-down-id", "bottom-up-id"]
+)
 def test_portable_matches_predictor(pipeline, backend, reference, tmp_path):
     why = _available(backend)
     if why:
