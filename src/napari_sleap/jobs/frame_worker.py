@@ -126,6 +126,9 @@ class FrameWorker:
     ) -> None:
         self.model_dirs = [str(d) for d in model_dirs]
         self._requests = mp.get_context("spawn").Queue()
+        # Frames nobody will read (the job failed or was stopped) must not keep
+        # this process from exiting while its queue thread waits to send them.
+        self._requests.cancel_join_thread()
         self.handle = start(
             TARGET,
             {

@@ -169,3 +169,30 @@ def test_add_falls_back_when_the_prediction_is_late(
     click(qtbot, viewer, 200.0, 250.0)
     assert _added(widget) and "predict" not in widget.status.text()
     widget.predict_add.close()
+
+
+def test_add_falls_back_when_the_job_fails(
+    make_napari_viewer, qtbot, project, tmp_path
+):
+    """The last model trained in this viewer is used; a broken one fails in its
+    job, and Add places as usual, saying why (no error popup)."""
+    from napari_sleap.napari.docks.train import trained_models
+
+    broken = tmp_path / "broken_model"
+    broken.mkdir()
+    (broken / "model_info.json").write_text("{not json")
+    viewer = make_napari_viewer(show=True)
+    widgets = _open(viewer, project, dock_first=True)
+    widget = widgets["Labeling"]
+    trained_models(viewer).append([str(broken)])  # as a finished training does
+    labels = widget.labels
+    widget.set_frame(3)
+    look_at(qtbot, viewer, 200.0, 200.0, zoom=1.5)
+    qtbot.mouseClick(widget.add_btn, Qt.MouseButton.LeftButton)
+    click(qtbot, viewer, 200.0, 250.0)
+    assert "predicting this frame... (broken_model)" in widget.status.text()
+    qtbot.waitUntil(lambda: _added(widget), timeout=120_000)
+    text = widget.status.text()
+    assert "prediction failed" in text and "copied the nearest animal" in text
+    assert len(find_frame(labels, labels.videos[0], 3).user_instances) == 1
+    widget.predict_add.close()
