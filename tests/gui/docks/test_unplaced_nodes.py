@@ -68,7 +68,7 @@ def test_unplaced_nodes_are_drawn_and_dragged_into_place(
     assert points.data[wing, 2] > placed_x and points.data[leg, 2] > placed_x
     assert edge_touches(edges, *points.data[wing, 1:]) == 0
     y, x = points.data[wing, 1:]
-    look_at(qtbot, viewer, y, x - 30, zoom=3.0)
+    look_at(qtbot, viewer, y + 5, x - 20, zoom=6.0)
     save_shot(viewer.screenshot(canvas_only=True), "unplaced_nodes_parked.png")
 
     # drag the wing's marker onto the wing (where the full labels have it)
