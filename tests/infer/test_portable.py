@@ -5,6 +5,11 @@ synthetic sample (tests/fixtures/trained_sample.py); each backend then runs in a
 subprocess (``KERAS_BACKEND`` is read when Keras is imported) and its poses are
 compared with the TensorFlow predictor's: within 1e-3 px, same instances and
 missing nodes. A low peak threshold makes sure there is plenty to compare.
+
+PyTorch is not a test dependency (~2 GB with its CUDA wheels): point
+``NAPARI_SLEAP_TORCH_PYTHON`` at the python of an environment holding torch,
+Keras and the core's runtime packages (no TensorFlow needed; docs/backends.md)
+and the torch variants run their worker there, on this checkout's ``src``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ import pytest
 from tests.fixtures.trained_sample import held_out, train
 
 WORKER = Path(__file__).with_name("portable_worker.py")
+SRC = Path(__file__).resolve().parents[2] / "src"
+#: A python with torch + Keras for the torch variants (torch is not a test extra).
+TORCH_PYTHON = "NAPARI_SLEAP_TORCH_PYTHON"
 #: Training steps per model: enough for peaks (bottom-up also needs its PAFs).
 STEPS = {
     "top-down": 300,
@@ -34,10 +42,24 @@ TOL_PX = 1e-3
 BACKENDS = ["tensorflow", "jax", "torch"]
 
 
+def _python(backend: str) -> str:
+    """The interpreter a backend's worker runs in."""
+    if backend == "torch" and os.environ.get(TORCH_PYTHON):
+        return os.environ[TORCH_PYTHON]
+    return sys.executable
+
+
 def _available(backend: str) -> str | None:
     """Why a backend cannot run here (None when it can)."""
+    if backend == "torch" and os.environ.get(TORCH_PYTHON):
+        if not os.access(os.environ[TORCH_PYTHON], os.X_OK):
+            return f"{TORCH_PYTHON}={os.environ[TORCH_PYTHON]} is not an executable"
+        return None
     if backend == "torch" and importlib.util.find_spec("torch") is None:
-        return "PyTorch is not installed (not a test dependency: it is ~2 GB)"
+        return (
+            "PyTorch is not installed (not a test dependency: it is ~2 GB); set "
+            f"{TORCH_PYTHON} to a python with torch and keras (docs/backends.md)"
+        )
     if backend == "jax" and importlib.util.find_spec("jax") is None:
         return "jax is not installed: pip install -c constraints.txt -e '.[test]'"
     return None
@@ -74,8 +96,13 @@ def _reference(dirs, video, frames):
 def _run(backend: str, dirs, video, frames, tmp_path) -> dict:
     out = tmp_path / f"{backend}.npz"
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    python = _python(backend)
+    if python != sys.executable:  # another environment: run this checkout's code
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(SRC), *filter(None, [env.get("PYTHONPATH")])]
+        )
     span = f"{frames[0]}-{frames[-1]}"
-    cmd = [sys.executable, str(WORKER), str(out), str(video), span, str(THRESHOLD)]
+    cmd = [python, str(WORKER), str(out), str(video), span, str(THRESHOLD)]
     proc = subprocess.run(
         [*cmd, *map(str, dirs)], env=env, capture_output=True, text=True, timeout=900
     )
@@ -203,7 +230,7 @@ def test_predict_cli_refuses_what_portable_does_not_offer(
         "minimal_instance.UNet.centered_instance_with_scaling",
     ],
 )
-def test_sleap1_top_down_on_tf_and_jax(sleap1_models_dir, centered, tmp_path):
+def test_sleap1_top_down_on_every_backend(sleap1_models_dir, centered, tmp_path):
     """SLEAP 1.x folders: fractional ("center") crops, up to 9 animals a frame."""
     dirs = [
         sleap1_models_dir / "minimal_instance.UNet.centroid",
@@ -213,6 +240,8 @@ def test_sleap1_top_down_on_tf_and_jax(sleap1_models_dir, centered, tmp_path):
     frames = list(range(6))
     ref = _reference(dirs, video, frames)
     assert max(len(p) for p in ref) > 2  # the slots had to widen
-    for backend in ("tensorflow", "jax"):
+    for backend in BACKENDS:
         if _available(backend) is None:
-            _compare(ref, _run(backend, dirs, video, frames, tmp_path), backend)
+            got = _run(backend, dirs, video, frames, tmp_path)
+            assert str(got["backend"]) == backend
+            _compare(ref, got, backend)
