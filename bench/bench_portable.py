@@ -15,6 +15,9 @@ of ``../shared/data/clip.mp4`` (never 1250..1499). Per engine and batch size:
   difference to the current predictor.
 
     .venv/bin/python bench/bench_portable.py [MODEL_DIR] [--batches 1,8]
+
+``portable:torch`` runs in the python named by ``NAPARI_SLEAP_TORCH_PYTHON``
+when set (an environment with torch and Keras; torch is not a project extra).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ RESULTS = ROOT / "bench" / "results"
 FIRST, STOP = 1150, 1250  # never beyond 1249
 #: ``engine:backend[:precision]``; bfloat16 is measured separately (it changes poses).
 ENGINES = ("predictor:tensorflow", "portable:tensorflow", "portable:jax")
+#: A python with torch + Keras for ``portable:torch`` (else this one).
+TORCH_PYTHON = "NAPARI_SLEAP_TORCH_PYTHON"
 
 
 def _decode() -> tuple[np.ndarray, float]:
@@ -195,8 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         engine, backend, *prec = spec.split(":")
         out = Path(f"/tmp/bench_portable_{os.getpid()}_{engine}_{backend}.json")
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        python = sys.executable
+        if backend == "torch" and os.environ.get(TORCH_PYTHON):
+            python = os.environ[TORCH_PYTHON]  # run this checkout's code there
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
+            )
         cmd = [
-            sys.executable,
+            python,
             __file__,
             args.models,
             "--worker",
