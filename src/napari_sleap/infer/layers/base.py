@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from napari_sleap.infer.ops import peaks as P
+from napari_sleap.infer.ops.identity import group_by_class_maps
 from napari_sleap.infer.results import FramePoses
 from napari_sleap.nn.model_info import ModelInfo
 
@@ -93,3 +94,19 @@ def check_role(info: ModelInfo, roles: tuple[str, ...], where: str) -> None:
 def empty(info: ModelInfo, n: int) -> list[FramePoses]:
     """``n`` empty results."""
     return [FramePoses.empty(len(info.node_names)) for _ in range(n)]
+
+
+def class_map_poses(
+    pts: list[np.ndarray], vals: list[np.ndarray], class_maps: np.ndarray, stride: int
+) -> FramePoses:
+    """One frame's bottom-up-id poses: peaks grouped by class maps, empty slots dropped.
+
+    Shared by the TensorFlow layer and the portable one, which differ only in
+    where the peaks were found.
+    """
+    p, pv, isc, csc = group_by_class_maps(pts, vals, class_maps, stride)
+    keep = ~np.all(np.isnan(p[..., 0]), axis=1)
+    poses = FramePoses(p[keep], pv[keep], isc[keep])
+    poses.class_inds = np.nonzero(keep)[0]
+    poses.class_scores = csc[keep]
+    return poses

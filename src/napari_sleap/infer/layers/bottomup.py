@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from napari_sleap.infer.engine import Runner
 from napari_sleap.infer.layers.base import (
     InferenceLayer,
     PeakParams,
     check_role,
+    class_map_poses,
     local_points,
 )
 from napari_sleap.infer.model_io import LoadedModel
-from napari_sleap.infer.ops.identity import group_by_class_maps
 from napari_sleap.infer.ops.paf import PafParams, group_instances
 from napari_sleap.infer.results import FramePoses
 
@@ -64,13 +62,9 @@ class BottomUpLayer(InferenceLayer):
             per_vals = [vals[sel & (ch == k)] for k in range(n_nodes)]
             if info.role == "bottom_up_id":
                 head = info.heads["class_maps"]
-                p, pv, isc, csc = group_by_class_maps(
+                poses = class_map_poses(
                     per_pts, per_vals, raw["class_maps"][i], head.output_stride
                 )
-                keep = ~np.all(np.isnan(p[..., 0]), axis=1)
-                poses = FramePoses(p[keep], pv[keep], isc[keep])
-                poses.class_inds = np.nonzero(keep)[0]
-                poses.class_scores = csc[keep]
             else:
                 head = info.heads["pafs"]
                 p, pv, isc = group_instances(

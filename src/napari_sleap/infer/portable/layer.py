@@ -20,9 +20,14 @@ import numpy as np
 
 from napari_sleap.config.roles import CENTERED_ROLES
 from napari_sleap.infer.engine import bucket
-from napari_sleap.infer.layers.base import InferenceLayer, PeakParams, check_role
+from napari_sleap.infer.layers.base import (
+    InferenceLayer,
+    PeakParams,
+    check_role,
+    class_map_poses,
+)
 from napari_sleap.infer.model_io import LoadedModel
-from napari_sleap.infer.ops.identity import assign_classes, group_by_class_maps
+from napari_sleap.infer.ops.identity import assign_classes
 from napari_sleap.infer.ops.paf import PafParams, group_instances
 from napari_sleap.infer.portable import graphs
 from napari_sleap.infer.portable.compiled import Compiled
@@ -200,13 +205,7 @@ class PortableLayer(InferenceLayer):
         ]
         if info.role == "bottom_up_id":
             head = info.heads["class_maps"]
-            p, pv, isc, csc = group_by_class_maps(
-                pts, vals, raw["class_maps"][i], head.output_stride
-            )
-            keep = ~np.all(np.isnan(p[..., 0]), axis=1)
-            poses = FramePoses(p[keep], pv[keep], isc[keep])
-            poses.class_inds = np.nonzero(keep)[0]
-            poses.class_scores = csc[keep]
+            poses = class_map_poses(pts, vals, raw["class_maps"][i], head.output_stride)
         else:
             scored = None
             if "edge_scores" in raw:
