@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.trained_sample import held_out, train
+from tests.fixtures.trained_sample import held_out, trainer
 
 WORKER = Path(__file__).with_name("portable_worker.py")
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -68,17 +68,11 @@ def _available(backend: str) -> str | None:
 @pytest.fixture(scope="module")
 def trained(request, tmp_path_factory):
     """``get(pipeline)`` -> (model dirs, sample); each pipeline trains once."""
-    cache: dict[str, tuple] = {}
+    get_trained = trainer(request, tmp_path_factory, STEPS.__getitem__)
 
     def get(pipeline: str):
-        if pipeline not in cache:
-            name = "one_animal_sample" if pipeline == "single" else "two_animal_sample"
-            sample = request.getfixturevalue(name)
-            models = train(
-                pipeline, sample, tmp_path_factory.mktemp(pipeline), STEPS[pipeline]
-            )
-            cache[pipeline] = (models.model_dirs, sample)
-        return cache[pipeline]
+        models, sample = get_trained(pipeline)
+        return models.model_dirs, sample
 
     return get
 

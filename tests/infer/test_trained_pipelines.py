@@ -30,7 +30,7 @@ from tests.fixtures.trained_sample import (
     grouping_and_identity,
     held_out,
     score,
-    train,
+    trainer,
 )
 
 
@@ -42,13 +42,12 @@ def trained(request, tmp_path_factory):
     from napari_sleap.infer.predict import predict
     from napari_sleap.infer.predictor import PredictorOptions
 
+    get_trained = trainer(request, tmp_path_factory)
     cache: dict[str, tuple] = {}
 
     def get(pipeline: str):
         if pipeline not in cache:
-            name = "one_animal_sample" if pipeline == "single" else "two_animal_sample"
-            sample = request.getfixturevalue(name)
-            models = train(pipeline, sample, tmp_path_factory.mktemp(pipeline))
+            models, sample = get_trained(pipeline)
             frames = held_out()
             pred = predict(
                 models.model_dirs,
