@@ -40,6 +40,15 @@ class AugmentConfig:
         brightness: add a random offset.
         brightness_min_val: smallest offset, grey levels.
         brightness_max_val: largest offset, grey levels.
+        copy_paste_probability: chance per training crop of pasting another
+            labeled animal so that it touches the centered one (its nodes are
+            not targets; ``napari_sleap.train.copy_paste``); centered-instance
+            models only, 0 turns it off.
+        copy_paste_gap_min: least distance (frame px) between the nearest
+            nodes of the pasted and the centered animal.
+        copy_paste_gap_max: largest such distance.
+        copy_paste_width: width (frame px) of the pasted animal's mask, drawn
+            along its nodes and edges and feathered.
     """
 
     rotation: bool = True
@@ -62,6 +71,10 @@ class AugmentConfig:
     brightness: bool = True
     brightness_min_val: float = -10.0
     brightness_max_val: float = 10.0
+    copy_paste_probability: float = 0.0
+    copy_paste_gap_min: float = 2.0
+    copy_paste_gap_max: float = 20.0
+    copy_paste_width: float = 12.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.rotation_max_angle <= 180:
@@ -81,6 +94,19 @@ class AugmentConfig:
             )
         if self.translate_max < 0:
             raise ConfigError("translate_max", "must be >= 0")
+        if not 0 <= self.copy_paste_probability <= 1:
+            raise ConfigError(
+                "copy_paste_probability",
+                f"{self.copy_paste_probability} is outside 0..1 (0 turns it off)",
+            )
+        if not 0 <= self.copy_paste_gap_min <= self.copy_paste_gap_max:
+            raise ConfigError(
+                "copy_paste_gap_min",
+                "need 0 <= copy_paste_gap_min <= copy_paste_gap_max, got "
+                f"{self.copy_paste_gap_min}, {self.copy_paste_gap_max}",
+            )
+        if not self.copy_paste_width > 0:
+            raise ConfigError("copy_paste_width", "must be > 0 (pixels)")
         if not 0 < self.contrast_min_gamma <= self.contrast_max_gamma:
             raise ConfigError(
                 "contrast_min_gamma",

@@ -45,6 +45,10 @@ def config_hash(cfg: TrainingConfig) -> str:
     if not data.get("self_train", {}).get("enabled"):
         # Off, self-training changes nothing: folders trained before it existed resume.
         data.pop("self_train", None)
+    if not data["augment"].get("copy_paste_probability"):
+        # Off, copy-paste changes nothing: folders trained before it existed resume.
+        for key in [k for k in data["augment"] if k.startswith("copy_paste_")]:
+            data["augment"].pop(key)
     text = yaml.safe_dump(data, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -128,6 +132,7 @@ def fit_prepared(
     from napari_sleap.nn.data.pipeline import make_dataset, materialize
     from napari_sleap.nn.model import build_model, output_names
     from napari_sleap.train import callbacks as cb
+    from napari_sleap.train.copy_paste import contact_paster
     from napari_sleap.train.split import save_split
 
     cfg, info = tset.config, tset.info
@@ -182,6 +187,7 @@ def fit_prepared(
         info.save(out)
 
     maker = ExampleMaker(info, tset.frame_shape, cfg.augment, tset.flip_permutation)
+    maker.paste = contact_paster(tset, cfg.augment)  # copy-paste; None when off
     val_maker = ExampleMaker(info, tset.frame_shape)
     o = cfg.optim
     train_ds = make_dataset(

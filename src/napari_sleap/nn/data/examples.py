@@ -10,6 +10,7 @@ inference reads, so training and inference preprocess alike.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,10 @@ class ExampleMaker:
         augment: an ``AugmentConfig``, or None for no augmentation.
         flip_permutation: node order after a left/right flip; None disables
             flips.
+        paste: ``paste(image, points, instance, sample, image_matrix, rng)``
+            returning the uint8 crop with another animal pasted in (copy-paste
+            augmentation, ``napari_sleap.train.copy_paste``); used only when
+            augmenting a centered crop. Targets never change.
     """
 
     def __init__(
@@ -103,8 +108,10 @@ class ExampleMaker:
         frame_shape: tuple[int, int],
         augment=None,
         flip_permutation: np.ndarray | None = None,
+        paste: Callable[..., np.ndarray] | None = None,
     ) -> None:
         self.info = info
+        self.paste = paste
         self.frame_shape = (int(frame_shape[0]), int(frame_shape[1]))
         self.augment = augment
         self.flip_permutation = flip_permutation
@@ -170,11 +177,13 @@ class ExampleMaker:
                 points = flip_points(points, self.flip_permutation)
         h, w = self.input_shape
         image = warp_image(frame, m_img, h, w)
+        pts = apply_points(m_pts, points)
+        if aug is not None and self.paste is not None and instance >= 0:
+            image = self.paste(image, pts, instance, sample, m_img, rng)
         if aug is not None:
             image = augment_intensity(image, aug, rng)
         else:
             image = image.astype(np.float32) / 255.0
-        pts = apply_points(m_pts, points)
         return image, self.targets(pts, sample.class_ids, instance)
 
     def targets(
