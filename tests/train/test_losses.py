@@ -29,3 +29,19 @@ def test_mining_round_trips_through_config():
     loss = HardKeypointMiningLoss(3.0, 2, 4, 2.5)
     again = HardKeypointMiningLoss.from_config(loss.get_config())
     assert again.get_config() == loss.get_config()
+
+
+def test_negative_weighted_mse_weights_pixels_by_the_last_channel():
+    from napari_sleap.train.losses import NegativeWeightedMSE
+
+    target = np.zeros((1, 2, 2, 2), np.float32)
+    pred = np.full((1, 2, 2, 2), 0.5, np.float32)  # squared error 0.25 everywhere
+    weights = np.ones((1, 2, 2, 1), np.float32)
+    weights[0, 0, 0, 0] = 5.0  # one pixel on the other animal's node
+    loss = NegativeWeightedMSE()
+    packed = np.concatenate([target, weights], axis=-1)
+    assert np.isclose(float(loss(packed, pred)), 0.25 * (5 + 1 + 1 + 1) / 4)
+    plain = np.concatenate([target, np.ones_like(weights)], axis=-1)
+    assert np.isclose(float(loss(plain, pred)), 0.25)  # all ones: plain MSE
+    again = NegativeWeightedMSE.from_config(loss.get_config())
+    assert again.get_config() == loss.get_config()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from napari_sleap.config.base import ConfigError
+from napari_sleap.config.negatives import OtherInstanceNegativesConfig
 
 
 @dataclass
@@ -48,6 +49,8 @@ class OptimConfig:
         early_stopping_min_delta: improvement that resets the patience.
         max_minutes: wall-clock budget for this model; null = no limit.
         hard_keypoint_mining: online hard keypoint mining.
+        other_instance_negatives: extra loss weight around the other animals'
+            nodes in a centered-instance crop (off by default).
     """
 
     batch_size: int = 4
@@ -67,6 +70,9 @@ class OptimConfig:
     hard_keypoint_mining: HardKeypointMiningConfig = field(
         default_factory=HardKeypointMiningConfig
     )
+    other_instance_negatives: OtherInstanceNegativesConfig = field(
+        default_factory=OtherInstanceNegativesConfig
+    )
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "epochs", "min_steps_per_epoch"):
@@ -80,3 +86,9 @@ class OptimConfig:
             raise ConfigError("plateau_factor", "must be between 0 and 1")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError("max_minutes", "must be > 0 or null")
+        if self.other_instance_negatives.enabled and self.hard_keypoint_mining.enabled:
+            raise ConfigError(
+                "other_instance_negatives.enabled",
+                "cannot be combined with hard_keypoint_mining (both replace the "
+                "confidence-map loss); turn one of them off",
+            )

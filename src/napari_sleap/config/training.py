@@ -20,6 +20,7 @@ from napari_sleap.config.augment import AugmentConfig
 from napari_sleap.config.base import ConfigError, from_dict, to_dict, update
 from napari_sleap.config.data import DataConfig
 from napari_sleap.config.model import ModelConfig
+from napari_sleap.config.negatives import check_negatives_role
 from napari_sleap.config.optim import OptimConfig
 from napari_sleap.config.roles import PIPELINES, Role
 from napari_sleap.config.self_train import SelfTrainConfig
@@ -140,6 +141,7 @@ def pipeline_configs(
             if not isinstance(extra, Mapping):
                 raise ConfigError(role, "expected a mapping of config keys")
             cfg = update(cfg, extra, role if extra else "")
+            check_negatives_role(role, cfg.optim.other_instance_negatives)
         except ConfigError as err:
             raise ConfigError("", f"{source}: {err}") from err
         if seed is not None:

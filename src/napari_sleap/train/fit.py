@@ -42,6 +42,8 @@ def config_hash(cfg: TrainingConfig) -> str:
     data = to_dict(cfg)
     for key in _RESUMABLE_CHANGES:
         data["optim"].pop(key, None)
+    if not data["optim"].get("other_instance_negatives", {}).get("enabled"):
+        data["optim"].pop("other_instance_negatives", None)  # folders from before it
     if not data.get("self_train", {}).get("enabled"):
         # Off, self-training changes nothing: folders trained before it existed resume.
         data.pop("self_train", None)
@@ -186,9 +188,13 @@ def fit_prepared(
         cb.save_keras_atomic(final, out / info.keras_file)
         info.save(out)
 
-    maker = ExampleMaker(info, tset.frame_shape, cfg.augment, tset.flip_permutation)
+    negatives = cfg.optim.other_instance_negatives
+    negatives = negatives if negatives.enabled else None
+    maker = ExampleMaker(
+        info, tset.frame_shape, cfg.augment, tset.flip_permutation, negatives
+    )
     maker.paste = contact_paster(tset, cfg.augment)  # copy-paste; None when off
-    val_maker = ExampleMaker(info, tset.frame_shape)
+    val_maker = ExampleMaker(info, tset.frame_shape, negatives=negatives)
     o = cfg.optim
     train_ds = make_dataset(
         maker,
@@ -332,7 +338,7 @@ def _compile(model, cfg: TrainingConfig, info) -> None:
 
     from napari_sleap.nn.heads import output_kind
     from napari_sleap.nn.model import loss_spec
-    from napari_sleap.train.losses import HardKeypointMiningLoss
+    from napari_sleap.train.losses import HardKeypointMiningLoss, NegativeWeightedMSE
 
     losses, weights = loss_spec(model, cfg.model, info)
     mining = cfg.optim.hard_keypoint_mining
@@ -345,6 +351,10 @@ def _compile(model, cfg: TrainingConfig, info) -> None:
                     mining.max_hard_keypoints,
                     mining.loss_scale,
                 )
+    if cfg.optim.other_instance_negatives.enabled:
+        for name in losses:
+            if output_kind(name) == "confmaps":
+                losses[name] = NegativeWeightedMSE()
     gpu = bool(tf.config.list_physical_devices("GPU"))
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.optim.learning_rate),

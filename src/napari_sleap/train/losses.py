@@ -63,3 +63,23 @@ class HardKeypointMiningLoss(keras.losses.Loss):
             "max_hard_keypoints": self.max_hard_keypoints,
             "loss_scale": self.loss_scale,
         }
+
+
+@keras.saving.register_keras_serializable(package="napari_sleap")
+class NegativeWeightedMSE(keras.losses.Loss):
+    """MSE weighted per pixel by the target's last channel (other animals' nodes).
+
+    ``y_true`` is ``(..., n_nodes + 1)``: the confidence maps and a weight map
+    (:func:`napari_sleap.nn.data.negatives.pack`); ``y_pred`` is the model's
+    ``(..., n_nodes)`` maps. Returns the weighted mean over nodes per pixel,
+    like ``MeanSquaredError``, so Keras reduces it the same way.
+    """
+
+    def __init__(self, name: str = "confmaps_negatives_mse", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        """Per-pixel weighted squared error, averaged over the nodes."""
+        y_true = ops.cast(y_true, y_pred.dtype)
+        target, weight = y_true[..., :-1], y_true[..., -1:]
+        return ops.mean(weight * ops.square(target - y_pred), axis=-1)

@@ -32,6 +32,7 @@ from napari_sleap.nn.data.crops import (
     scaled_size,
     warp_image,
 )
+from napari_sleap.nn.data.negatives import negative_weights, pack
 from napari_sleap.nn.data.pafs import make_pafs
 from napari_sleap.nn.model_info import ModelInfo
 
@@ -96,6 +97,9 @@ class ExampleMaker:
         augment: an ``AugmentConfig``, or None for no augmentation.
         flip_permutation: node order after a left/right flip; None disables
             flips.
+        negatives: an enabled ``OtherInstanceNegativesConfig`` appends a loss
+            weight channel (other instances' nodes) to the confmaps target of
+            centered models; None for plain targets.
         paste: ``paste(image, points, instance, sample, image_matrix, rng)``
             returning the uint8 crop with another animal pasted in (copy-paste
             augmentation, ``napari_sleap.train.copy_paste``); used only when
@@ -108,6 +112,7 @@ class ExampleMaker:
         frame_shape: tuple[int, int],
         augment=None,
         flip_permutation: np.ndarray | None = None,
+        negatives=None,
         paste: Callable[..., np.ndarray] | None = None,
     ) -> None:
         self.info = info
@@ -116,6 +121,7 @@ class ExampleMaker:
         self.augment = augment
         self.flip_permutation = flip_permutation
         self.centered = info.role in CENTERED_ROLES
+        self.negatives = negatives if self.centered and negatives else None
         names = info.node_names
         self.anchor = names.index(info.anchor_node) if info.anchor_node else None
         if self.centered:
@@ -205,6 +211,13 @@ class ExampleMaker:
             stride, sigma = head.output_stride, head.sigma or 1.0
             if kind == "confmaps":
                 out[kind] = make_confmaps(conf_pts, h, w, stride, sigma)
+                if self.negatives is not None:
+                    neg = self.negatives
+                    others = np.delete(pts, instance, axis=0)
+                    weights = negative_weights(
+                        others, h, w, stride, neg.sigma or sigma, neg.weight
+                    )
+                    out[kind] = pack(out[kind], weights)
             elif kind == "offsets":
                 sigma = info.heads["confmaps"].sigma or 1.0
                 out[kind] = make_offsets(conf_pts, h, w, stride, sigma)
@@ -227,5 +240,6 @@ class ExampleMaker:
                 shapes[kind] = (head.channels,)
             else:
                 s = head.output_stride
-                shapes[kind] = (-(-h // s), -(-w // s), head.channels)
+                extra = int(kind == "confmaps" and self.negatives is not None)
+                shapes[kind] = (-(-h // s), -(-w // s), head.channels + extra)
         return shapes
