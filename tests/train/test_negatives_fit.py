@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,23 +22,26 @@ def _log(model_dir):
         return list(csv.DictReader(fh))
 
 
+EXTRA = {
+    "augment": {"rotation": False, "gaussian_noise": False},
+    "optim": {
+        "epochs": 3,
+        "steps_per_epoch": 6,
+        "learning_rate": 3e-3,
+        "other_instance_negatives": {"enabled": True, "weight": 4.0},
+    },
+}
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def test_training_with_negatives_stops_resumes_and_saves_a_plain_model(
-    small_labels, tmp_path
+    small_labels_slp, tmp_path
 ):
     import keras
+    import sleap_io as sio
 
-    cfg = tiny_config(
-        "centered_instance",
-        {
-            "augment": {"rotation": False, "gaussian_noise": False},
-            "optim": {
-                "epochs": 3,
-                "steps_per_epoch": 6,
-                "learning_rate": 3e-3,
-                "other_instance_negatives": {"enabled": True, "weight": 4.0},
-            },
-        },
-    )
+    labels = sio.load_slp(str(small_labels_slp))
+    cfg = tiny_config("centered_instance", EXTRA)
     out = tmp_path / "ci"
     stop = threading.Event()
 
@@ -45,10 +51,22 @@ def test_training_with_negatives_stops_resumes_and_saves_a_plain_model(
             raise Cancelled("as a job's progress does once stopped")
 
     with pytest.raises(Cancelled):
-        fit(cfg, small_labels, out, progress=progress, stop=stop)
+        fit(cfg, labels, out, progress=progress, stop=stop)
     assert training_status(out) == "stopped"
-    # The resumed run reloads the compiled model with the weighted loss.
-    fit(cfg, small_labels, out)
+    # A fresh process (as a rerun of the CLI) reloads the compiled model with
+    # the weighted loss and finishes the training.
+    code = (
+        "import sleap_io as sio\n"
+        "from napari_sleap.train.fit import fit\n"
+        "from tests.fixtures.training import tiny_config\n"
+        "from tests.train.test_negatives_fit import EXTRA\n"
+        f"fit(tiny_config('centered_instance', EXTRA), "
+        f"sio.load_slp({str(small_labels_slp)!r}), {str(out)!r})\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
     rows = _log(out)
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     losses = [float(r["loss"]) for r in rows]

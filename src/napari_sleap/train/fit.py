@@ -164,6 +164,9 @@ def fit_prepared(
     model = build_model(cfg.model, info, intermediate_outputs=stacks > 1)
     initial_epoch = 0
     if state:
+        # A fresh process must register the training losses before reloading.
+        import napari_sleap.train.losses  # noqa: F401
+
         model = keras.models.load_model(resume_dir / cb.LAST_FILE, safe_mode=True)
         initial_epoch = int(state["epoch"])
     else:
