@@ -16,6 +16,11 @@ of ``../shared/data/clip.mp4`` (never 1250..1499). Per engine and batch size:
 
     .venv/bin/python bench/bench_portable.py [MODEL_DIR] [--batches 1,8]
 
+The final comparison of the default engine (issue 16's CPU goal)::
+
+    nice -n 10 .venv/bin/python bench/bench_portable.py --batches 1,8 \
+        --latency 60 --engines predictor:tensorflow,auto:tensorflow
+
 ``portable:torch`` runs in the python named by ``NAPARI_SLEAP_TORCH_PYTHON``
 when set (an environment with torch and Keras; torch is not a project extra).
 """
@@ -39,7 +44,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 FIRST, STOP = 1150, 1250  # never beyond 1249
-#: ``engine:backend[:precision]``; bfloat16 is measured separately (it changes poses).
+#: ``engine:backend[:precision][:unfused][:ENV=value...]``; bfloat16 is measured
+#: separately (it changes poses). ``auto`` is what ``predict`` runs by default
+#: (engine_choice); ``unfused`` the float-frame preprocessing of the portable
+#: top-down; ``ENV=value`` set in that engine's process (thread settings).
 ENGINES = ("predictor:tensorflow", "portable:tensorflow", "portable:jax")
 #: A python with torch + Keras for ``portable:torch`` (else this one).
 TORCH_PYTHON = "NAPARI_SLEAP_TORCH_PYTHON"
@@ -58,6 +66,14 @@ def _decode() -> tuple[np.ndarray, float]:
 
 
 def _load(engine: str, dirs: list[str], batch: int, args: argparse.Namespace):
+    if engine == "auto":  # what predict runs by default on this machine
+        from napari_sleap.infer.engine_choice import load_chosen
+        from napari_sleap.infer.predictor import PredictorOptions
+
+        options = PredictorOptions(batch_size=batch, max_instances=args.max_instances)
+        pred, choice = load_chosen(dirs, options)
+        args.choice = choice.describe()
+        return pred
     if engine == "predictor":
         from napari_sleap.infer import load_predictor
 
@@ -71,6 +87,7 @@ def _load(engine: str, dirs: list[str], batch: int, args: argparse.Namespace):
         mixed_precision=args.precision or args.mixed_precision,
         jit_compile=args.xla,
     )
+    pipe.layer.fused = not args.unfused
     return pipe.predictor
 
 
@@ -91,6 +108,7 @@ def worker(args: argparse.Namespace) -> int:
         "float16" if args.mixed_precision else "float32"
     )
     res["decode_fps"] = decode_fps
+    res["variant"] = args.variant
     for b in [int(x) for x in args.batches.split(",")]:
         t0 = time.perf_counter()
         pred = _load(engine, dirs, b, args)
@@ -136,6 +154,7 @@ def worker(args: argparse.Namespace) -> int:
             flush=True,
         )
     res["tensorflow_imported"] = "tensorflow" in sys.modules
+    res["choice"] = getattr(args, "choice", None)
     Path(args.out).write_text(json.dumps(res))
     return 0
 
@@ -185,21 +204,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=int, default=60)
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--max-instances", type=int, default=2)
+    ap.add_argument(
+        "--frames", type=int, default=STOP - FIRST, help="from 1150 (at most 100)"
+    )
     ap.add_argument("--mixed-precision", action="store_true")
     ap.add_argument("--xla", action="store_true", help="jit_compile on TF")
     ap.add_argument("--precision", help=argparse.SUPPRESS)
+    ap.add_argument("--unfused", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--variant", default="", help=argparse.SUPPRESS)
     ap.add_argument("--tag", default="")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    global STOP
+    STOP = FIRST + min(max(args.frames, 8), 100)  # never beyond 1249
     if args.worker:
         return worker(args)
     load0 = os.getloadavg()
     results = []
     for spec in args.engines.split(","):
-        engine, backend, *prec = spec.split(":")
+        engine, backend, *extra = spec.split(":")
+        envs = dict(e.split("=", 1) for e in extra if "=" in e)
+        words = [e for e in extra if "=" not in e]
+        prec = [w for w in words if w != "unfused"]
         out = Path(f"/tmp/bench_portable_{os.getpid()}_{engine}_{backend}.json")
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        env.update(envs)
         python = sys.executable
         if backend == "torch" and os.environ.get(TORCH_PYTHON):
             python = os.environ[TORCH_PYTHON]  # run this checkout's code there
@@ -215,10 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             "--out",
             str(out),
         ]
-        for flag in ("batches", "latency", "max_instances"):
+        for flag in ("batches", "latency", "max_instances", "frames"):
             cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         cmd += ["--mixed-precision"] * args.mixed_precision + ["--xla"] * args.xla
         cmd += ["--precision", prec[0]] if prec else []
+        cmd += ["--unfused"] * ("unfused" in words) + ["--variant", spec]
         subprocess.run(cmd, env=env, check=True)
         results.append(json.loads(out.read_text()))
         out.unlink()
@@ -229,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             run["accuracy"] = score(poses)
             run["max_px_vs_first"] = max_diff(ref[run["batch_size"]], poses)
             print(
-                f"{res['engine']:9s} {res['backend']:10s} {res['precision']:8s} "
+                f"{res['variant']:30s} "
                 f"batch {run['batch_size']}: "
                 f"device {run['device_fps']:5.1f} f/s, e2e {run['e2e_fps']:5.1f} f/s, "
                 f"latency {run['latency_ms_median']:4.0f} ms (p99 "

@@ -48,7 +48,8 @@ def model_dirs(two_animal_sample, tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope="module")
 def live_model(model_dirs):
-    return load_live_model(model_dirs, max_instances=2)
+    # the float32 predictor: its poses are compared with the batch predictor's
+    return load_live_model(model_dirs, engine="predictor", max_instances=2)
 
 
 def _nose_to_tail(points: np.ndarray) -> float:

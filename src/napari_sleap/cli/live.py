@@ -39,10 +39,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("predictor", "portable"),
-        default="predictor",
-        help="predictor: the TensorFlow predictor at batch 1; portable: the "
-        "backend-free path (Keras 3 on TensorFlow, JAX or PyTorch)",
+        choices=("auto", "predictor", "portable"),
+        default="auto",
+        help="auto (default): the portable engine in bfloat16 for top-down on "
+        "CPUs with AMX/AVX512-BF16, else the predictor; predictor: the "
+        "TensorFlow predictor at batch 1; portable: the backend-free path "
+        "(Keras 3 on TensorFlow, JAX or PyTorch)",
+    )
+    p.add_argument(
+        "--bfloat16",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bfloat16 compute (portable engine); --no-bfloat16: float32. "
+        "Default: as the auto engine chooses",
     )
     p.add_argument("--max-instances", type=int, help="most animals per frame")
     p.add_argument("--peak-threshold", type=float, default=0.2)
@@ -89,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             engine=args.engine,
             max_instances=args.max_instances,
             peak_threshold=args.peak_threshold,
+            precision={None: "auto", True: "bfloat16", False: "float32"}[args.bfloat16],
         )
     except BaseException:
         source.stop()  # close the camera or file

@@ -62,10 +62,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mixed-precision", action="store_true", help="float16 (GPU)")
     p.add_argument(
         "--bfloat16",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help=(
-            "with --engine portable: bfloat16 compute, fast on CPUs with "
-            "AMX/AVX512-BF16 (see docs/backends.md and docs/benchmarks.md)"
+            "bfloat16 compute in the portable engine (with --engine portable); "
+            "--no-bfloat16: float32 whatever the engine. Default: auto, which "
+            "uses bfloat16 for top-down on CPUs with AMX/AVX512-BF16 "
+            "(docs/backends.md)"
         ),
     )
     p.add_argument("--xla", action="store_true", help="compile with XLA")
@@ -77,9 +80,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("default", "portable"),
-        default="default",
+        choices=("auto", "predictor", "portable", "default"),
+        default="auto",
         help=(
+            "auto (default): the portable engine in bfloat16 where the CPU "
+            "computes bfloat16 natively and the models are top-down, else the "
+            "predictor; predictor: the TensorFlow layers (old name: default); "
             "portable: the whole device path in keras.ops as one compiled "
             "function per batch, on any KERAS_BACKEND (tensorflow, jax, torch; "
             "see docs/backends.md)"
@@ -208,17 +214,20 @@ def run(args: argparse.Namespace) -> int:
 
     check_arguments(args)
     check_models_exist(list(args.paths))
+    if args.engine == "default":
+        args.engine = "predictor"  # the old name
     if args.bfloat16 and (args.engine != "portable" or args.mixed_precision):
         raise ValueError(
             "--bfloat16 is offered by the portable engine only, instead of "
             "--mixed-precision. Fix: add --engine portable (and drop "
-            "--mixed-precision)"
+            "--mixed-precision); without --bfloat16 the auto engine already "
+            "computes in bfloat16 where the CPU does so natively"
         )
     if wants_batch(args):
-        if args.engine != "default":
+        if args.engine == "portable":
             raise ValueError(
                 f"--engine {args.engine} is for one video or .slp; batch mode "
-                "(several videos or -o a folder) runs the default engine. Fix: "
+                "(several videos or -o a folder) runs the predictor engine. Fix: "
                 "drop --engine, or predict one input at a time"
             )
         return run_batch(args)
@@ -241,18 +250,11 @@ def run(args: argparse.Namespace) -> int:
         tta=args.tta,
     )
     start = time.monotonic()
-    predictor = None
-    if args.engine == "portable":
-        from dataclasses import asdict
+    from napari_sleap.infer.engine_choice import load_chosen
 
-        from napari_sleap.infer.portable import load_portable
-
-        kw = asdict(options)
-        kw["batch_size"] = kw["batch_size"] or None
-        kw.pop("paf")  # the default grouping settings
-        if args.bfloat16:
-            kw["mixed_precision"] = "bfloat16"
-        predictor = load_portable(models, **kw).predictor
+    precision = {None: "auto", True: "bfloat16", False: "float32"}[args.bfloat16]
+    predictor, choice = load_chosen(models, options, args.engine, precision)
+    print(f"predict: {choice.describe()}", file=sys.stderr, flush=True)
     result = predict(
         models,
         source,
@@ -278,7 +280,8 @@ def run(args: argparse.Namespace) -> int:
         n_inst = sum(len(lf.instances) for lf in result.labeled_frames)
     print(
         f"{args.output}: {n_frames} frames, {n_inst} instances "
-        f"({pipeline}) in {time.monotonic() - start:.1f} s"
+        f"({pipeline}) in {time.monotonic() - start:.1f} s, engine "
+        f"{choice.engine} ({choice.precision})"
     )
     if bad:
         shown = ", ".join(f"video {v} frame {f}" for v, f in bad[:20])

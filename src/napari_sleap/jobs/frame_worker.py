@@ -64,14 +64,23 @@ def serve(
     or ``("failed", {"id", "message"})``. ``("ready", {...})`` says the models are
     loaded. Ends on Stop, on a ``None`` request, or after ``idle_exit_s`` idle.
     """
-    from napari_sleap.infer.predictor import Predictor, PredictorOptions
+    from napari_sleap.infer.engine_choice import load_chosen
+    from napari_sleap.infer.predictor import PredictorOptions
 
     emit = emit or (lambda name, value: None)
     t0 = time.monotonic()
     options = PredictorOptions(batch_size=1, peak_threshold=peak_threshold)
-    predictor = Predictor.from_model_dirs([str(d) for d in model_dirs], options)
+    # the auto engine, as predict's (bfloat16 top-down on AMX/AVX512-BF16 CPUs)
+    predictor, choice = load_chosen([str(d) for d in model_dirs], options)
     names = list(predictor.skeleton.node_names)
-    emit("ready", {"seconds": time.monotonic() - t0, "node_names": names})
+    emit(
+        "ready",
+        {
+            "seconds": time.monotonic() - t0,
+            "node_names": names,
+            "engine": choice.describe(),
+        },
+    )
     served, idle_since = 0, time.monotonic()
     while True:
         check_stop(stop)
@@ -139,6 +148,8 @@ class FrameWorker:
         )
         self._next = 0
         self.ready = False
+        #: The engine the job chose (``EngineChoice.describe()``), once ready.
+        self.engine = ""
         self.results: dict[int, FramePrediction] = {}
         self.failures: dict[int, str] = {}
 
@@ -168,6 +179,7 @@ class FrameWorker:
             value = event.value
             if event.message == "ready":
                 self.ready = True
+                self.engine = value.get("engine", "")
             elif event.message == "frame":
                 self.results[value["id"]] = FramePrediction(
                     request=value["id"],

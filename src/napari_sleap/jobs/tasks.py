@@ -239,8 +239,9 @@ def predict(
         ``{"output": path, "frames", "instances", "mean_score", "tracks",
         "seconds"}``.
     """
+    from napari_sleap.infer.engine_choice import load_chosen
     from napari_sleap.infer.predict import predict as run_predict
-    from napari_sleap.infer.predictor import Predictor, PredictorOptions
+    from napari_sleap.infer.predictor import PredictorOptions
     from napari_sleap.io.labels import save_labels
 
     emit = emit or _no_emit
@@ -250,9 +251,8 @@ def predict(
         raise ValueError("no model folder given: pick a trained model folder first")
     options = PredictorOptions(batch_size=batch_size, peak_threshold=peak_threshold)
     emit("stage", "load")
-    predictor = _StreamingPredictor(
-        Predictor.from_model_dirs(dirs, options), emit, stream_interval
-    )
+    loaded, choice = load_chosen(dirs, options)  # the auto engine, as predict's
+    predictor = _StreamingPredictor(loaded, emit, stream_interval)
     emit("stage", "predict")
     labels = run_predict(
         dirs,
@@ -275,6 +275,7 @@ def predict(
         "output": str(output),
         **summarize(labels),
         "seconds": time.monotonic() - t0,
+        "engine": choice.describe(),
     }
 
 

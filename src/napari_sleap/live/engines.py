@@ -1,5 +1,8 @@
 """Single-frame pose models for the live loop, one small adapter per engine.
 
+``auto`` (the default): what :mod:`napari_sleap.infer.engine_choice` picks for
+this machine (the portable engine in bfloat16 for top-down on CPUs with native
+bfloat16, else the predictor), as ``napari-sleap predict`` does.
 ``predictor``: the package's :class:`~napari_sleap.infer.predictor.Predictor` at
 batch 1, called through ``predict_frame`` (its cheapest single-frame path: one
 compiled call per model, no reader thread, no batching).
@@ -20,7 +23,7 @@ import numpy as np
 from napari_sleap.infer.results import FramePoses
 
 #: Engines :func:`load_live_model` knows.
-ENGINES = ("predictor", "portable")
+ENGINES = ("auto", "predictor", "portable")
 
 
 class LiveModel:
@@ -103,6 +106,9 @@ class PortableModel(LiveModel):
         backend = getattr(pipe, "backend", None)
         if backend:
             self.engine = f"portable ({backend})"
+        layer = getattr(pipe, "layer", None)
+        if getattr(layer, "mixed_precision", False) == "bfloat16":
+            self.engine = self.engine[:-1] + ", bfloat16)"
 
     def predict(self, image: np.ndarray) -> FramePoses:
         """Poses in one frame."""
@@ -132,11 +138,19 @@ def _instance_info(model_dirs: Sequence[Path]) -> Any:
 
 def load_live_model(
     model_dirs: Sequence[str | Path],
-    engine: str = "predictor",
+    engine: str = "auto",
     max_instances: int | None = None,
     peak_threshold: float = 0.2,
+    precision: str = "auto",
 ) -> LiveModel:
     """Load model folders for single-frame use.
+
+    Args:
+        model_dirs: the pipeline's model folders.
+        engine: ``auto``, ``predictor`` or ``portable``.
+        max_instances: most animals per frame.
+        peak_threshold: least confidence of a node.
+        precision: ``auto``, ``float32`` or ``bfloat16`` (portable only).
 
     Raises:
         ValueError: for an unknown engine, or ``portable`` where this install
@@ -144,11 +158,17 @@ def load_live_model(
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "predictor":
+    from napari_sleap.infer.engine_choice import resolve
+
+    choice = resolve(model_dirs, engine, precision)
+    if choice.engine == "predictor":
         from napari_sleap.infer.predictor import Predictor, PredictorOptions
 
         options = PredictorOptions(
-            batch_size=1, max_instances=max_instances, peak_threshold=peak_threshold
+            batch_size=1,
+            max_instances=max_instances,
+            peak_threshold=peak_threshold,
+            mixed_precision=choice.mixed_precision,
         )
         return PredictorModel(
             Predictor.from_model_dirs(model_dirs, options), max_instances
@@ -165,5 +185,7 @@ def load_live_model(
         kwargs["max_instances"] = max_instances
     if peak_threshold != 0.2:
         kwargs["peak_threshold"] = peak_threshold
+    if choice.mixed_precision:
+        kwargs["mixed_precision"] = choice.mixed_precision
     dirs = [Path(d) for d in model_dirs]
     return PortableModel(load_portable(dirs, **kwargs), dirs)

@@ -55,3 +55,36 @@ def gather_crops(images: Any, offsets: Any, size: int, bilinear: bool) -> Any:
     top = crops[:, :size, :size] * (1 - fx) + crops[:, :size, 1:] * fx
     bottom = crops[:, 1:, :size] * (1 - fx) + crops[:, 1:, 1:] * fx
     return top * (1 - fy) + bottom * fy
+
+
+def gather_crops_uint8(frames: Any, offsets: Any, size: int) -> Any:
+    """Whole-pixel crops ``(B * K, size, size, C)`` in [0, 1] of uint8 frames.
+
+    Equals ``gather_crops(to_float(frames), offsets, size, False)`` without the
+    float copy and the padded copy of whole frames: indices are clamped to the
+    frame and pixels outside it zeroed by a mask.
+    """
+    from keras import ops
+
+    b, h, w, c = (int(d) for d in frames.shape)
+    flat = ops.reshape(frames, (-1, c))
+    safe = ops.where(ops.isnan(offsets), 0.0, offsets)
+    span = ops.convert_to_tensor(np.arange(size, dtype=np.int32))
+    x0 = ops.cast(ops.clip(ops.floor(safe[..., 0]), -size, w), "int32")
+    y0 = ops.cast(ops.clip(ops.floor(safe[..., 1]), -size, h), "int32")
+    rows = ops.expand_dims(y0, -1) + span  # (B, K, size)
+    cols = ops.expand_dims(x0, -1) + span
+    inside = ops.logical_and(
+        ops.expand_dims(ops.logical_and(rows >= 0, rows < h), -1),
+        ops.expand_dims(ops.logical_and(cols >= 0, cols < w), -2),
+    )  # (B, K, size, size)
+    frame = ops.reshape(ops.arange(b, dtype="int32"), (-1, 1, 1, 1))
+    idx = (
+        frame * (h * w)
+        + ops.expand_dims(ops.clip(rows, 0, h - 1), -1) * w
+        + ops.expand_dims(ops.clip(cols, 0, w - 1), -2)
+    )
+    crops = ops.take(flat, ops.reshape(idx, (-1,)), axis=0)
+    crops = ops.reshape(ops.cast(crops, "float32") / 255.0, (-1, size, size, c))
+    mask = ops.reshape(ops.cast(inside, "float32"), (-1, size, size, 1))
+    return crops * mask

@@ -17,7 +17,7 @@ from napari_sleap.infer.layers.base import PeakParams
 from napari_sleap.infer.ops.paf import PafParams
 from napari_sleap.infer.portable import crops as C
 from napari_sleap.infer.portable import peaks as P
-from napari_sleap.infer.portable.prep import prepare, to_float
+from napari_sleap.infer.portable.prep import prepare, prepare_frames, to_float
 from napari_sleap.nn.model_info import ModelInfo
 
 
@@ -62,16 +62,24 @@ def topdown_graph(
     params: PeakParams,
     centroid_params: PeakParams,
     convention: str,
+    fused: bool = True,
 ) -> Callable:
-    """Centroids, ``k`` crops per frame, the centered-instance model, frame pixels."""
+    """Centroids, ``k`` crops per frame, the centered-instance model, frame pixels.
+
+    ``fused``: scale and crop the uint8 frames before casting to float (no
+    float copy of whole frames; whole-pixel crops only), measured faster in
+    bench/bench_portable_profile.py; False keeps the float-frame path.
+    """
     size = int(instance.crop_size)
 
     def graph(run: Callable, frames: Any) -> dict:
         from keras import ops
 
-        x = to_float(frames)
-        b = int(x.shape[0])
-        cout = run("centroid", prepare(x, centroid))
+        b = int(frames.shape[0])
+        uint8 = fused and "int" in str(frames.dtype)
+        x = frames if uint8 else to_float(frames)
+        cin = prepare_frames(x, centroid) if uint8 else prepare(x, centroid)
+        cout = run("centroid", cin)
         cms = cout["confmaps"][..., :1]
         offs = cout.get("offsets")
         cstride = _stride(centroid)
@@ -82,7 +90,11 @@ def topdown_graph(
         centers = cpts[:, 0] * (cstride / float(centroid.input_scale))
         cvals, cvalid = cvals[:, 0], cvalid[:, 0]
         offsets = C.crop_offsets(centers, size, convention)
-        crops = C.gather_crops(x, offsets, size, bilinear=convention == "center")
+        if uint8 and convention == "pixel":
+            crops = C.gather_crops_uint8(x, offsets, size)
+        else:
+            x = to_float(x) if uint8 else x
+            crops = C.gather_crops(x, offsets, size, bilinear=convention == "center")
         iout = run("instance", prepare(crops, instance))
         pts, vals, valid = instance_points(iout, instance, params)
         n = int(pts.shape[1])

@@ -91,6 +91,10 @@ class PortableLayer(InferenceLayer):
         self.max_instances = max_instances
         self.batch_size = batch_size
         self.jit_compile = jit_compile
+        self.mixed_precision = mixed_precision
+        #: Top-down: scale and crop uint8 frames before the float cast
+        #: (faster); False keeps the float-frame path, to compare them.
+        self.fused = True
         self.info = models[-1].info
         if pipeline.startswith("top-down"):
             centroid, instance = models
@@ -122,7 +126,7 @@ class PortableLayer(InferenceLayer):
         if self.pipeline.startswith("top-down"):
             c, i = (m.info for m in self.models)
             return graphs.topdown_graph(
-                c, i, k, self.peaks, self.peaks, self.convention
+                c, i, k, self.peaks, self.peaks, self.convention, self.fused
             )
         s = self.info.input_scale
         size = (int(h * s), int(w * s))
