@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.sample",
     "tests.fixtures.broken_videos",
     "tests.fixtures.trained_sample",
+    "tests.fixtures.wheel",
 ]
 
 GUI_DIR = Path(__file__).resolve().parent / "gui"

@@ -44,8 +44,8 @@ def build_wheel(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    with zipfile.ZipFile(build_wheel(tmp_path_factory.mktemp("wheel"))) as z:
+def wheel(built_wheel) -> zipfile.ZipFile:
+    with zipfile.ZipFile(built_wheel) as z:
         yield z
 
 

@@ -23,7 +23,6 @@ import pytest
 import sleap_io as sio
 
 from tests.fixtures.shared_data import in_ci
-from tests.test_wheel import build_wheel
 
 pytestmark = pytest.mark.slow
 
@@ -75,12 +74,14 @@ def _run(cmd: list[str], timeout: int, **kw) -> subprocess.CompletedProcess:
     return done
 
 
-def test_fresh_install_opens_slp_in_headless_viewer(tmp_path, sample_small):
+def test_fresh_install_opens_slp_in_headless_viewer(
+    tmp_path, sample_small, built_wheel
+):
     if not _pypi_reachable():
         if in_ci():
             pytest.fail("CI=true and PyPI (pypi.org:443) is not reachable")
         pytest.skip("PyPI (pypi.org:443) is not reachable: the install needs it")
-    wheel = build_wheel(tmp_path / "wheel")
+    wheel = built_wheel  # read only: the session builds it once (tests/fixtures)
     env_dir = tmp_path / "fresh"
     try:
         uv = _uv()
