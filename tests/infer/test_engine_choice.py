@@ -221,8 +221,8 @@ def _differences(got: dict, ref: dict) -> tuple[np.ndarray, int]:
 
 
 @pytest.mark.slow
-def test_live_and_frame_worker_take_the_same_default(topdown):
-    """The live loop and Add's frame worker load what ``predict`` chooses."""
+def test_live_takes_the_default_and_the_frame_worker_the_predictor(topdown):
+    """The live loop loads what ``predict`` chooses; Add's worker the predictor."""
     import queue
 
     from napari_sleap.jobs.frame_worker import serve
@@ -232,10 +232,10 @@ def test_live_and_frame_worker_take_the_same_default(topdown):
     native = native_bf16(cpu_flags())
     live = load_live_model(dirs, max_instances=2)
     assert live.engine == ("portable (tensorflow, bfloat16)" if native else "predictor")
+    back = load_live_model(dirs, max_instances=2, precision="float32")
+    assert back.engine == "predictor"
     events = []
     requests: queue.Queue = queue.Queue()
     requests.put(None)  # ready, then end
     serve(dirs, requests, emit=lambda name, value: events.append((name, value)))
-    ready = dict(events)["ready"]
-    want = "engine portable (bfloat16)" if native else "engine predictor (float32)"
-    assert ready["engine"].startswith(want)
+    assert dict(events)["ready"]["engine"].startswith("engine predictor (float32)")

@@ -70,8 +70,13 @@ def serve(
     emit = emit or (lambda name, value: None)
     t0 = time.monotonic()
     options = PredictorOptions(batch_size=1, peak_threshold=peak_threshold)
-    # the auto engine, as predict's (bfloat16 top-down on AMX/AVX512-BF16 CPUs)
-    predictor, choice = load_chosen([str(d) for d in model_dirs], options)
+    # The predictor, not the auto engine: Add waits on the first answer, and
+    # the portable graph's first call (trace + compile) took ~2x the
+    # predictor's CPU time there (docs/backends.md); one frame per click
+    # gains nothing from bfloat16's faster warm calls.
+    predictor, choice = load_chosen(
+        [str(d) for d in model_dirs], options, engine="predictor"
+    )
     names = list(predictor.skeleton.node_names)
     emit(
         "ready",
