@@ -3,11 +3,19 @@
 ``KERAS_BACKEND=jax python tests/infer/portable_worker.py OUT.npz VIDEO FRAMES
 THRESHOLD MODEL_DIR...`` predicts the frames (``a-b``) and saves the
 fixed-shape arrays, identity classes, the backend and whether TensorFlow got imported.
+
+``... portable_worker.py --serve`` answers such jobs one after another: one JSON
+argument list per stdin line, one JSON line back (``{"ok": true}`` or
+``{"error": traceback}``). The tests keep one serving process per backend, so
+the backend and Keras are imported once, not once per job.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import traceback
 
 import numpy as np
 
@@ -39,5 +47,20 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def serve() -> int:
+    """Run the jobs read from stdin until it closes; replies go to the real stdout."""
+    reply = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # anything a library prints goes to stderr, not into the replies
+    for line in sys.stdin:
+        try:
+            main(json.loads(line))
+            answer = {"ok": True}
+        except Exception:  # reported to the test, which fails with it
+            answer = {"error": traceback.format_exc()}
+        reply.write(json.dumps(answer) + "\n")
+        reply.flush()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve() if sys.argv[1:] == ["--serve"] else main(sys.argv[1:]))

@@ -1,8 +1,9 @@
 """Portable inference gives the current predictor's poses, on every backend.
 
-Small real models are trained for a few hundred steps (bottom-up 1,200) on the
-synthetic sample (tests/fixtures/trained_sample.py); each backend then runs in a fresh
-subprocess (``KERAS_BACKEND`` is read when Keras is imported) and its poses are
+Small real models trained on the synthetic sample (tests/fixtures/trained_sample.py:
+the session's models of test_trained_pipelines.py, top-down 300 steps) are run
+by each backend in a subprocess of its own (``KERAS_BACKEND`` is read when Keras
+is imported; one process per backend serves the module's jobs) and their poses
 compared with the TensorFlow predictor's: within 1e-3 px, same instances and
 missing nodes. A low peak threshold makes sure there is plenty to compare.
 
@@ -15,7 +16,9 @@ and the torch variants run their worker there, on this checkout's ``src``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -23,20 +26,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.trained_sample import held_out, trainer
+from tests.fixtures.trained_sample import TEST_STEPS, held_out, trainer
 
 WORKER = Path(__file__).with_name("portable_worker.py")
 SRC = Path(__file__).resolve().parents[2] / "src"
 #: A python with torch + Keras for the torch variants (torch is not a test extra).
 TORCH_PYTHON = "NAPARI_SLEAP_TORCH_PYTHON"
-#: Training steps per model: enough for peaks (bottom-up also needs its PAFs).
+#: Training steps per model: the trained-pipeline tests' models (trained once per
+#: session for both files); top-down (not among those) 300, enough for peaks.
 STEPS = {
     "top-down": 300,
-    "single": 300,
-    "bottom-up": 1200,
-    "top-down-id": 300,
-    "bottom-up-id": 600,
+    "single": TEST_STEPS,
+    "bottom-up": TEST_STEPS,
+    "top-down-id": TEST_STEPS,
+    "bottom-up-id": TEST_STEPS,
 }
+#: Seconds one worker job may take.
+JOB_TIMEOUT = 900
 THRESHOLD = 0.1
 TOL_PX = 1e-3
 BACKENDS = ["tensorflow", "jax", "torch"]
@@ -87,20 +93,73 @@ def _reference(dirs, video, frames):
     return [p for i in range(0, len(images), 4) for p in pred.layer(images[i : i + 4])]
 
 
-def _run(backend: str, dirs, video, frames, tmp_path) -> dict:
+class Workers:
+    """One serving worker process per backend (portable_worker.py --serve)."""
+
+    def __init__(self, logs: Path):
+        self.logs = logs
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def _start(self, backend: str) -> subprocess.Popen:
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        python = _python(backend)
+        if python != sys.executable:  # another environment: run this checkout's code
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(SRC), *filter(None, [env.get("PYTHONPATH")])]
+            )
+        with (self.logs / f"{backend}.log").open("a") as log:
+            return subprocess.Popen(
+                [python, str(WORKER), "--serve"],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+
+    def _log_tail(self, backend: str) -> str:
+        return (self.logs / f"{backend}.log").read_text()[-3000:]
+
+    def run(self, backend: str, args: list[str]) -> None:
+        """Run one job in ``backend``'s worker; fails with its error and log."""
+        proc = self.procs.get(backend)
+        if proc is None or proc.poll() is not None:
+            proc = self.procs[backend] = self._start(backend)
+        proc.stdin.write(json.dumps(args) + "\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], JOB_TIMEOUT)
+        if not ready:
+            proc.kill()
+            pytest.fail(f"{backend} worker: no answer in {JOB_TIMEOUT} s")
+        line = proc.stdout.readline()
+        if not line:
+            pytest.fail(f"{backend} worker exited: {self._log_tail(backend)}")
+        answer = json.loads(line)
+        assert answer.get("ok"), f"{answer.get('error')}\n{self._log_tail(backend)}"
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            proc.stdin.close()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory):
+    """The module's backend workers, each started on its first job."""
+    pool = Workers(tmp_path_factory.mktemp("portable_workers"))
+    yield pool
+    pool.close()
+
+
+def _run(workers: Workers, backend: str, dirs, video, frames, tmp_path) -> dict:
     out = tmp_path / f"{backend}.npz"
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
-    python = _python(backend)
-    if python != sys.executable:  # another environment: run this checkout's code
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(SRC), *filter(None, [env.get("PYTHONPATH")])]
-        )
     span = f"{frames[0]}-{frames[-1]}"
-    cmd = [python, str(WORKER), str(out), str(video), span, str(THRESHOLD)]
-    proc = subprocess.run(
-        [*cmd, *map(str, dirs)], env=env, capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    args = [str(out), str(video), span, str(THRESHOLD), *map(str, dirs)]
+    workers.run(backend, args)
     return dict(np.load(out))
 
 
@@ -153,12 +212,12 @@ def reference(trained):
 @pytest.mark.parametrize(
     "pipeline", ["top-down", "bottom-up", "single", "top-down-id", "bottom-up-id"]
 )
-def test_portable_matches_predictor(pipeline, backend, reference, tmp_path):
+def test_portable_matches_predictor(pipeline, backend, reference, workers, tmp_path):
     why = _available(backend)
     if why:
         pytest.skip(f"{backend} backend not checked: {why}")
     dirs, video, frames, ref = reference(pipeline)
-    got = _run(backend, dirs, video, frames, tmp_path)
+    got = _run(workers, backend, dirs, video, frames, tmp_path)
     assert str(got["backend"]) == backend
     assert bool(got["tensorflow_imported"]) == (backend == "tensorflow")
     n = _compare(ref, got, backend)
@@ -224,7 +283,9 @@ def test_predict_cli_refuses_what_portable_does_not_offer(
         "minimal_instance.UNet.centered_instance_with_scaling",
     ],
 )
-def test_sleap1_top_down_on_every_backend(sleap1_models_dir, centered, tmp_path):
+def test_sleap1_top_down_on_every_backend(
+    sleap1_models_dir, centered, workers, tmp_path
+):
     """SLEAP 1.x folders: fractional ("center") crops, up to 9 animals a frame."""
     dirs = [
         sleap1_models_dir / "minimal_instance.UNet.centroid",
@@ -236,6 +297,6 @@ def test_sleap1_top_down_on_every_backend(sleap1_models_dir, centered, tmp_path)
     assert max(len(p) for p in ref) > 2  # the slots had to widen
     for backend in BACKENDS:
         if _available(backend) is None:
-            got = _run(backend, dirs, video, frames, tmp_path)
+            got = _run(workers, backend, dirs, video, frames, tmp_path)
             assert str(got["backend"]) == backend
             _compare(ref, got, backend)
