@@ -57,17 +57,26 @@ VARIANTS: dict[str, tuple[float, dict]] = {
 }
 
 
-def found_flies(gt: np.ndarray, pr: np.ndarray, scores: np.ndarray) -> int:
-    """How many ground-truth flies of one frame a distinct prediction found."""
+def found_flies(
+    gt: np.ndarray, pr: np.ndarray, scores: np.ndarray, thorax: int
+) -> tuple[int, int]:
+    """Ground-truth flies of one frame that distinct predictions found/located.
+
+    Found: at least half the labeled nodes within ``FOUND_PX``. Located: the
+    matched prediction's thorax within ``FOUND_PX`` (the animal is there, its
+    legs and wings may be off).
+    """
     from napari_sleap.evaluate.matching import match_frame
 
-    found = 0
+    found = located = 0
     for g, p, _ in match_frame(gt, pr, scores).pairs:
         vis = ~np.isnan(gt[g]).any(axis=-1)
-        err = np.linalg.norm(pr[p][vis] - gt[g][vis], axis=-1)
-        if vis.any() and np.mean(np.nan_to_num(err, nan=np.inf) < FOUND_PX) >= 0.5:
+        err = np.nan_to_num(np.linalg.norm(pr[p] - gt[g], axis=-1), nan=np.inf)
+        if vis.any() and np.mean(err[vis] < FOUND_PX) >= 0.5:
             found += 1
-    return found
+        if vis[thorax] and err[thorax] < FOUND_PX:
+            located += 1
+    return found, located
 
 
 def models_trained(model_dir: Path) -> dict:
@@ -161,7 +170,9 @@ def main() -> int:
             p = layer.postprocess(raw)[0]
             poses[f] = (p.points.astype(np.float64), p.instance_scores.astype(float))
         group_s = (time.monotonic() - t0) / len(val)
-        found = [found_flies(gt[f], *poses[f]) for f in val]
+        counts = [found_flies(gt[f], *poses[f], names.index("thorax")) for f in val]
+        found = [c[0] for c in counts]
+        located = [c[1] for c in counts]
         n_pred = [len(poses[f][1]) for f in val]
         entry = {
             "peak_threshold": threshold,
@@ -169,6 +180,7 @@ def main() -> int:
             "group_s_per_frame": round(group_s, 4),
             "frames_both_found": int(sum(k >= 2 for k in found)),
             "frames_none_found": int(sum(k == 0 for k in found)),
+            "frames_both_located": int(sum(k >= 2 for k in located)),
             "frames_two_plus_predicted": int(sum(n >= 2 for n in n_pred)),
             "frames": len(val),
         }
@@ -195,7 +207,8 @@ def line_of(name: str, e: dict) -> str:
     p50, p90 = v["all"]["error_p50"], v["all"]["error_p90"]
     return (
         f"{name}: val mAP {f(v['all']['oks_map'])} | both found "
-        f"{e['frames_both_found']}/{e['frames']} (none {e['frames_none_found']}) | "
+        f"{e['frames_both_found']}/{e['frames']} (none {e['frames_none_found']}, "
+        f"both located {e['frames_both_located']}) | "
         f"p50/p90 {f(p50, '.1f')}/{f(p90, '.1f')} px"
         f" | contact mAP {f(v['contact']['oks_map'])} p90 "
         f"{f(v['contact']['error_p90'], '.1f')} | apart mAP "
