@@ -17,7 +17,10 @@ Layers of the package, innermost first:
   reported and skipped instead of given poses;
 * ``sleap1``: SLEAP 1.x model folders, loaded without executing their code;
 * ``portable/``: the backend-free engine (``keras.ops`` only, one compiled
-  function per batch on TensorFlow, JAX or PyTorch; docs/backends.md).
+  function per batch on TensorFlow, JAX or PyTorch; docs/backends.md);
+* ``engine_choice``: which engine and precision ``auto`` runs on this machine
+  (portable bfloat16 for top-down on CPUs with native bfloat16, else the
+  predictor) and :func:`~.engine_choice.load_chosen`.
 
 Importing this package does not import TensorFlow; loading a model does.
 """
