@@ -240,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
             f"{source}: is a zarr frame cache, not a video. Fix: give the video it "
             "was made from (its cache beside it is used automatically)"
         )
+    if not Path(source).exists():  # named as the input before any model loads
+        raise FileNotFoundError(f"input not found: {source}")
     options = PredictorOptions(
         batch_size=args.batch_size,
         peak_threshold=args.peak_threshold,
