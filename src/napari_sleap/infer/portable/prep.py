@@ -65,22 +65,26 @@ def to_channels(x: Any, want: int) -> Any:
     return ops.tile(x, [1] * (len(x.shape) - 1) + [3])
 
 
-def prepare(x: Any, info: ModelInfo) -> Any:
-    """Float ``(B, H, W, C)`` in [0, 1] -> the model's input (channels, scale, pad)."""
+def pad_to_stride(x: Any, stride: int) -> Any:
+    """Zero-pad ``(B, H, W, C)`` at the bottom/right to multiples of ``stride``."""
     from keras import ops
 
-    x = to_channels(x, int(info.input_channels))
-    scale = float(info.input_scale)
-    if scale != 1.0:
-        x = resize_axis(x, 1, scaled_size(int(x.shape[1]), scale))
-        x = resize_axis(x, 2, scaled_size(int(x.shape[2]), scale))
-    stride = int(info.max_stride)
     h, w = int(x.shape[1]), int(x.shape[2])
     ph = (stride - h % stride) % stride
     pw = (stride - w % stride) % stride
     if ph or pw:
         x = ops.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]])
     return x
+
+
+def prepare(x: Any, info: ModelInfo) -> Any:
+    """Float ``(B, H, W, C)`` in [0, 1] -> the model's input (channels, scale, pad)."""
+    x = to_channels(x, int(info.input_channels))
+    scale = float(info.input_scale)
+    if scale != 1.0:
+        x = resize_axis(x, 1, scaled_size(int(x.shape[1]), scale))
+        x = resize_axis(x, 2, scaled_size(int(x.shape[2]), scale))
+    return pad_to_stride(x, int(info.max_stride))
 
 
 def prepare_frames(frames: Any, info: ModelInfo) -> Any:
@@ -99,13 +103,7 @@ def prepare_frames(frames: Any, info: ModelInfo) -> Any:
     x = resize_axis(frames, 1, scaled_size(int(frames.shape[1]), scale))
     x = resize_axis(x, 2, scaled_size(int(frames.shape[2]), scale))
     x = to_channels(ops.cast(x, "float32") / 255.0, int(info.input_channels))
-    stride = int(info.max_stride)
-    h, w = int(x.shape[1]), int(x.shape[2])
-    ph = (stride - h % stride) % stride
-    pw = (stride - w % stride) % stride
-    if ph or pw:
-        x = ops.pad(x, [[0, 0], [0, ph], [0, pw], [0, 0]])
-    return x
+    return pad_to_stride(x, int(info.max_stride))
 
 
 def to_float(frames: Any) -> Any:
