@@ -103,12 +103,13 @@ class PortableModel(LiveModel):
         info = getattr(pipe, "info", None) or _instance_info(model_dirs)
         self.node_names = list(info.node_names)
         self.skeleton = getattr(pipe, "skeleton", None) or skeleton_of(info)
-        backend = getattr(pipe, "backend", None)
-        if backend:
-            self.engine = f"portable ({backend})"
         layer = getattr(pipe, "layer", None)
+        details = [getattr(pipe, "backend", None)]
         if getattr(layer, "mixed_precision", False) == "bfloat16":
-            self.engine = self.engine[:-1] + ", bfloat16)"
+            details.append("bfloat16")
+        details = [d for d in details if d]
+        if details:
+            self.engine = f"portable ({', '.join(details)})"
 
     def predict(self, image: np.ndarray) -> FramePoses:
         """Poses in one frame."""

@@ -194,9 +194,13 @@ def fit_prepared(
     negatives = cfg.optim.other_instance_negatives
     negatives = negatives if negatives.enabled else None
     maker = ExampleMaker(
-        info, tset.frame_shape, cfg.augment, tset.flip_permutation, negatives
+        info,
+        tset.frame_shape,
+        cfg.augment,
+        tset.flip_permutation,
+        negatives,
+        paste=contact_paster(tset, cfg.augment),  # copy-paste; None when off
     )
-    maker.paste = contact_paster(tset, cfg.augment)  # copy-paste; None when off
     val_maker = ExampleMaker(info, tset.frame_shape, negatives=negatives)
     o = cfg.optim
     train_ds = make_dataset(
