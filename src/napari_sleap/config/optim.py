@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from napari_sleap.config.base import ConfigError
 from napari_sleap.config.negatives import OtherInstanceNegativesConfig
+from napari_sleap.config.pose_balance import PoseBalancedSamplingConfig
 
 
 @dataclass
@@ -51,6 +52,8 @@ class OptimConfig:
         hard_keypoint_mining: online hard keypoint mining.
         other_instance_negatives: extra loss weight around the other animals'
             nodes in a centered-instance crop (off by default).
+        pose_balanced_sampling: draw centered-instance examples with rare
+            poses more often (off by default).
     """
 
     batch_size: int = 4
@@ -72,6 +75,9 @@ class OptimConfig:
     )
     other_instance_negatives: OtherInstanceNegativesConfig = field(
         default_factory=OtherInstanceNegativesConfig
+    )
+    pose_balanced_sampling: PoseBalancedSamplingConfig = field(
+        default_factory=PoseBalancedSamplingConfig
     )
 
     def __post_init__(self) -> None:

@@ -22,6 +22,7 @@ from napari_sleap.config.data import DataConfig
 from napari_sleap.config.model import ModelConfig
 from napari_sleap.config.negatives import check_negatives_role
 from napari_sleap.config.optim import OptimConfig
+from napari_sleap.config.pose_balance import check_pose_balance_role
 from napari_sleap.config.roles import PIPELINES, Role
 from napari_sleap.config.self_train import SelfTrainConfig
 
@@ -142,6 +143,7 @@ def pipeline_configs(
                 raise ConfigError(role, "expected a mapping of config keys")
             cfg = update(cfg, extra, role if extra else "")
             check_negatives_role(role, cfg.optim.other_instance_negatives)
+            check_pose_balance_role(role, cfg.optim.pose_balanced_sampling)
         except ConfigError as err:
             raise ConfigError("", f"{source}: {err}") from err
         if seed is not None:

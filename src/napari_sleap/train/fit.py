@@ -44,6 +44,8 @@ def config_hash(cfg: TrainingConfig) -> str:
         data["optim"].pop(key, None)
     if not data["optim"].get("other_instance_negatives", {}).get("enabled"):
         data["optim"].pop("other_instance_negatives", None)  # folders from before it
+    if not data["optim"].get("pose_balanced_sampling", {}).get("enabled"):
+        data["optim"].pop("pose_balanced_sampling", None)  # folders from before it
     if not data.get("self_train", {}).get("enabled"):
         # Off, self-training changes nothing: folders trained before it existed resume.
         data.pop("self_train", None)
@@ -212,6 +214,7 @@ def fit_prepared(
         output_names=names,
         start_epoch=initial_epoch,
         threads=cfg.data.threads,
+        weights=_pose_weights(cfg, maker, tset.train),
     )
     val_ds = None
     monitor = "loss"
@@ -281,6 +284,31 @@ def fit_prepared(
     if control.cancelled:
         raise Cancelled(f"training of {info.role} stopped on request; rerun to resume")
     return out
+
+
+def _pose_weights(cfg: TrainingConfig, maker, samples):
+    """Draw probabilities of the training examples under pose-balanced sampling.
+
+    None when ``optim.pose_balanced_sampling`` is off (each example once a pass).
+    """
+    import numpy as np
+
+    from napari_sleap.nn.data.pose_balance import pose_sampling_weights
+
+    pb = cfg.optim.pose_balanced_sampling
+    if not pb.enabled:
+        return None
+    items = maker.items(samples)
+    points = np.stack([samples[i].points[k] for i, k in items]) if items else None
+    if points is None:
+        return None
+    return pose_sampling_weights(
+        points,
+        maker.anchor,
+        strength=pb.strength,
+        neighbors=pb.neighbors,
+        max_ratio=pb.max_ratio,
+    )
 
 
 def _non_finite_loss_callback():

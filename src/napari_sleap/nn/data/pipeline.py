@@ -31,20 +31,30 @@ def example_stream(
     start_epoch: int = 0,
     shard: int = 0,
     n_shards: int = 1,
+    weights: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
     """Yield ``(image, targets)`` examples, epoch after epoch when ``repeat``.
 
     With ``n_shards`` > 1 this stream makes every ``n_shards``-th example of
-    each pass, starting at ``shard``, with its own random stream.
+    each pass, starting at ``shard``, with its own random stream. ``weights``
+    (one draw probability per ``maker.items(samples)`` entry) makes each
+    shuffled pass a draw with replacement instead of a permutation
+    (pose-balanced sampling).
     """
     items = maker.items(samples)
     if not items:
         raise ValueError("no examples to train on (no instance with a visible anchor)")
+    if weights is not None and len(weights) != len(items):
+        raise ValueError(f"{len(weights)} sampling weights for {len(items)} examples")
     if shard >= len(items):  # nothing for this shard, ever: end, don't spin
         return
     epoch = start_epoch
     while True:
-        order = np.random.default_rng([seed, epoch]).permutation(len(items))
+        draw = np.random.default_rng([seed, epoch])
+        if weights is None:
+            order = draw.permutation(len(items))
+        else:
+            order = draw.choice(len(items), size=len(items), p=weights)
         if not shuffle:
             order = np.arange(len(items))
         rng = np.random.default_rng([seed, epoch, shard])
@@ -80,6 +90,7 @@ def make_dataset(
     output_names: list[str] | None = None,
     start_epoch: int = 0,
     threads: int = 1,
+    weights: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """A batched dataset of ``(images, {output name: target})``.
 
@@ -98,6 +109,8 @@ def make_dataset(
         start_epoch: first epoch number (seeds), for resumed training.
         threads: example-making threads, interleaved in a fixed order so the
             stream depends on the seed and ``threads``, not on timing.
+        weights: draw probability per ``maker.items(samples)`` entry; None
+            draws each example once per pass.
     """
     signature = _signature(maker)
     threads = max(1, min(int(threads), len(maker.items(samples))))
@@ -114,6 +127,7 @@ def make_dataset(
             start_epoch=start_epoch,
             shard=int(shard),
             n_shards=threads,
+            weights=weights,
         )
 
     if threads == 1:
