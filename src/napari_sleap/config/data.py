@@ -60,6 +60,10 @@ class DataConfig:
         anchor_node: node the crop/centroid is centred on; ``auto`` picks the
             always-visible node nearest the body centre; null uses the
             bounding-box centre of the visible nodes.
+        train_patch_size: full-frame models (bottom-up, centroid, single):
+            train on random square patches of this side (frame px) around an
+            animal, at ``input_scale``, instead of on whole frames; prediction
+            still sees the whole frame. null trains on whole frames.
         split: train/validation split.
         threads: threads making training examples; more keep a GPU fed. The
             example stream depends on the seed and this number only.
@@ -71,6 +75,7 @@ class DataConfig:
     crop_size: int | None = None
     crop_margin: int = 16
     anchor_node: str | None = "auto"
+    train_patch_size: int | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     threads: int = 2
 
@@ -79,6 +84,14 @@ class DataConfig:
             raise ConfigError("input_scale", f"{self.input_scale} is outside (0, 4]")
         if self.crop_size is not None and self.crop_size < 8:
             raise ConfigError("crop_size", f"{self.crop_size} is too small (>= 8)")
+        if self.train_patch_size is not None and not (
+            32 <= self.train_patch_size <= 4096
+        ):
+            raise ConfigError(
+                "train_patch_size",
+                f"{self.train_patch_size} is outside 32..4096 (frame pixels; "
+                "null trains on whole frames)",
+            )
         if not 1 <= self.threads <= 64:
             raise ConfigError("threads", f"{self.threads} is outside 1..64")
         if self.max_input_size < 16:

@@ -202,6 +202,7 @@ def fit_prepared(
         tset.flip_permutation,
         negatives,
         paste=contact_paster(tset, cfg.augment),  # copy-paste; None when off
+        patch_size=cfg.data.train_patch_size,  # validation sees whole frames
     )
     val_maker = ExampleMaker(info, tset.frame_shape, negatives=negatives)
     o = cfg.optim

@@ -283,6 +283,20 @@ def prepare(
             )
     else:
         cfg.data.crop_size = None
+    patch = cfg.data.train_patch_size
+    if patch is not None and centered:
+        raise ConfigError(
+            "data.train_patch_size",
+            f"applies to full-frame models, not {role} (its crops are "
+            "data.crop_size); remove it or set it to null",
+        )
+    if patch is not None and patch >= max(frame_shape):
+        raise ConfigError(
+            "data.train_patch_size",
+            f"{patch} px is not smaller than the {frame_shape[1]}x{frame_shape[0]} "
+            "frames; use a smaller side (e.g. a few animal lengths) or null for "
+            "whole frames",
+        )
 
     # Left/right symmetries for flips.
     if cfg.augment.symmetries:

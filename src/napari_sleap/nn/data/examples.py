@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from napari_sleap.config.roles import CENTERED_ROLES
+from napari_sleap.nn.data.animal_patches import patch_center, patch_input_side
 from napari_sleap.nn.data.augment import (
     augment_intensity,
     draw_geometry,
@@ -104,6 +105,10 @@ class ExampleMaker:
             returning the uint8 crop with another animal pasted in (copy-paste
             augmentation, ``napari_sleap.train.copy_paste``); used only when
             augmenting a centered crop. Targets never change.
+        patch_size: full-frame models only: train on square patches of this
+            side (frame px, full resolution at ``info.input_scale``) around a
+            random animal instead of the whole frame
+            (``napari_sleap.nn.data.animal_patches``); None = whole frames.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class ExampleMaker:
         flip_permutation: np.ndarray | None = None,
         negatives=None,
         paste: Callable[..., np.ndarray] | None = None,
+        patch_size: int | None = None,
     ) -> None:
         self.info = info
         self.paste = paste
@@ -131,7 +137,14 @@ class ExampleMaker:
                 scaled_size(info.crop_size, info.input_scale), info.max_stride
             )
             self.input_shape = (side, side)
+            self.patch_side = None
+        elif patch_size:
+            side = patch_input_side(patch_size, info.input_scale, info.max_stride)
+            self.input_shape = (side, side)
+            #: Patch side in frame px (the padded input side, unscaled).
+            self.patch_side = side / info.input_scale
         else:
+            self.patch_side = None
             self.input_shape = model_input_shape(
                 *self.frame_shape, info.input_scale, info.max_stride
             )
@@ -170,6 +183,10 @@ class ExampleMaker:
             # animal centred and makes flips exact mirrors of the crop.
             center = instance_centers(points[instance : instance + 1], self.anchor)[0]
             m_pts, m_img = crop_matrices(center, info.crop_size, info.input_scale)
+        elif self.patch_side is not None:
+            # Rotating about the patch centre keeps the chosen animal inside.
+            center = patch_center(points, self.patch_side, self.anchor, rng)
+            m_pts, m_img = crop_matrices(center, self.patch_side, info.input_scale)
         else:
             height, width = frame.shape[:2]
             center = np.array([(width - 1) / 2, (height - 1) / 2])
