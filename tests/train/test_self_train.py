@@ -31,6 +31,7 @@ from tests.fixtures.trained_sample import N_FRAMES, recipe
 EXCLUDE = (240, N_FRAMES)  # the sample's held-out frames
 SELF_TRAIN = {
     "enabled": True,
+    "first_phase": 0.75,
     "frames": 48,
     # Low bars for a model trained 1,500 steps on 21 frames: some frames pass,
     # some fail (missing nodes, one animal found).
@@ -56,9 +57,11 @@ def test_self_training_keeps_only_confident_frames_and_leaves_user_labels(
 
     sample = two_animal_sample
     before = _digest(sample.train)
-    over = recipe("top-down", steps=1500)
+    over = recipe("top-down", steps=500)
     ci = over["centered_instance"]
-    ci["optim"]["epochs"] = 2  # phase 1 one epoch, phase 2 one epoch
+    # Phase 1 three epochs of 500 steps (its model decides what is kept), phase 2
+    # one (only its training set is checked).
+    ci["optim"]["epochs"] = 4
     ci["self_train"] = SELF_TRAIN
     out = tmp_path / "models"
     train_pipeline(sample.train, "top-down", out, overrides=over, seed=0)
