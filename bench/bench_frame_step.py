@@ -13,8 +13,9 @@ p90. Layers take turns in one run, as this machine is noisy (``--kinds``):
 ``plugin`` (File > Open through the plugin: cache and read-ahead),
 ``in-memory`` (frames already decoded: napari's slice and draw only, the floor)
 and ``plugin-no-read-ahead``. It does that while idle, then
-while a real training job runs in its own process (as Train in the panel starts
-it), and stops that job.
+while a real training job runs in its own process, once per ``--job-nice``
+value (10: niced, as the Train dock starts it now; 0: equal priority, as
+before), and stops that job.
 
 An earlier version drove steps with ``QApplication.processEvents()`` instead of
 the event loop: napari's status-bar spinner then never stopped after the open
@@ -252,8 +253,12 @@ def compare(app, viewer, kinds, steps: int, start_next: int, start_prev: int) ->
     return out
 
 
-def start_training(tmp: Path):
-    """A real training job (top-down on the synthetic sample) in its own process."""
+def start_training(tmp: Path, nice: int):
+    """A real training job (top-down on the synthetic sample) in its own process.
+
+    ``nice``: the job's niceness; the Train dock starts jobs at
+    :data:`napari_sleap.jobs.BACKGROUND_NICE`, 0 is how it started them before.
+    """
     from napari_sleap.jobs import start_job
     from napari_sleap.sample import ensure_sample
 
@@ -270,6 +275,7 @@ def start_training(tmp: Path):
             "out_dir": str(tmp / "models"),
             "overrides": overrides,
         },
+        nice=nice,
     )
     # wait until it trains (TensorFlow imported, frames decoded, steps running)
     deadline = time.monotonic() + 180
@@ -298,6 +304,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--label", default="now")
     parser.add_argument("--no-job", action="store_true")
+    parser.add_argument(
+        "--job-nice",
+        default="0,10",
+        help="niceness of the training job, comma-separated: each is measured "
+        "(10 is what the Train dock uses, 0 the equal priority it had before)",
+    )
     parser.add_argument(
         "--kinds",
         default=",".join(DEFAULT_KINDS),
@@ -351,17 +363,22 @@ def main() -> None:
     viewer.screenshot(str(shot), canvas_only=False)
     result["screenshot"] = {"path": shot.name, "frame": viewer.dims.current_step[0]}
     if not args.no_job:
-        with tempfile.TemporaryDirectory() as tmp:
-            handle = start_training(Path(tmp))
-            try:
-                result["job_running"] = compare(
-                    app, viewer, kinds, args.steps, 800, 1240
-                )
-                handle.poll()
-                result["job_status_during"] = handle.status
-            finally:
-                handle.stop(grace_s=20, block=True)
-        _say("job running", result["job_running"])
+        result["job_running"] = {}
+        for k, nice in enumerate(int(n) for n in args.job_nice.split(",")):
+            with tempfile.TemporaryDirectory() as tmp:
+                handle = start_training(Path(tmp), nice)
+                try:
+                    start_next, start_prev = 800 + 100 * k, 1240 - 100 * k
+                    got = compare(
+                        app, viewer, kinds, args.steps, start_next, start_prev
+                    )
+                    handle.poll()
+                    got["job_status_during"] = handle.status
+                    result["job_running"][f"nice {nice}"] = got
+                finally:
+                    handle.stop(grace_s=20, block=True)
+            shown = {kind: got[kind] for kind in kinds}
+            _say(f"job running (nice {nice})", shown)
     result["load_after"] = os.getloadavg()[0]
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"frame_step_{args.label}.json"

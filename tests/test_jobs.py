@@ -204,3 +204,17 @@ def test_a_job_whose_parent_dies_ends(tmp_path, honour):
     while not _gone(pid):
         assert time.monotonic() < deadline, f"orphaned job {pid} still runs"
         time.sleep(0.1)
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="POSIX niceness only")
+def test_nice_lowers_only_the_job_priority():
+    """A job started with ``nice`` runs that much lower; the parent is untouched."""
+    parent = os.nice(0)
+    plain = start_job("napari_sleap.jobs.selftest:niceness")
+    niced = start_job("napari_sleap.jobs.selftest:niceness", nice=10)
+    for handle in (plain, niced):
+        _drain(handle)
+        assert handle.status == "done", handle.error
+    assert plain.result == parent
+    assert niced.result == min(19, parent + 10)
+    assert os.nice(0) == parent

@@ -31,3 +31,25 @@ def test_tensorflow_job_beside_a_shown_viewer(make_napari_viewer, qtbot):
     assert handle.result["sum"] == 16.0**3
     shot = viewer.screenshot(canvas_only=True, flash=False)
     assert shot[..., :3].max() > 0 and frames_drawn > 1
+
+
+def test_a_job_started_from_a_dock_yields_the_cpu_to_the_viewer(qtbot):
+    """The docks' job view starts jobs niced: frame steps come first on a busy CPU."""
+    import os
+
+    import pytest
+
+    from napari_sleap.jobs import BACKGROUND_NICE
+    from napari_sleap.napari.docks.job_view import JobView
+
+    if not hasattr(os, "nice"):
+        pytest.skip("POSIX niceness only")
+    view = JobView()
+    qtbot.addWidget(view)
+    ended = []
+    handle = view.start(
+        "napari_sleap.jobs.selftest:niceness", {}, on_end=ended.append, what="probe"
+    )
+    qtbot.waitUntil(lambda: bool(ended), timeout=60_000)
+    assert handle.status == "done", handle.error
+    assert handle.result == min(19, os.nice(0) + BACKGROUND_NICE)

@@ -17,6 +17,6 @@ parameter; it ends with a ``result``, ``error`` (message and traceback),
 from __future__ import annotations
 
 from napari_sleap.jobs.events import JobEvent
-from napari_sleap.jobs.runner import JobHandle, start_job
+from napari_sleap.jobs.runner import BACKGROUND_NICE, JobHandle, start_job
 
-__all__ = ["JobEvent", "JobHandle", "start_job"]
+__all__ = ["BACKGROUND_NICE", "JobEvent", "JobHandle", "start_job"]

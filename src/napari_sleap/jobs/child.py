@@ -198,13 +198,17 @@ def run_child(
     min_interval: float = 0.1,
     env: dict[str, str] | None = None,
     orphan_grace_s: float = 10.0,
+    nice: int = 0,
 ) -> None:
     """Entry point of the job process: call ``target(progress=, stop=, **kwargs)``.
 
     A target with an ``emit`` parameter also gets ``emit(name, value)``, whose
     calls arrive as ``data`` events. If the parent dies the job is asked to stop,
-    and the process exits ``orphan_grace_s`` later at the latest.
+    and the process exits ``orphan_grace_s`` later at the latest. ``nice`` lowers
+    this process's CPU priority first (POSIX only; elsewhere it is ignored).
     """
+    if nice > 0 and hasattr(os, "nice"):
+        os.nice(nice)
     os.environ.update(env or {})
     _watch_parent(stop, grace_s=orphan_grace_s)
     send = queue.put

@@ -210,6 +210,11 @@ class JobHandle:
 
 _MAIN_LOCK = threading.Lock()
 
+#: The niceness a viewer starts its long jobs with (training, prediction). On a
+#: 2-core box a training at equal priority took most of the CPU from the viewer's
+#: frame steps (docs/benchmarks.md, bench/bench_frame_step.py).
+BACKGROUND_NICE = 10
+
 
 @contextlib.contextmanager
 def _plain_main() -> Iterator[None]:
@@ -236,6 +241,7 @@ def start_job(
     env: dict[str, str] | None = None,
     min_interval: float = 0.1,
     orphan_grace_s: float = 10.0,
+    nice: int = 0,
 ) -> JobHandle:
     """Run ``target(progress=..., stop=..., **kwargs)`` in a new spawned process.
 
@@ -253,6 +259,10 @@ def start_job(
             last are always sent).
         orphan_grace_s: If this process dies, the job is asked to stop and its
             process exits this many seconds later at the latest.
+        nice: Lower the job's CPU priority by this much (POSIX ``nice``; 0 keeps
+            the parent's). A viewer passes :data:`BACKGROUND_NICE` so that frame
+            steps and edits come first when the two share the CPU; an idle
+            viewer leaves the job every core.
 
     Returns:
         The handle to poll, stop and read the result from.
@@ -271,6 +281,7 @@ def start_job(
             min_interval,
             env,
             orphan_grace_s,
+            nice,
         ),
         name=f"napari-sleap job {target}",
         # Not a daemon: jobs may start their own worker processes.

@@ -65,3 +65,9 @@ def idle(
         if honour_stop:
             progress(i + 1, steps)
     return steps
+
+
+def niceness(progress: ProgressFn, stop: StopFlag) -> int:
+    """The job process's POSIX niceness (0 where there is none), to check ``nice``."""
+    progress(1, 1)
+    return os.nice(0) if hasattr(os, "nice") else 0

@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_sleap.jobs import JobEvent, JobHandle, start_job
+from napari_sleap.jobs import BACKGROUND_NICE, JobEvent, JobHandle, start_job
 
 #: Curve colors, cycled: validation curves share their training curve's color.
 COLORS = ("#4fa3ff", "#ff9f43", "#2ed573", "#e056fd", "#ffd32a", "#ff6b81")
@@ -269,7 +269,9 @@ class JobView(QWidget):
         self.clear_error()
         self.status.setText(f"starting {what} (a separate process)...")
         self._t0 = time.monotonic()
-        self.handle = start_job(target, kwargs)
+        # below the viewer's priority: frame steps and edits first, the job gets
+        # every core the viewer leaves idle
+        self.handle = start_job(target, kwargs, nice=BACKGROUND_NICE)
         self.stop_btn.setEnabled(True)
         self._timer.start()
         return self.handle
