@@ -47,7 +47,7 @@ def test_bottom_up_trains_on_patches_and_predicts_whole_frames(sample_small, tmp
     assert maps["pafs"].shape[1:3] == (24, 24)
 
 
-def test_patch_setting_is_checked_against_role_and_frame(clip_labels):
+def test_patch_setting_is_checked_against_role_and_resolved_for_frames(clip_labels):
     with pytest.raises(ConfigError, match=r"data\.train_patch_size: expected an int"):
         tiny_config("bottom_up", {"data": {"train_patch_size": "big"}})
     with pytest.raises(ConfigError, match=r"data\.train_patch_size: 8 is outside"):
@@ -55,10 +55,15 @@ def test_patch_setting_is_checked_against_role_and_frame(clip_labels):
     cfg = tiny_config("centered_instance", {"data": {"train_patch_size": 256}})
     with pytest.raises(ConfigError, match=r"data\.train_patch_size: applies to full"):
         prepare(cfg, clip_labels)
-    cfg = tiny_config("bottom_up", {"data": {"train_patch_size": 1024}})
-    with pytest.raises(ConfigError, match=r"not smaller than the 1024x1024 frames"):
-        prepare(cfg, clip_labels)
+    # Patches are cut at full resolution unless input_scale says otherwise.
     ok = prepare(
         tiny_config("bottom_up", {"data": {"train_patch_size": 320}}), clip_labels
     )
     assert ok.config.data.train_patch_size == 320
+    assert ok.config.data.input_scale == 1.0
+    # Frames no larger than a patch (1024 px here) train whole, fitted as before.
+    whole = prepare(
+        tiny_config("bottom_up", {"data": {"train_patch_size": 1024}}), clip_labels
+    )
+    assert whole.config.data.train_patch_size is None
+    assert whole.config.data.input_scale == 0.125  # TINY's max_input_size 128

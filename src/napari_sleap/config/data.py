@@ -62,8 +62,9 @@ class DataConfig:
             bounding-box centre of the visible nodes.
         train_patch_size: full-frame models (bottom-up, centroid, single):
             train on random square patches of this side (frame px) around an
-            animal, at ``input_scale``, instead of on whole frames; prediction
-            still sees the whole frame. null trains on whole frames.
+            animal, at ``input_scale`` (null derives 1.0: full resolution),
+            instead of on whole frames; prediction still sees the whole frame.
+            null, or frames no larger than a patch, train on whole frames.
         split: train/validation split.
         threads: threads making training examples; more keep a GPU fed. The
             example stream depends on the seed and this number only.

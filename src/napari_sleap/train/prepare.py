@@ -264,12 +264,22 @@ def prepare(
     cfg.data.anchor_node = anchor
     anchor_idx = names.index(anchor) if anchor else None
 
-    # Input scale and crop size.
+    # Training patches, input scale and crop size.
     centered = role in CENTERED_ROLES
-    if cfg.data.input_scale is None:
-        cfg.data.input_scale = (
-            1.0 if centered else min(1.0, cfg.data.max_input_size / max(frame_shape))
+    patch = cfg.data.train_patch_size
+    if patch is not None and centered:
+        raise ConfigError(
+            "data.train_patch_size",
+            f"applies to full-frame models, not {role} (its crops are "
+            "data.crop_size); remove it or set it to null",
         )
+    if patch is not None and patch >= max(frame_shape):
+        # Frames no larger than a patch: whole frames are the patches.
+        cfg.data.train_patch_size = patch = None
+    if cfg.data.input_scale is None:
+        # Patches are cut at full resolution; whole frames fit max_input_size.
+        whole = min(1.0, cfg.data.max_input_size / max(frame_shape))
+        cfg.data.input_scale = 1.0 if centered or patch else whole
     max_stride = cfg.model.backbone.max_stride
     if centered:
         if cfg.data.crop_size is None:
@@ -283,20 +293,6 @@ def prepare(
             )
     else:
         cfg.data.crop_size = None
-    patch = cfg.data.train_patch_size
-    if patch is not None and centered:
-        raise ConfigError(
-            "data.train_patch_size",
-            f"applies to full-frame models, not {role} (its crops are "
-            "data.crop_size); remove it or set it to null",
-        )
-    if patch is not None and patch >= max(frame_shape):
-        raise ConfigError(
-            "data.train_patch_size",
-            f"{patch} px is not smaller than the {frame_shape[1]}x{frame_shape[0]} "
-            "frames; use a smaller side (e.g. a few animal lengths) or null for "
-            "whole frames",
-        )
 
     # Left/right symmetries for flips.
     if cfg.augment.symmetries:
