@@ -21,7 +21,7 @@ from napari_sleap.infer.engine_choice import (
     cpu_flags,
     native_bf16,
 )
-from tests.fixtures.trained_sample import held_out, trainer
+from tests.fixtures.trained_sample import TOP_DOWN_STEPS, held_out, trainer
 
 AMX = {"fpu", "avx2", "avx512f", "amx_tile", "amx_bf16", "amx_int8"}
 AVX512_BF16 = {"fpu", "avx2", "avx512f", "avx512_bf16"}
@@ -116,8 +116,8 @@ def test_choice_on_this_machine_agrees_with_onednn():
 
 
 # -- end to end on a small real model -----------------------------------------
-#: Steps per model: enough for both animals on the held-out frames.
-STEPS = {"top-down": 300}
+#: Steps per model: the top-down pipeline the other test files share.
+STEPS = {"top-down": TOP_DOWN_STEPS}
 #: Low enough for plenty of nodes to compare (as tests/infer/test_portable.py).
 THRESHOLD = 0.1
 

@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.trained_sample import held_out, train
+from tests.fixtures.trained_sample import TOP_DOWN_STEPS, held_out, trainer
 
 TOL_PX = 1e-3
 THRESHOLD = 0.1
-STEPS = 300
 FORMATS = ["savedmodel", "onnx"]
 
 
@@ -187,9 +186,9 @@ def test_cli_export_model(centroid_dir, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def trained_topdown(request, tmp_path_factory):
-    """A top-down pipeline trained for a few hundred steps on the sample."""
-    sample = request.getfixturevalue("two_animal_sample")
-    models = train("top-down", sample, tmp_path_factory.mktemp("top-down"), STEPS)
+    """The session's short top-down pipeline (shared with other test files)."""
+    get = trainer(request, tmp_path_factory, lambda pipeline: TOP_DOWN_STEPS)
+    models, sample = get("top-down")
     return models.model_dirs, sample
 
 

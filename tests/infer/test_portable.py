@@ -1,7 +1,7 @@
 """Portable inference gives the current predictor's poses, on every backend.
 
 Small real models trained on the synthetic sample (tests/fixtures/trained_sample.py:
-the session's models of test_trained_pipelines.py, top-down 300 steps) are run
+the session's models of test_trained_pipelines.py, the shared short top-down) are run
 by each backend in a subprocess of its own (``KERAS_BACKEND`` is read when Keras
 is imported; one process per backend serves the module's jobs) and their poses
 compared with the TensorFlow predictor's: within 1e-3 px, same instances and
@@ -26,16 +26,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures.trained_sample import TEST_STEPS, held_out, trainer
+from tests.fixtures.trained_sample import (
+    TEST_STEPS,
+    TOP_DOWN_STEPS,
+    held_out,
+    trainer,
+)
 
 WORKER = Path(__file__).with_name("portable_worker.py")
 SRC = Path(__file__).resolve().parents[2] / "src"
 #: A python with torch + Keras for the torch variants (torch is not a test extra).
 TORCH_PYTHON = "NAPARI_SLEAP_TORCH_PYTHON"
 #: Training steps per model: the trained-pipeline tests' models (trained once per
-#: session for both files); top-down (not among those) 300, enough for peaks.
+#: session for both files); top-down (not among those) the short model that
+#: test_engine_choice, test_model_export and live share.
 STEPS = {
-    "top-down": 300,
+    "top-down": TOP_DOWN_STEPS,
     "single": TEST_STEPS,
     "bottom-up": TEST_STEPS,
     "top-down-id": TEST_STEPS,

@@ -27,23 +27,20 @@ from napari_sleap.live.engines import load_live_model
 from napari_sleap.live.loop import LiveLoop
 from napari_sleap.live.source import VideoReplaySource
 from napari_sleap.live.trigger import ProximityTrigger
-from tests.fixtures.trained_sample import held_out, train
+from tests.fixtures.trained_sample import TOP_DOWN_STEPS, held_out, trainer
 
 pytestmark = pytest.mark.slow
 
-#: Enough for the tiny recipe to find both animals on most held-out frames.
-STEPS = 400
 FPS = 30.0
 #: 40 held-out frames (1.3 s at 30 frames/s).
 FRAMES = held_out()[:40]
 
 
 @pytest.fixture(scope="module")
-def model_dirs(two_animal_sample, tmp_path_factory) -> list[str]:
-    """A top-down pipeline trained on the sample (module-wide, trained once)."""
-    out = tmp_path_factory.mktemp("live")
-    trained = train("top-down", two_animal_sample, out, STEPS)
-    return trained.model_dirs
+def model_dirs(request, tmp_path_factory) -> list[str]:
+    """The session's short top-down pipeline (trained once, shared with infer/)."""
+    get = trainer(request, tmp_path_factory, lambda pipeline: TOP_DOWN_STEPS)
+    return get("top-down")[0].model_dirs
 
 
 @pytest.fixture(scope="module")
