@@ -73,7 +73,7 @@ def test_pipeline_job_trains_bottom_up_with_events_and_a_safe_model(
 
     model = keras.models.load_model(out / "best.keras", safe_mode=True)
     info = ModelInfo.load(out)
-    assert info.input_scale == 0.125  # 1024 px -> max_input_size 128
+    assert info.input_scale == 0.4  # 320-px training patches -> max_input_size 128
     x = np.zeros((1, 128, 128, 1), np.float32)
     y = model.predict(x, verbose=0)
     assert set(y) == {"confmaps", "pafs"}

@@ -55,12 +55,14 @@ def test_patch_setting_is_checked_against_role_and_resolved_for_frames(clip_labe
     cfg = tiny_config("centered_instance", {"data": {"train_patch_size": 256}})
     with pytest.raises(ConfigError, match=r"data\.train_patch_size: applies to full"):
         prepare(cfg, clip_labels)
-    # Patches are cut at full resolution unless input_scale says otherwise.
+    # The patch, not the frame, is fitted to max_input_size (TINY: 128 px).
     ok = prepare(
         tiny_config("bottom_up", {"data": {"train_patch_size": 320}}), clip_labels
     )
     assert ok.config.data.train_patch_size == 320
-    assert ok.config.data.input_scale == 1.0
+    assert ok.config.data.input_scale == 0.4
+    big = {"data": {"train_patch_size": 320, "max_input_size": 512}}
+    assert prepare(tiny_config("bottom_up", big), clip_labels).info.input_scale == 1
     # Frames no larger than a patch (1024 px here) train whole, fitted as before.
     whole = prepare(
         tiny_config("bottom_up", {"data": {"train_patch_size": 1024}}), clip_labels

@@ -52,7 +52,8 @@ class DataConfig:
         input_scale: resize factor for frames (full-frame models) or crops;
             null derives it: full frames are scaled so the longer side is at
             most ``max_input_size``, crops keep 1.0.
-        max_input_size: longest model-input side used to derive ``input_scale``.
+        max_input_size: longest model-input side used to derive ``input_scale``
+            (of the whole frame, or of the patch with ``train_patch_size``).
         grayscale: feed one channel; null follows the video.
         crop_size: side of the square instance crop in frame pixels; null
             derives it from the instances (rotation-safe extent + margin).
@@ -62,8 +63,9 @@ class DataConfig:
             bounding-box centre of the visible nodes.
         train_patch_size: full-frame models (bottom-up, centroid, single):
             train on random square patches of this side (frame px) around an
-            animal, at ``input_scale`` (null derives 1.0: full resolution),
-            instead of on whole frames; prediction still sees the whole frame.
+            animal, at ``input_scale`` (null fits the patch to
+            ``max_input_size``), instead of on whole frames; prediction
+            still sees the whole frame.
             null, or frames no larger than a patch, train on whole frames.
         split: train/validation split.
         threads: threads making training examples; more keep a GPU fed. The

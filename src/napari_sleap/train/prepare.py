@@ -277,9 +277,10 @@ def prepare(
         # Frames no larger than a patch: whole frames are the patches.
         cfg.data.train_patch_size = patch = None
     if cfg.data.input_scale is None:
-        # Patches are cut at full resolution; whole frames fit max_input_size.
-        whole = min(1.0, cfg.data.max_input_size / max(frame_shape))
-        cfg.data.input_scale = 1.0 if centered or patch else whole
+        # What the model is trained on (whole frame or patch) fits max_input_size.
+        side = patch or max(frame_shape)
+        whole = min(1.0, cfg.data.max_input_size / side)
+        cfg.data.input_scale = 1.0 if centered else whole
     max_stride = cfg.model.backbone.max_stride
     if centered:
         if cfg.data.crop_size is None:
