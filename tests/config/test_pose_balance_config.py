@@ -10,10 +10,13 @@ from napari_sleap.config.training import pipeline_configs
 ON = {"optim": {"pose_balanced_sampling": {"enabled": True}}}
 
 
-def test_switch_applies_to_the_centered_instance_model_only():
-    cfgs = pipeline_configs("top-down", {"centered_instance": ON})
+def test_profile_turns_it_on_for_the_centered_instance_model_only():
+    cfgs = pipeline_configs("top-down")
     assert cfgs["centered_instance"].optim.pose_balanced_sampling.enabled
     assert not cfgs["centroid"].optim.pose_balanced_sampling.enabled
+    off = {"optim": {"pose_balanced_sampling": {"enabled": False}}}
+    cfg = pipeline_configs("top-down", {"centered_instance": off})
+    assert not cfg["centered_instance"].optim.pose_balanced_sampling.enabled
 
 
 def test_switch_on_a_whole_frame_model_names_the_key_and_the_fix():
@@ -44,11 +47,12 @@ def test_bad_values_name_the_key(value, key):
 def test_switch_off_leaves_the_config_hash_of_older_model_folders():
     from napari_sleap.train.fit import config_hash
 
-    off = pipeline_configs("top-down")["centered_instance"]
-    tuned = pipeline_configs(
-        "top-down",
-        {"centered_instance": {"optim": {"pose_balanced_sampling": {"strength": 3}}}},
-    )["centered_instance"]
+    def centered(**pb):
+        over = {"optim": {"pose_balanced_sampling": pb}}
+        return pipeline_configs("top-down", {"centered_instance": over})
+
+    off = centered(enabled=False)["centered_instance"]
+    tuned = centered(enabled=False, strength=3)["centered_instance"]
     on = pipeline_configs("top-down", {"centered_instance": ON})["centered_instance"]
     assert config_hash(off) == config_hash(tuned)
     assert config_hash(on) != config_hash(off)
