@@ -335,7 +335,8 @@ def test_every_backbone_trains_on_real_frames(backbone: str, real_batch) -> None
         loss_weights=weights,
         run_eagerly=True,  # no graph tracing: a few steps of tiny nets
     )
-    history = model.fit(x, y, batch_size=len(x), epochs=12, verbose=0).history
+    # 6 steps: every backbone's loss is down 13-87% by then (unet rose at step 2)
+    history = model.fit(x, y, batch_size=len(x), epochs=6, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
     assert history["loss"][-1] < history["loss"][0], history["loss"]
 
