@@ -10,13 +10,13 @@ from napari_sleap.config.training import pipeline_configs
 ON = {"optim": {"pose_balanced_sampling": {"enabled": True}}}
 
 
-def test_switch_applies_to_the_centered_instance_model_only():
-    assert not pipeline_configs("top-down")[
-        "centered_instance"
-    ].optim.pose_balanced_sampling.enabled  # off in the profile
-    cfgs = pipeline_configs("top-down", {"centered_instance": ON})
+def test_profile_turns_it_on_for_the_centered_instance_model_only():
+    cfgs = pipeline_configs("top-down")
     assert cfgs["centered_instance"].optim.pose_balanced_sampling.enabled
     assert not cfgs["centroid"].optim.pose_balanced_sampling.enabled
+    off = {"optim": {"pose_balanced_sampling": {"enabled": False}}}
+    cfg = pipeline_configs("top-down", {"centered_instance": off})
+    assert not cfg["centered_instance"].optim.pose_balanced_sampling.enabled
 
 
 def test_switch_on_a_whole_frame_model_names_the_key_and_the_fix():

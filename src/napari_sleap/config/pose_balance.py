@@ -22,9 +22,9 @@ class PoseBalancedSamplingConfig:
             with probability proportional to ``rarity ** strength``, where
             rarity is its pose's mean distance to its nearest neighbours among
             the training poses (anchor-centred, turned to a common heading).
-            Centered-instance models only. Fly clip, 2,000 steps: validation
-            OKS mAP 0.56 / 0.52 -> 0.70 / 0.66 on two seeds; off in the profile
-            until short trainings are measured (docs/benchmarks.md, issue 15).
+            Centered-instance models only; on in the centered_instance
+            profile (fly clip, 2,000 steps: validation OKS mAP 0.56 / 0.52 ->
+            0.70 / 0.66 on two seeds; docs/benchmarks.md, issue 15).
         strength: exponent on the rarity; 0 gives uniform draws. Default 1.
         neighbors: nearest neighbours averaged for the rarity. Default 5.
         max_ratio: no instance is drawn more than this many times as often
