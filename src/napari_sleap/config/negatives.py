@@ -53,11 +53,11 @@ def check_negatives_role(role: str, cfg: OtherInstanceNegativesConfig) -> None:
     Raises:
         ConfigError: enabled on a role other than a centered-instance one.
     """
-    from napari_sleap.config.roles import CENTERED_ROLES
+    from napari_sleap.config.roles import require_centered_role
 
-    if cfg.enabled and role not in CENTERED_ROLES:
-        raise ConfigError(
-            "optim.other_instance_negatives.enabled",
-            f"only centered-instance models see other animals in a crop, not "
-            f"{role!r}; put it under centered_instance: in the config",
-        )
+    require_centered_role(
+        role,
+        cfg.enabled,
+        "optim.other_instance_negatives.enabled",
+        "see other animals in a crop",
+    )

@@ -72,11 +72,11 @@ def check_pose_balance_role(role: str, cfg: PoseBalancedSamplingConfig) -> None:
     Raises:
         ConfigError: enabled on a role other than a centered-instance one.
     """
-    from napari_sleap.config.roles import CENTERED_ROLES
+    from napari_sleap.config.roles import require_centered_role
 
-    if cfg.enabled and role not in CENTERED_ROLES:
-        raise ConfigError(
-            "optim.pose_balanced_sampling.enabled",
-            f"only centered-instance models draw one example per animal, not "
-            f"{role!r}; put it under centered_instance: in the config",
-        )
+    require_centered_role(
+        role,
+        cfg.enabled,
+        "optim.pose_balanced_sampling.enabled",
+        "draw one example per animal",
+    )

@@ -23,6 +23,24 @@ ROLES: tuple[str, ...] = get_args(Role)
 #: Roles whose model sees a crop centred on one instance (top-down's second stage).
 CENTERED_ROLES: tuple[str, ...] = ("centered_instance", "centered_instance_id")
 
+
+def require_centered_role(role: str, enabled: bool, key: str, why: str) -> None:
+    """Refuse an option that only a centered-instance model can use.
+
+    Raises:
+        ConfigError: ``enabled`` on a role outside :data:`CENTERED_ROLES`; the
+            message names ``key``, says ``why`` and where the option belongs.
+    """
+    from napari_sleap.config.base import ConfigError
+
+    if enabled and role not in CENTERED_ROLES:
+        raise ConfigError(
+            key,
+            f"only centered-instance models {why}, not {role!r}; put it under "
+            "centered_instance: in the config",
+        )
+
+
 #: The model roles each pipeline trains, in training order.
 PIPELINES: dict[str, tuple[str, ...]] = {
     "single": ("single_instance",),

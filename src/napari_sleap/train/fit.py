@@ -302,11 +302,10 @@ def _pose_weights(cfg: TrainingConfig, maker, samples):
     if not pb.enabled:
         return None
     items = maker.items(samples)
-    points = np.stack([samples[i].points[k] for i, k in items]) if items else None
-    if points is None:
+    if not items:
         return None
     return pose_sampling_weights(
-        points,
+        np.stack([samples[i].points[k] for i, k in items]),
         maker.anchor,
         strength=pb.strength,
         neighbors=pb.neighbors,
