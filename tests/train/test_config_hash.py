@@ -26,3 +26,22 @@ def test_unset_patch_size_hashes_as_in_folders_from_before_it(monkeypatch):
     patched = copy.deepcopy(cfg)
     patched.data.train_patch_size = 320
     assert fit.config_hash(patched) != now
+
+
+def test_train_on_val_off_hashes_as_in_folders_from_before_it(monkeypatch):
+    """Folders trained before ``train_on_val`` existed resume; turning it on is new."""
+    cfg = pipeline_configs("top-down")["centered_instance"]
+    cfg.data.split.train_on_val = False
+    off = fit.config_hash(cfg)
+
+    def without_the_field(config):
+        data = base.to_dict(config)
+        data["data"]["split"].pop("train_on_val")
+        return data
+
+    monkeypatch.setattr(fit, "to_dict", without_the_field)
+    assert fit.config_hash(cfg) == off
+    monkeypatch.undo()
+    on = copy.deepcopy(cfg)
+    on.data.split.train_on_val = True
+    assert fit.config_hash(on) != off

@@ -19,6 +19,14 @@ def test_time_split_validates_on_the_later_segment(clip_samples):
     assert {clip_samples[i].frame_index for i in val} == set(range(1200, 1250, 5))
 
 
+def test_train_on_val_trains_on_the_latest_frames_it_validates_on(clip_samples):
+    """The held-out later segment is also trained on, and still validates."""
+    cfg = SplitConfig("time", 0.1, train_on_val=True)
+    train, val = split_samples(clip_samples, cfg, seed=0)
+    assert train == list(range(len(clip_samples)))
+    assert {clip_samples[i].frame_index for i in val} == set(range(1200, 1250, 5))
+
+
 def test_fraction_split_is_fixed_by_the_seed(clip_samples):
     a = split_samples(clip_samples, SplitConfig("fraction", 0.2), seed=1)
     b = split_samples(clip_samples, SplitConfig("fraction", 0.2), seed=1)

@@ -28,12 +28,17 @@ class SplitConfig:
         val_from_frame: first validation frame for ``time``; null holds out the
             last ``val_fraction`` of the labeled frames in time order.
         val_labels: ``.slp`` file with the validation frames for ``file``.
+        train_on_val: train on the validation frames too. They still pick the
+            learning-rate steps and the kept checkpoint, but now by fit: for a
+            ``time`` split, whose held-out frames are the latest labeled ones and
+            so the most like the frames the model will predict next.
     """
 
     method: Literal["fraction", "time", "file"] = "fraction"
     val_fraction: float = 0.1
     val_from_frame: int | None = None
     val_labels: Path | None = None
+    train_on_val: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.val_fraction < 1:

@@ -46,6 +46,8 @@ def config_hash(cfg: TrainingConfig) -> str:
         data["optim"].pop("other_instance_negatives", None)  # folders from before it
     if not data["optim"].get("pose_balanced_sampling", {}).get("enabled"):
         data["optim"].pop("pose_balanced_sampling", None)  # folders from before it
+    if not data["data"]["split"].get("train_on_val"):
+        data["data"]["split"].pop("train_on_val", None)  # folders from before it
     if data["data"].get("train_patch_size") is None:
         data["data"].pop("train_patch_size", None)  # folders from before it
     if not data.get("self_train", {}).get("enabled"):

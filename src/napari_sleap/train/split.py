@@ -25,7 +25,7 @@ def split_samples(
     """Indices of training and validation samples.
 
     ``file`` splits keep every sample for training (validation comes from the
-    other file).
+    other file); so does ``train_on_val``, which validates on a subset of them.
 
     Raises:
         ConfigError: when the split leaves no training frames.
@@ -49,7 +49,7 @@ def split_samples(
             n_val = math.ceil(cfg.val_fraction * len(idx)) if len(idx) > 1 else 0
             val.extend(idx[len(idx) - n_val :])
         val.sort()
-    val_set = set(val)
+    val_set = set() if cfg.train_on_val else set(val)
     train = [i for i in range(n) if i not in val_set]
     if not train:
         raise ConfigError(
@@ -75,6 +75,7 @@ def save_split(
         "val_fraction": cfg.val_fraction,
         "val_from_frame": cfg.val_from_frame,
         "val_labels": str(cfg.val_labels) if cfg.val_labels else None,
+        "train_on_val": cfg.train_on_val,
         "train": [[videos[s.video_index], s.frame_index] for s in train],
         "val": [[val_videos[s.video_index], s.frame_index] for s in val],
     }
