@@ -1,7 +1,7 @@
 """Run the portable pipeline in a fresh process (the backend is chosen at import).
 
 ``KERAS_BACKEND=jax python tests/infer/portable_worker.py OUT.npz VIDEO FRAMES
-THRESHOLD MODEL_DIR...`` predicts the frames (``a-b``) and saves the
+THRESHOLD [--tta=MODE] MODEL_DIR...`` predicts the frames (``a-b``) and saves the
 fixed-shape arrays, identity classes, the backend and whether TensorFlow got imported.
 
 ``... portable_worker.py --serve`` answers such jobs one after another: one JSON
@@ -22,12 +22,15 @@ import numpy as np
 
 def main(argv: list[str]) -> int:
     out, video, frames, threshold, *dirs = argv
+    tta = "none"
+    if dirs and dirs[0].startswith("--tta="):
+        tta = dirs.pop(0).removeprefix("--tta=")
     from napari_sleap.infer.portable import load_portable
     from napari_sleap.io.video import open_video
 
     lo, hi = (int(x) for x in frames.split("-"))
     images = open_video(video).read_frames(range(lo, hi + 1))
-    pipe = load_portable(dirs, batch_size=4, peak_threshold=float(threshold))
+    pipe = load_portable(dirs, batch_size=4, peak_threshold=float(threshold), tta=tta)
     points, scores, inst = pipe.predict_arrays(images)
     one = pipe.predict_frame(images[0])
     classes = np.full(inst.shape, -1, np.int64)  # identity class per live slot

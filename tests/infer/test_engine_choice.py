@@ -56,7 +56,7 @@ def test_native_bf16_needs_amx_or_avx512_bf16(flags, native):
         (AMX, {"gpu": True}, "predictor", "float32"),  # not measured on a GPU
         (AMX, {"pipeline": "bottom-up"}, "predictor", "float32"),  # not measured
         (AMX, {"pipeline": None}, "predictor", "float32"),
-        (AMX, {"tta": "flip"}, "predictor", "float32"),
+        (AMX, {"tta": "flip"}, "portable", "bfloat16"),  # both engines offer it
         (AMX, {"float16": True}, "predictor", "float16"),
         (AMX, {"precision": "float32"}, "predictor", "float32"),  # --no-bfloat16
         (PLAIN, {"precision": "bfloat16"}, "portable", "bfloat16"),
@@ -71,6 +71,15 @@ def test_choice_on_given_flag_sets(flags, kw, engine, precision):
     choice = _choose(flags, **kw)
     assert (choice.engine, choice.precision) == (engine, precision)
     assert choice.reason and choice.engine in choice.describe()
+
+
+@pytest.mark.parametrize("tta", ["flip", "rot180", "rot90", "flip-rot90"])
+@pytest.mark.parametrize("flags", [AMX, AVX512_BF16, PLAIN])
+@pytest.mark.parametrize(
+    "kw", [{}, {"backend": "jax"}, {"gpu": True}, {"precision": "float32"}]
+)
+def test_tta_does_not_change_the_choice(flags, kw, tta):
+    assert _choose(flags, tta=tta, **kw) == _choose(flags, **kw)
 
 
 @pytest.mark.parametrize(

@@ -89,12 +89,12 @@ def trained(request, tmp_path_factory):
     return get
 
 
-def _reference(dirs, video, frames):
+def _reference(dirs, video, frames, tta: str = "none"):
     """The current (TensorFlow) predictor's poses, frame by frame."""
     from napari_sleap.infer import load_predictor
     from napari_sleap.io.video import open_video
 
-    pred = load_predictor(dirs, batch_size=4, peak_threshold=THRESHOLD)
+    pred = load_predictor(dirs, batch_size=4, peak_threshold=THRESHOLD, tta=tta)
     images = open_video(video).read_frames(frames)
     return [p for i in range(0, len(images), 4) for p in pred.layer(images[i : i + 4])]
 
@@ -161,10 +161,13 @@ def workers(tmp_path_factory):
     pool.close()
 
 
-def _run(workers: Workers, backend: str, dirs, video, frames, tmp_path) -> dict:
-    out = tmp_path / f"{backend}.npz"
+def _run(
+    workers: Workers, backend: str, dirs, video, frames, tmp_path, tta: str = "none"
+) -> dict:
+    out = tmp_path / f"{backend}-{tta}.npz"
     span = f"{frames[0]}-{frames[-1]}"
-    args = [str(out), str(video), span, str(THRESHOLD), *map(str, dirs)]
+    args = [str(out), str(video), span, str(THRESHOLD), f"--tta={tta}"]
+    args += [str(d) for d in dirs]
     workers.run(backend, args)
     return dict(np.load(out))
 
@@ -306,3 +309,71 @@ def test_sleap1_top_down_on_every_backend(
             got = _run(workers, backend, dirs, video, frames, tmp_path)
             assert str(got["backend"]) == backend
             _compare(ref, got, backend)
+
+
+#: Test-time augmentation modes the portable top-down runs (tta.TTA_MODES).
+TTA = ["flip", "rot180", "rot90", "flip-rot90"]
+
+
+@pytest.fixture(scope="module")
+def tta_reference(trained):
+    """``get(mode)`` -> (dirs, video, frames, the predictor's poses with ``mode``)."""
+    cache: dict[str, tuple] = {}
+
+    def get(mode: str):
+        if mode not in cache:
+            dirs, sample = trained("top-down")
+            frames = held_out()[:4]
+            ref = _reference(dirs, sample.video, frames, tta=mode)
+            cache[mode] = (dirs, sample.video, frames, ref)
+        return cache[mode]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_portable_tta_matches_predictor_tta(backend, tta_reference, workers, tmp_path):
+    """Every tta mode: the compiled graph's view-averaged poses are the
+    predictor's with the same mode (the shared short top-down, 4 frames)."""
+    why = _available(backend)
+    if why:
+        pytest.skip(f"{backend} backend not checked: {why}")
+    dirs, video, frames, plain = tta_reference("none")
+    got = _run(workers, backend, dirs, video, frames, tmp_path)
+    assert _compare(plain, got, backend) >= len(frames)
+    for mode in TTA:
+        ref = tta_reference(mode)[3]
+        got = _run(workers, backend, dirs, video, frames, tmp_path, tta=mode)
+        assert _compare(ref, got, f"{backend} {mode}") >= len(frames)
+        moved = [
+            np.nanmax(np.abs(a.points - b.points), initial=0)
+            for a, b in zip(plain, ref, strict=True)
+            if len(a) == len(b)
+        ]
+        assert max(moved) > TOL_PX, f"{mode}: the views changed nothing"
+
+
+@pytest.mark.shared_data
+def test_sleap1_portable_tta_and_what_it_refuses(sleap1_models_dir, workers, tmp_path):
+    """SLEAP 1.x top-down (fractional crops): turned views match the predictor's;
+    mirrors need left/right nodes; single-instance models take no tta."""
+    from napari_sleap.infer.portable import load_portable
+
+    dirs = [
+        sleap1_models_dir / "minimal_instance.UNet.centroid",
+        sleap1_models_dir / "minimal_instance.UNet.centered_instance",
+    ]
+    video = sleap1_models_dir / "centered_pair_low_quality.mp4"
+    frames = list(range(3))
+    ref = _reference(dirs, video, frames, tta="rot90")
+    got = _run(workers, "tensorflow", dirs, video, frames, tmp_path, tta="rot90")
+    assert _compare(ref, got, "tensorflow rot90") >= len(frames)
+    with pytest.raises(ValueError, match="left/right node pairs"):
+        load_portable(dirs, tta="flip")
+    with pytest.raises(ValueError, match="top-down models .* only"):
+        load_portable(
+            sleap1_models_dir / "minimal_robot.UNet.single_instance", tta="rot180"
+        )
+    with pytest.raises(ValueError, match="tta mode 'spin'"):
+        load_portable(dirs, tta="spin")

@@ -13,6 +13,8 @@ from napari_sleap.infer.tta import (
     TTA_MODES,
     apply_view,
     is_mirror,
+    merge_views,
+    stack_views,
     undo_view,
 )
 
@@ -59,6 +61,29 @@ def test_a_mirror_swaps_left_and_right_channels_back():
     assert back[0, 1, 2, 2] == 1.0 and back[..., 1].sum() == 0
     back = undo_view(maps, ROT180, lr_pairs=[(1, 2)])  # a turn keeps the sides
     assert back[0, 2, 2, 1] == 1.0
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_keras_ops_views_equal_numpy_views(stride):
+    """One view code for both engines: keras.ops (portable) gives numpy's numbers."""
+    from keras import ops
+
+    rng = np.random.default_rng(2)
+    crops = rng.random((3, 8, 8, 2)).astype(np.float32)
+    want = stack_views(crops, ALL_VIEWS, stride)
+    got = stack_views(ops.convert_to_tensor(crops), ALL_VIEWS, stride, ops)
+    np.testing.assert_array_equal(ops.convert_to_numpy(got), want)
+
+    out = {
+        "confmaps": rng.random((8 * 3, 4, 4, 5)).astype(np.float32),
+        "class_vectors": rng.random((8 * 3, 2)).astype(np.float32),
+    }
+    want = merge_views(out, ALL_VIEWS, [(1, 2), (3, 4)])
+    tensors = {k: ops.convert_to_tensor(v) for k, v in out.items()}
+    got = merge_views(tensors, ALL_VIEWS, [(1, 2), (3, 4)], ops)
+    assert set(got) == set(want) == {"confmaps", "class_vectors"}
+    for key in want:
+        np.testing.assert_allclose(ops.convert_to_numpy(got[key]), want[key], 1e-6)
 
 
 @pytest.mark.shared_data

@@ -76,7 +76,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--tta",
         choices=["none", "flip", "rot180", "rot90", "flip-rot90"],
         default="none",
-        help="top-down: average the crop model's maps over mirrored/turned crops",
+        help=(
+            "top-down: average the crop model's maps over mirrored/turned "
+            "crops (either engine)"
+        ),
     )
     p.add_argument(
         "--engine",

@@ -10,7 +10,8 @@ pipelines, CPUs without native bfloat16 (emulated bfloat16 is slow) and GPUs
 (nothing measured there with TensorFlow yet). Under ``KERAS_BACKEND=jax`` or
 ``torch`` only the portable engine runs, in float32 (bfloat16 measured no
 faster on JAX). An engine asked for by name runs in float32 unless a precision
-is asked for too.
+is asked for too. Test-time augmentation (``--tta``) runs on either engine
+and does not change the choice.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ def choose_engine(
         backend: the Keras backend (``tensorflow``, ``jax``, ``torch``).
         gpu: whether that backend sees a GPU.
         flags: the CPU's flags (:func:`cpu_flags`).
-        tta: test-time augmentation asked for (the predictor only).
+        tta: test-time augmentation asked for; both engines offer it (top-down
+            only), so it does not change the choice.
         float16: ``--mixed-precision`` asked for (float16).
 
     Raises:
@@ -155,8 +157,6 @@ def choose_engine(
             fixed or "float32",
             f"the predictor needs TensorFlow, not {backend}",
         )
-    if tta != "none":
-        return EngineChoice("predictor", fixed or "float32", "test-time augmentation")
     if fixed == "bfloat16":
         return EngineChoice("portable", "bfloat16", "bfloat16 asked for")
     if fixed:

@@ -11,6 +11,10 @@ The model's output pixel ``k`` is input pixel ``k * stride`` (see
 put output pixel ``k`` at input ``S - 1 - k * stride``, between two output
 pixels. Shifting the mirrored crop by ``stride - 1`` pixels makes the map of
 the mirrored crop exactly the mirrored map, so no resampling is needed.
+
+The view functions take ``xp`` (``numpy`` or ``keras.ops``): the predictor's
+:class:`TTARunner` and the portable engine's compiled top-down graph
+(``portable.graphs.topdown_graph``) run the same code.
 """
 
 from __future__ import annotations
@@ -45,48 +49,119 @@ def is_mirror(view: View) -> bool:
     return sum(view) % 2 == 1
 
 
-def _shifted_flip(x: np.ndarray, axis: int, shift: int) -> np.ndarray:
+def _shifted_flip(x: Any, axis: int, shift: int, xp: Any) -> Any:
     """Mirror along ``axis`` then move ``shift`` pixels back (zeros enter)."""
-    y = np.flip(x, axis=axis)
+    y = xp.flip(x, axis=axis)
     if shift:
-        y = np.roll(y, -shift, axis=axis)
-        idx = [slice(None)] * y.ndim
-        idx[axis] = slice(y.shape[axis] - shift, None)
-        y[tuple(idx)] = 0
+        keep = [slice(None)] * len(x.shape)
+        tail = list(keep)
+        keep[axis] = slice(shift, None)
+        tail[axis] = slice(0, shift)
+        y = xp.concatenate([y[tuple(keep)], xp.zeros_like(y[tuple(tail)])], axis=axis)
     return y
 
 
-def apply_view(images: np.ndarray, view: View, stride: int) -> np.ndarray:
-    """The crops ``(n, S, S, C)`` as the model sees them in ``view``."""
+def apply_view(images: Any, view: View, stride: int, xp: Any = np) -> Any:
+    """The crops ``(n, S, S, C)`` as the model sees them in ``view``.
+
+    ``xp``: ``numpy`` or ``keras.ops`` (the portable engine's compiled graph);
+    both name the few functions used here alike.
+    """
     transpose, flip_rows, flip_cols = view
-    x = np.asarray(images)
+    x = np.asarray(images) if xp is np else images
     if transpose:
-        x = np.swapaxes(x, 1, 2)
+        x = xp.swapaxes(x, 1, 2)
     if flip_cols:
-        x = _shifted_flip(x, 2, stride - 1)
+        x = _shifted_flip(x, 2, stride - 1, xp)
     if flip_rows:
-        x = _shifted_flip(x, 1, stride - 1)
-    return np.ascontiguousarray(x)
+        x = _shifted_flip(x, 1, stride - 1, xp)
+    return np.ascontiguousarray(x) if xp is np else x
 
 
 def undo_view(
-    maps: np.ndarray, view: View, lr_pairs: Sequence[tuple[int, int]] = ()
-) -> np.ndarray:
+    maps: Any, view: View, lr_pairs: Sequence[tuple[int, int]] = (), xp: Any = np
+) -> Any:
     """Output maps ``(n, h, w, K)`` of a view, back in the crop's own frame."""
     transpose, flip_rows, flip_cols = view
     y = maps
     if flip_rows:
-        y = np.flip(y, axis=1)
+        y = xp.flip(y, axis=1)
     if flip_cols:
-        y = np.flip(y, axis=2)
+        y = xp.flip(y, axis=2)
     if transpose:
-        y = np.swapaxes(y, 1, 2)
+        y = xp.swapaxes(y, 1, 2)
     if is_mirror(view) and lr_pairs:
-        perm = np.arange(y.shape[-1])
+        perm = np.arange(int(y.shape[-1]))
         for a, b in lr_pairs:
             perm[a], perm[b] = b, a
-        y = y[..., perm]
+        y = xp.take(y, perm, axis=-1)
     return y
+
+
+def stack_views(crops: Any, views: Sequence[View], stride: int, xp: Any = np) -> Any:
+    """Every view of the crops, one after another along the batch axis."""
+    return xp.concatenate([apply_view(crops, v, stride, xp) for v in views], axis=0)
+
+
+def merge_views(
+    out: dict[str, Any],
+    views: Sequence[View],
+    lr_pairs: Sequence[tuple[int, int]],
+    xp: Any = np,
+) -> dict[str, Any]:
+    """Model outputs of :func:`stack_views` crops -> view-averaged outputs.
+
+    ``confmaps`` are turned back and averaged (no ``offsets``: peaks are
+    refined on the averaged maps); identity models' ``class_vectors`` averaged.
+    """
+    v = len(views)
+    cms = out["confmaps"]
+    n = int(cms.shape[0]) // v
+    parts = xp.reshape(cms, (v, n, *(int(d) for d in cms.shape[1:])))
+    back = [undo_view(parts[i], views[i], lr_pairs, xp) for i in range(v)]
+    result = {"confmaps": xp.mean(xp.stack(back), axis=0)}
+    if "class_vectors" in out:
+        vec = out["class_vectors"]
+        result["class_vectors"] = xp.mean(xp.reshape(vec, (v, n, -1)), axis=0)
+    return result
+
+
+def lr_pairs_of(info: Any) -> list[tuple[int, int]]:
+    """The model's left/right node pairs, else ones guessed from node names."""
+    from napari_sleap.nn.data.skeleton import propose_symmetries
+
+    return list(info.symmetries) or propose_symmetries(list(info.node_names))
+
+
+def views_of(mode: str) -> list[View]:
+    """The views of a :data:`TTA_MODES` name (an unknown name raises)."""
+    if mode not in TTA_MODES:
+        raise ValueError(f"tta mode {mode!r}; allowed: {', '.join(TTA_MODES)}")
+    return TTA_MODES[mode]
+
+
+def check_views(
+    info: Any, views: Sequence[View], lr_pairs: Sequence[tuple[int, int]]
+) -> None:
+    """Raise when a centered-instance model cannot be run in these views."""
+    if float(info.input_scale) != 1.0:
+        raise ValueError(
+            "test-time augmentation needs a centered-instance model with "
+            f"input_scale 1.0; this one has {info.input_scale}. Predict "
+            "without --tta"
+        )
+    if any(is_mirror(v) for v in views) and not lr_pairs:
+        raise ValueError(
+            "mirrored views need left/right node pairs and the skeleton has "
+            f"none ({', '.join(info.node_names)}); use --tta rot90 or rot180"
+        )
+
+
+#: Why a pipeline other than top-down cannot take ``--tta``, and the fix.
+TOP_DOWN_ONLY = (
+    "test-time augmentation works on top-down models (centroid + "
+    "centered instance) only; predict these models without --tta"
+)
 
 
 def _pad_to(x: np.ndarray, multiple: int) -> np.ndarray:
@@ -114,17 +189,7 @@ class TTARunner:
         self, runner: Any, views: Sequence[View], lr_pairs: Sequence[tuple[int, int]]
     ) -> None:
         info = runner.info
-        if float(info.input_scale) != 1.0:
-            raise ValueError(
-                "test-time augmentation needs a centered-instance model with "
-                f"input_scale 1.0; this one has {info.input_scale}. Predict "
-                "without --tta"
-            )
-        if any(is_mirror(v) for v in views) and not lr_pairs:
-            raise ValueError(
-                "mirrored views need left/right node pairs and the skeleton has "
-                f"none ({', '.join(info.node_names)}); use --tta rot90 or rot180"
-            )
+        check_views(info, views, lr_pairs)
         self.runner = runner
         self.info = info
         self.views = list(views)
@@ -141,20 +206,12 @@ class TTARunner:
         if n == 0:
             return self.runner(crops, pad_to=pad_to)
         crops = _pad_to(crops, self.max_stride)
-        batch = np.concatenate([apply_view(crops, v, self.stride) for v in self.views])
-        out = self.runner(batch, pad_to=bucket(len(batch)))
-        cms = out["confmaps"].reshape(len(self.views), n, *out["confmaps"].shape[1:])
-        mean = np.mean(
-            [
-                undo_view(c, v, self.lr_pairs)
-                for c, v in zip(cms, self.views, strict=True)
-            ],
-            axis=0,
+        out = self.runner(
+            stack_views(crops, self.views, self.stride),
+            pad_to=bucket(len(crops) * len(self.views)),
         )
-        result = {"confmaps": mean.astype(np.float32)}
-        if "class_vectors" in out:
-            vec = out["class_vectors"]
-            result["class_vectors"] = vec.reshape(len(self.views), n, -1).mean(axis=0)
+        result = merge_views(out, self.views, self.lr_pairs)
+        result["confmaps"] = result["confmaps"].astype(np.float32)
         return result
 
 
@@ -166,17 +223,12 @@ def use_tta(layer: Any, mode: str) -> None:
         mode: a key of :data:`TTA_MODES`.
     """
     from napari_sleap.infer.layers import TopDownLayer
-    from napari_sleap.nn.data.skeleton import propose_symmetries
 
-    if mode not in TTA_MODES:
-        raise ValueError(f"tta mode {mode!r}; allowed: {', '.join(TTA_MODES)}")
+    views = views_of(mode)
     if mode == "none":
         return
     if not isinstance(layer, TopDownLayer):
-        raise ValueError(
-            "test-time augmentation works on top-down models (centroid + "
-            "centered instance) only; predict these models without --tta"
-        )
-    info = layer.info
-    pairs = list(info.symmetries) or propose_symmetries(list(info.node_names))
-    layer.instance_runner = TTARunner(layer.instance_runner, TTA_MODES[mode], pairs)
+        raise ValueError(TOP_DOWN_ONLY)
+    layer.instance_runner = TTARunner(
+        layer.instance_runner, views, lr_pairs_of(layer.info)
+    )

@@ -8,16 +8,18 @@ peak slots, NaN / 0 for empty ones). Coordinates come out in frame pixels
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from napari_sleap.infer import tta
 from napari_sleap.infer.layers.base import PeakParams
 from napari_sleap.infer.ops.paf import PafParams
 from napari_sleap.infer.portable import crops as C
 from napari_sleap.infer.portable import peaks as P
 from napari_sleap.infer.portable.prep import prepare, prepare_frames, to_float
+from napari_sleap.infer.tta import View
 from napari_sleap.nn.model_info import ModelInfo
 
 
@@ -63,14 +65,21 @@ def topdown_graph(
     centroid_params: PeakParams,
     convention: str,
     fused: bool = True,
+    views: Sequence[View] = (),
+    lr_pairs: Sequence[tuple[int, int]] = (),
 ) -> Callable:
     """Centroids, ``k`` crops per frame, the centered-instance model, frame pixels.
 
     ``fused``: scale and crop the uint8 frames before casting to float (no
     float copy of whole frames; whole-pixel crops only), measured faster in
     bench/bench_portable_profile.py; False keeps the float-frame path.
+    ``views``: test-time augmentation (``tta.TTA_MODES``): the crops run in
+    every view in one model call, maps turned back (mirrors swap ``lr_pairs``)
+    and averaged; none or only the identity: the plain graph.
     """
     size = int(instance.crop_size)
+    views = list(views)
+    stride = int(_stride(instance))
 
     def graph(run: Callable, frames: Any) -> dict:
         from keras import ops
@@ -95,7 +104,12 @@ def topdown_graph(
         else:
             x = to_float(x) if uint8 else x
             crops = C.gather_crops(x, offsets, size, bilinear=convention == "center")
-        iout = run("instance", prepare(crops, instance))
+        iin = prepare(crops, instance)
+        if len(views) > 1:
+            out = run("instance", tta.stack_views(iin, views, stride, ops))
+            iout = tta.merge_views(out, views, lr_pairs, ops)
+        else:
+            iout = run("instance", iin)
         pts, vals, valid = instance_points(iout, instance, params)
         n = int(pts.shape[1])
         pts = ops.reshape(pts, (b, k, n, 2)) + ops.expand_dims(offsets, 2)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from napari_sleap.config.roles import CENTERED_ROLES
+from napari_sleap.infer import tta
 from napari_sleap.infer.engine import bucket
 from napari_sleap.infer.layers.base import (
     InferenceLayer,
@@ -57,6 +58,20 @@ def set_precision(model: Any, mixed: bool | str) -> None:
             layer.dtype_policy = PRECISIONS[mixed]
 
 
+def _tta_views(
+    pipeline: str, info: Any, mode: str
+) -> tuple[list[tta.View], list[tuple[int, int]]]:
+    """The views and left/right pairs of a tta mode (none: no views), checked."""
+    views = tta.views_of(mode)
+    if mode == "none":
+        return [], []
+    if not pipeline.startswith("top-down"):
+        raise ValueError(tta.TOP_DOWN_ONLY)
+    pairs = tta.lr_pairs_of(info)
+    tta.check_views(info, views, pairs)
+    return views, pairs
+
+
 class PortableLayer(InferenceLayer):
     """One pipeline (single, top-down[-id], bottom-up[-id]) on any Keras backend.
 
@@ -71,6 +86,8 @@ class PortableLayer(InferenceLayer):
         batch_size: frames per compiled call (smaller batches are padded).
         jit_compile: XLA on the TensorFlow backend.
         mixed_precision: False, True / ``"float16"`` or ``"bfloat16"`` compute.
+        tta: test-time augmentation of the centered-instance model, a key of
+            ``infer.tta.TTA_MODES`` (top-down pipelines only).
     """
 
     def __init__(
@@ -83,6 +100,7 @@ class PortableLayer(InferenceLayer):
         batch_size: int = 8,
         jit_compile: bool = False,
         mixed_precision: bool | str = False,
+        tta: str = "none",
     ) -> None:
         self.pipeline = pipeline
         self.models = models
@@ -96,6 +114,7 @@ class PortableLayer(InferenceLayer):
         #: (faster); False keeps the float-frame path, to compare them.
         self.fused = True
         self.info = models[-1].info
+        self.views, self.lr_pairs = _tta_views(pipeline, self.info, tta)
         if pipeline.startswith("top-down"):
             centroid, instance = models
             check_role(centroid.info, ("centroid",), str(centroid.folder))
@@ -126,7 +145,15 @@ class PortableLayer(InferenceLayer):
         if self.pipeline.startswith("top-down"):
             c, i = (m.info for m in self.models)
             return graphs.topdown_graph(
-                c, i, k, self.peaks, self.peaks, self.convention, self.fused
+                c,
+                i,
+                k,
+                self.peaks,
+                self.peaks,
+                self.convention,
+                self.fused,
+                self.views,
+                self.lr_pairs,
             )
         s = self.info.input_scale
         size = (int(h * s), int(w * s))

@@ -126,11 +126,12 @@ def load_portable(
         mixed_precision: True / ``"float16"`` (a GPU option) or
             ``"bfloat16"`` (CPUs with AMX/AVX512-BF16; see docs/backends.md).
         options: other :class:`PredictorOptions` fields (``peak_threshold``,
-            ``refinement``, ``max_instances``, ``paf``, ``jit_compile``).
+            ``refinement``, ``max_instances``, ``paf``, ``jit_compile``,
+            ``tta``: test-time augmentation, top-down only).
 
     Raises:
-        ValueError: an option the portable path does not offer (``tta``), or
-            models that do not form a pipeline.
+        ValueError: ``tta`` on a pipeline other than top-down, or models that
+            do not form a pipeline.
     """
     from napari_sleap.infer import sleap1
     from napari_sleap.infer.model_io import load_model
@@ -145,11 +146,6 @@ def load_portable(
         mixed_precision=mixed_precision,
         **options,
     )
-    if opts.tta != "none":
-        raise ValueError(
-            f"tta={opts.tta!r} is not offered by the portable engine; use the "
-            "default engine for test-time augmentation"
-        )
     models = [load_model(d) for d in model_dirs]
     pipeline = _pipeline_of(models)
     models.sort(key=lambda m: m.role != "centroid")
@@ -166,6 +162,7 @@ def load_portable(
         batch_size=opts.batch_size,
         jit_compile=opts.jit_compile,
         mixed_precision=opts.mixed_precision,
+        tta=opts.tta,
     )
     predictor = Predictor(layer, pipeline, opts)
     named = sleap1.skeleton_name(models[-1].folder)
