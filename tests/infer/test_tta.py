@@ -125,3 +125,26 @@ def test_real_topdown_model_with_tta(sleap1_models_dir):
         Predictor.from_model_dirs(dirs, PredictorOptions(tta="flip"))
     with pytest.raises(ValueError, match="tta mode 'spin'"):
         Predictor.from_model_dirs(dirs, PredictorOptions(tta="spin"))
+
+
+@pytest.mark.shared_data
+def test_auto_turns_top_down_crops_and_leaves_the_rest_alone(sleap1_models_dir):
+    """``auto`` (predict's default) is rot90 for top-down models at input scale
+    1.0 on both engines, and quietly none where views cannot apply."""
+    from napari_sleap.infer.portable import load_portable
+    from napari_sleap.infer.predictor import Predictor, PredictorOptions
+    from napari_sleap.infer.tta import AUTO_TOP_DOWN, TTARunner
+
+    centroid = sleap1_models_dir / "minimal_instance.UNet.centroid"
+    plain = sleap1_models_dir / "minimal_instance.UNet.centered_instance"
+    scaled = sleap1_models_dir / "minimal_instance.UNet.centered_instance_with_scaling"
+    single = sleap1_models_dir / "minimal_robot.UNet.single_instance"
+    auto = PredictorOptions(tta="auto")
+
+    top_down = Predictor.from_model_dirs([centroid, plain], auto)
+    assert AUTO_TOP_DOWN == "rot90" and top_down.options.tta == "rot90"
+    assert isinstance(top_down.layer.instance_runner, TTARunner)
+    assert load_portable([centroid, plain], tta="auto").predictor.options.tta == "rot90"
+    for dirs in ([centroid, scaled], [single]):
+        assert Predictor.from_model_dirs(dirs, auto).options.tta == "none"
+        assert load_portable(dirs, tta="auto").predictor.options.tta == "none"

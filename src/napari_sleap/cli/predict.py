@@ -74,11 +74,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--xla", action="store_true", help="compile with XLA")
     p.add_argument(
         "--tta",
-        choices=["none", "flip", "rot180", "rot90", "flip-rot90"],
-        default="none",
+        choices=["auto", "none", "flip", "rot180", "rot90", "flip-rot90"],
+        default="auto",
         help=(
             "top-down: average the crop model's maps over mirrored/turned "
-            "crops (either engine)"
+            "crops (either engine). auto (default): rot90 for top-down models "
+            "(4 turned views, ~2.3x the CPU; +0.03-0.08 OKS mAP where animals "
+            "touch), none for the rest; none: fastest"
         ),
     )
     p.add_argument(
@@ -259,7 +261,8 @@ def run(args: argparse.Namespace) -> int:
 
     precision = {None: "auto", True: "bfloat16", False: "float32"}[args.bfloat16]
     predictor, choice = load_chosen(models, options, args.engine, precision)
-    print(f"predict: {choice.describe()}", file=sys.stderr, flush=True)
+    tta = predictor.options.tta
+    print(f"predict: {choice.describe()}; tta {tta}", file=sys.stderr, flush=True)
     result = predict(
         models,
         source,

@@ -246,7 +246,7 @@ def step_predict(ctx: DemoContext) -> str:
         _sample(ctx).video,
         ctx.predictions,
         frames=frames,
-        options=PredictorOptions(max_instances=N_ANIMALS),
+        options=PredictorOptions(max_instances=N_ANIMALS, tta="auto"),
         progress=TerminalProgress("  predict"),
     )
     seconds = time.monotonic() - start

@@ -57,7 +57,9 @@ class PredictorOptions:
         mixed_precision: float16 compute (GPU option).
         tta: test-time augmentation of the centered-instance stage, a key of
             ``infer.tta.TTA_MODES`` ("none", "flip", "rot180", "rot90",
-            "flip-rot90"); see docs/benchmarks.md for what each costs and wins.
+            "flip-rot90") or "auto" (rot90 for top-down, else none;
+            ``infer.tta.resolve_mode``); see docs/benchmarks.md for what each
+            costs and wins.
     """
 
     batch_size: int | None = None
@@ -183,10 +185,10 @@ class Predictor:
             if options.max_instances is not None:
                 paf = replace(paf, max_instances=options.max_instances)
             layer = BottomUpLayer(models[0], peaks, paf, **kw)
-        if options.tta != "none":
-            from napari_sleap.infer.tta import use_tta
+        from napari_sleap.infer.tta import resolve_mode, use_tta
 
-            use_tta(layer, options.tta)
+        options = replace(options, tta=resolve_mode(options.tta, pipeline, layer.info))
+        use_tta(layer, options.tta)
         predictor = cls(layer, pipeline, options)
         named = sleap1.skeleton_name(models[-1].folder)
         if named:  # SLEAP 1.x configs name their skeleton

@@ -225,6 +225,7 @@ def predict(
     max_tracks: int | None = None,
     batch_size: int = 4,
     peak_threshold: float = 0.2,
+    tta: str = "auto",
     stream_interval: float = 0.5,
     progress: ProgressFn | None = None,
     stop: StopFlag | None = None,
@@ -249,7 +250,9 @@ def predict(
     dirs = [str(d) for d in model_dirs]
     if not dirs:
         raise ValueError("no model folder given: pick a trained model folder first")
-    options = PredictorOptions(batch_size=batch_size, peak_threshold=peak_threshold)
+    options = PredictorOptions(
+        batch_size=batch_size, peak_threshold=peak_threshold, tta=tta
+    )
     emit("stage", "load")
     loaded, choice = load_chosen(dirs, options)  # the auto engine, as predict's
     predictor = _StreamingPredictor(loaded, emit, stream_interval)

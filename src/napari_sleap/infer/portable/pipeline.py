@@ -24,6 +24,7 @@ from napari_sleap.infer.portable.compiled import backend_name
 from napari_sleap.infer.portable.layer import PortableLayer
 from napari_sleap.infer.predictor import Predictor, PredictorOptions
 from napari_sleap.infer.results import FramePoses
+from napari_sleap.infer.tta import resolve_mode
 
 #: Frames per compiled call when none is given.
 DEFAULT_BATCH = 8
@@ -150,6 +151,7 @@ def load_portable(
     pipeline = _pipeline_of(models)
     models.sort(key=lambda m: m.role != "centroid")
     _check_same_skeleton(models)
+    opts = replace(opts, tta=resolve_mode(opts.tta, pipeline, models[-1].info))
     paf = opts.paf
     if opts.max_instances is not None:
         paf = replace(paf, max_instances=opts.max_instances)
