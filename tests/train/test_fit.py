@@ -32,7 +32,9 @@ def test_centered_instance_trains_and_loss_falls(small_labels, tmp_path):
     )
     rows = _log(out)
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
-    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    # On the fixed validation frames: 18 steps move the training loss (other
+    # batches, rare poses drawn more) by less than its batch-to-batch noise.
+    assert float(rows[-1]["val_loss"]) < float(rows[0]["val_loss"])
     assert calls[-1] == (18, 18)
     # the model folder holds everything the contract lists
     for name in ("model_info.json", "best.keras", "config.yaml", "split.json"):

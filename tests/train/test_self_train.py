@@ -106,7 +106,9 @@ def test_self_training_keeps_only_confident_frames_and_leaves_user_labels(
     # Phase 2 trained on the user frames (unchanged) plus the kept frames only.
     split = json.loads((model / "split.json").read_text())
     train_frames = [f for _, f in split["train"]]
-    assert set(train_frames) == (labeled - {f for _, f in split["val"]}) | set(kept)
+    held_out = set() if split["train_on_val"] else {f for _, f in split["val"]}
+    assert split["train_on_val"]  # the centered-instance profile's default
+    assert set(train_frames) == (labeled - held_out) | set(kept)
     got = {int(lf.frame_idx): lf for lf in sio.load_slp(str(sample.train))}
     for lf in user:
         a = np.stack([i.numpy() for i in lf.user_instances])
