@@ -14,7 +14,7 @@ same tta mode on the other engine (a sanity check that they agree); with
 
 Variants are ``engine:tta[:precision]`` (default: portable none, portable flip,
 predictor flip in float32, and portable flip in bfloat16, what ``predict --tta
-flip`` picks on a CPU with AMX). Writes ``bench/results/portable_tta.json``.
+flip`` picks on a CPU with AMX). Writes ``bench/results/portable_tta<tag>.json``.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="?", default=str(ROOT / "out" / "p7" / "tov"))
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--tag", default="", help="suffix of the result file name")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--repeat", type=int, default=3, help="device passes (best)")
     ap.add_argument(
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "portable_tta.json"
+    path = RESULTS / f"portable_tta{args.tag}.json"
     path.write_text(json.dumps(doc, indent=1))
     print(f"wrote {path} (load {load0} -> {doc['loadavg_end']})")
     return 0
