@@ -180,6 +180,7 @@ def test_predict_default_engine_gives_the_float32_poses(topdown, tmp_path, capsy
         ("float32", ["--no-bfloat16"]),
     ]:
         out = tmp_path / f"{name}.slp"
+        extra = [*extra, "--tta", "none"]  # the engines' precision alone, one view
         text[name] = _predict(capsys, dirs, sample.video, out, span, *extra)
     want = "engine portable (bfloat16)" if native else "engine predictor (float32)"
     assert want in text["auto"], text["auto"][-2000:]

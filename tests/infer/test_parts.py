@@ -101,3 +101,18 @@ def test_unreadable_videos_are_named(tmp_path):
 
     with pytest.raises(ValueError, match=r"thing\.mp4.*RuntimeError.*re-encode"):
         checked_open(explode, "thing.mp4")
+
+
+@pytest.mark.shared_data
+def test_auto_tta_keys_a_run_as_the_mode_it_stands_for(sleap1_models_dir):
+    """Batch mode plans parts before a worker resolves ``auto``: both must agree."""
+    dirs = [
+        sleap1_models_dir / "minimal_instance.UNet.centroid",
+        sleap1_models_dir / "minimal_instance.UNet.centered_instance",
+    ]
+    jobs = [("a.mp4", [0, 1])]
+
+    def key(tta: str) -> str:
+        return run_fingerprint(dirs, jobs, PredictorOptions(tta=tta), 500)
+
+    assert key("auto") == key("rot90") != key("none")

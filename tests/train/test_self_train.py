@@ -107,7 +107,6 @@ def test_self_training_keeps_only_confident_frames_and_leaves_user_labels(
     split = json.loads((model / "split.json").read_text())
     train_frames = [f for _, f in split["train"]]
     held_out = set() if split["train_on_val"] else {f for _, f in split["val"]}
-    assert split["train_on_val"]  # the centered-instance profile's default
     assert set(train_frames) == (labeled - held_out) | set(kept)
     got = {int(lf.frame_idx): lf for lf in sio.load_slp(str(sample.train))}
     for lf in user:

@@ -155,12 +155,18 @@ def run_fingerprint(
             (a dataclass); options in :data:`SPEED_ONLY_OPTIONS` are left out.
         chunk_frames: frames per part.
     """
+    from napari_sleap.infer.tta import resolve_for_dirs
+
+    model_dirs = list(model_dirs)
+    settings = asdict(options)
+    if "tta" in settings:  # "auto" and the mode it stands for are one run
+        settings["tta"] = resolve_for_dirs(settings["tta"], model_dirs)
     spec = {
         "chunk_frames": chunk_frames,
         "models": [str(Path(d).resolve()) for d in model_dirs],
         "jobs": [(str(source), list(frames)) for source, frames in jobs],
         "options": {
-            k: str(v) for k, v in asdict(options).items() if k not in SPEED_ONLY_OPTIONS
+            k: str(v) for k, v in settings.items() if k not in SPEED_ONLY_OPTIONS
         },
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()

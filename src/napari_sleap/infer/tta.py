@@ -66,6 +66,29 @@ def resolve_mode(mode: str, pipeline: str, info: Any) -> str:
     return "none"
 
 
+def resolve_for_dirs(mode: str, model_dirs: Sequence[Any]) -> str:
+    """:func:`resolve_mode` from the model folders' descriptions (no TensorFlow).
+
+    Lets a run's settings be fixed before any model loads (the parts of a
+    resumable run are keyed by them). Unreadable folders, or ones that form no
+    pipeline, keep ``mode``: loading them will say why.
+    """
+    if mode != AUTO:
+        return mode
+    from napari_sleap.config.roles import pipeline_of
+    from napari_sleap.infer.model_io import load_model_info
+
+    try:
+        infos = [load_model_info(d) for d in model_dirs]
+    except Exception:  # unreadable description: loading the models will say why
+        return mode
+    pipeline = pipeline_of(sorted(i.role for i in infos))
+    if pipeline is None:
+        return mode
+    instance = [i for i in infos if i.role != "centroid"][-1]
+    return resolve_mode(mode, pipeline, instance)
+
+
 def is_mirror(view: View) -> bool:
     """True when the view is a reflection (an odd number of flips/transposes)."""
     return sum(view) % 2 == 1
