@@ -251,7 +251,10 @@ def test_stop_cancels_and_a_rerun_completes(
             status=status,
             stop=stop,
         )
-    assert not list(tmp_path.glob("*.slp"))
+    # A video may end between the first frame's report and the stop arriving
+    # (seen once under CI load); the rest keep their parts.
+    finished = sorted(tmp_path.glob("*.predictions.slp"))
+    assert len(finished) < len(videos)
     assert list(tmp_path.glob("*.slp.parts"))
     # The rerun connects by address, as to a dask-jobqueue or Kubernetes cluster.
     from napari_sleap.distributed.batch import predict_batch
@@ -266,6 +269,6 @@ def test_stop_cancels_and_a_rerun_completes(
         scheduler=client.scheduler.address,
         threads=sizing.threads,
     )
-    assert len(result.written) == 2
-    for path in result.written:
+    assert len(result.written) + len(finished) == 2
+    for path in [*finished, *result.written]:
         _assert_same(path, reference)
